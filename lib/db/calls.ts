@@ -1,0 +1,167 @@
+/**
+ * Calls repository: the call journal reported by phones, and the queue of rows whose Bitrix24
+ * side (register, finish) is still to be done. Claiming rows for sync uses
+ * `FOR UPDATE SKIP LOCKED` plus a lease on `next_sync_at`, so several app instances never sync
+ * the same row at once.
+ *
+ * @module
+ */
+import { and, desc, eq, lte, sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { calls } from "./schema.ts";
+
+/** A journal row. */
+export type CallRow = typeof calls.$inferSelect;
+
+/** The start of a call as a phone reports it. */
+export interface CallStart {
+  portalId: string;
+  bitrixUserId: number;
+  sipCallId: string;
+  direction: "inbound" | "outbound";
+  phoneNumber: string;
+  startedAt: Date;
+  /** Set for click-to-call: Bitrix24 already has the call, it must only be finished. */
+  bitrixCallId?: string | null;
+}
+
+/** Reads and writes the call journal. */
+export class CallRepo {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Records the start of a call; a retry with the same SIP Call-ID returns the existing row
+   * unchanged (`created: false`).
+   */
+  async recordStart(start: CallStart): Promise<{ call: CallRow; created: boolean }> {
+    const inserted = await this.db.insert(calls).values({
+      id: crypto.randomUUID(),
+      ...start,
+      bitrixCallId: start.bitrixCallId ?? null,
+      origin: start.bitrixCallId ? "click_to_call" : "phone",
+      registeredInBitrix: Boolean(start.bitrixCallId),
+    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning();
+    if (inserted[0]) return { call: inserted[0], created: true };
+    return { call: (await this.find(start.portalId, start.sipCallId))!, created: false };
+  }
+
+  /** The call with this SIP Call-ID in the portal. */
+  async find(portalId: string, sipCallId: string): Promise<CallRow | undefined> {
+    const [row] = await this.db.select().from(calls).where(
+      and(eq(calls.portalId, portalId), eq(calls.sipCallId, sipCallId)),
+    );
+    return row;
+  }
+
+  /** Marks the call answered (first report wins). */
+  async recordAnswer(portalId: string, sipCallId: string, at: Date): Promise<CallRow | undefined> {
+    const [row] = await this.db.update(calls).set({
+      answeredAt: sql`coalesce(${calls.answeredAt}, ${at.toISOString()}::timestamptz)`,
+      updatedAt: new Date(),
+    }).where(and(eq(calls.portalId, portalId), eq(calls.sipCallId, sipCallId))).returning();
+    return row;
+  }
+
+  /**
+   * Marks the call ended with its final SIP status and duration (first report wins) and makes
+   * it due for sync.
+   */
+  async recordEnd(
+    portalId: string,
+    sipCallId: string,
+    end: { at: Date; sipStatus: number; durationSec: number },
+  ): Promise<CallRow | undefined> {
+    const [row] = await this.db.update(calls).set({
+      endedAt: end.at,
+      sipStatus: end.sipStatus,
+      durationSec: end.durationSec,
+      syncState: "pending",
+      nextSyncAt: new Date(),
+      updatedAt: new Date(),
+    }).where(
+      and(
+        eq(calls.portalId, portalId),
+        eq(calls.sipCallId, sipCallId),
+        sql`${calls.endedAt} is null`,
+      ),
+    ).returning();
+    return row ?? await this.find(portalId, sipCallId);
+  }
+
+  /** Sets Bitrix24's CALL_ID once the call is registered there. */
+  async markRegistered(id: string, bitrixCallId: string): Promise<void> {
+    await this.db.update(calls).set({
+      bitrixCallId,
+      registeredInBitrix: true,
+      updatedAt: new Date(),
+    }).where(eq(calls.id, id));
+  }
+
+  /** Marks the Bitrix24 side finished: nothing more to sync. */
+  async markFinished(id: string): Promise<void> {
+    await this.db.update(calls).set({
+      finishedInBitrix: true,
+      syncState: "synced",
+      lastSyncError: null,
+      updatedAt: new Date(),
+    }).where(eq(calls.id, id));
+  }
+
+  /** Marks a live call as registered and not yet due (it is finished when it ends). */
+  async markWaitingForEnd(id: string): Promise<void> {
+    await this.db.update(calls).set({
+      syncState: "synced",
+      lastSyncError: null,
+      updatedAt: new Date(),
+    }).where(and(eq(calls.id, id), sql`${calls.endedAt} is null`));
+  }
+
+  /** Schedules another attempt after `delayMs`, or gives up (`failed`) past `maxAttempts`. */
+  async markRetry(id: string, error: string, delayMs: number, maxAttempts = 50): Promise<void> {
+    await this.db.update(calls).set({
+      syncAttempts: sql`${calls.syncAttempts} + 1`,
+      syncState:
+        sql`case when ${calls.syncAttempts} + 1 >= ${maxAttempts} then 'failed' else 'pending' end`,
+      nextSyncAt: new Date(Date.now() + delayMs),
+      lastSyncError: error.slice(0, 500),
+      updatedAt: new Date(),
+    }).where(eq(calls.id, id));
+  }
+
+  /**
+   * Claims up to `limit` due rows for sync and leases them for `leaseMs` (other instances skip
+   * them until the lease ends or the row is marked).
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<CallRow[]> {
+    return await this.db.transaction(async (tx) => {
+      const due = await tx.select({ id: calls.id }).from(calls).where(
+        and(eq(calls.syncState, "pending"), lte(calls.nextSyncAt, new Date())),
+      ).orderBy(calls.nextSyncAt).limit(limit).for("update", { skipLocked: true });
+      if (due.length === 0) return [];
+      const ids = due.map((d) => d.id);
+      return await tx.update(calls).set({ nextSyncAt: new Date(Date.now() + leaseMs) }).where(
+        sql`${calls.id} in ${ids}`,
+      ).returning();
+    });
+  }
+
+  /** Rows still waiting for Bitrix24 (the sync backlog). */
+  async countPending(): Promise<number> {
+    const [row] = await this.db.select({ n: sql<number>`count(*)::int` }).from(calls).where(
+      eq(calls.syncState, "pending"),
+    );
+    return row?.n ?? 0;
+  }
+
+  /** The newest calls of a portal, of one user when `userId` is given. */
+  async list(
+    portalId: string,
+    opts: { userId?: number; limit?: number; before?: Date } = {},
+  ): Promise<CallRow[]> {
+    const conditions = [eq(calls.portalId, portalId)];
+    if (opts.userId !== undefined) conditions.push(eq(calls.bitrixUserId, opts.userId));
+    if (opts.before) conditions.push(sql`${calls.startedAt} < ${opts.before.toISOString()}`);
+    return await this.db.select().from(calls).where(and(...conditions))
+      .orderBy(desc(calls.startedAt)).limit(Math.min(opts.limit ?? 50, 200));
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Opens the database: PostgreSQL through postgres.js (`postgres://…`) or embedded PGlite
+ * (`pglite:<dir>`, `pglite:memory`), with one drizzle schema and one migrations folder.
+ *
+ * @module
+ */
+import { drizzle as drizzlePostgres, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { PGlite } from "@electric-sql/pglite";
+import postgres from "postgres";
+import * as schema from "./schema.ts";
+
+/** The drizzle database type shared by both drivers. */
+export type Db = PostgresJsDatabase<typeof schema>;
+
+/** An open database with the operations the app needs beyond queries. */
+export interface Database {
+  db: Db;
+  /** `postgres` or `pglite`. */
+  readonly engine: "postgres" | "pglite";
+  /** Applies pending migrations from `drizzle/`. */
+  migrate(): Promise<void>;
+  /** Cheap liveness query; throws when the database is unreachable. */
+  ping(timeoutMs?: number): Promise<void>;
+  /**
+   * Runs `fn` while holding a lock named `key` across every process sharing the database
+   * (a PostgreSQL session advisory lock; in-process for PGlite, which has one process).
+   */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = new URL("../../drizzle", import.meta.url).pathname;
+
+/** Opens `url` (`postgres://…`, `pglite:<dir>` or `pglite:memory`). */
+export async function openDatabase(
+  url: string,
+  opts: { poolSize?: number } = {},
+): Promise<Database> {
+  if (url.startsWith("pglite:")) return await openPglite(url.slice("pglite:".length));
+  return openPostgres(url, opts.poolSize ?? 10);
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const client = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    connect_timeout: 5,
+    idle_timeout: 60,
+    connection: { application_name: "b24-sip-phone" },
+  });
+  const db = drizzlePostgres({ client, schema });
+  return {
+    db,
+    engine: "postgres",
+    migrate: () => migratePostgres(db, { migrationsFolder }),
+    ping: (timeoutMs = 2000) => withTimeout(client`select 1`.then(() => {}), timeoutMs),
+    async withLock(key, fn) {
+      const conn = await client.reserve();
+      try {
+        await conn`select pg_advisory_lock(hashtext(${key}))`;
+        try {
+          return await fn();
+        } finally {
+          await conn`select pg_advisory_unlock(hashtext(${key}))`;
+        }
+      } finally {
+        conn.release();
+      }
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(location: string): Promise<Database> {
+  const client = location === "memory" ? new PGlite() : new PGlite(location);
+  await client.waitReady;
+  const db = drizzlePglite({ client, schema });
+  const locks = new Map<string, Promise<unknown>>();
+  return {
+    db: db as unknown as Db,
+    engine: "pglite",
+    migrate: () => migratePglite(db, { migrationsFolder }),
+    ping: async (timeoutMs = 2000) => {
+      await withTimeout(client.query("select 1").then(() => {}), timeoutMs);
+    },
+    async withLock(key, fn) {
+      const previous = locks.get(key) ?? Promise.resolve();
+      const run = previous.catch(() => {}).then(fn);
+      locks.set(key, run);
+      try {
+        return await run;
+      } finally {
+        if (locks.get(key) === run) locks.delete(key);
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,280 @@
+/**
+ * Portals repository: installed Bitrix24 portals with their OAuth tokens and app credentials
+ * sealed at rest, the application token kept only as a hash, and the install audit trail.
+ *
+ * @module
+ */
+import { and, desc, eq } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "./client.ts";
+import { installEvents, portals, type PortalSettings } from "./schema.ts";
+import { aad, type SecretBox } from "../secrets/crypto.ts";
+
+/** A portal row without its secrets. */
+export type Portal = Omit<
+  typeof portals.$inferSelect,
+  "accessTokenEnc" | "refreshTokenEnc" | "clientSecretEnc" | "applicationTokenHash"
+>;
+
+/** OAuth tokens of a portal, in the clear (only in memory). */
+export interface PortalTokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+}
+
+/** Admin-editable settings, validated at the edge and on read. */
+export const portalSettingsSchema = z.object({
+  crmCreate: z.boolean().default(true),
+  showCard: z.boolean().default(true),
+  usersEditOwnAccount: z.boolean().default(false),
+  iceServers: z.array(z.object({
+    urls: z.union([
+      z.string().regex(/^(stun|stuns|turn|turns):\S{1,250}$/),
+      z.array(z.string().regex(/^(stun|stuns|turn|turns):\S{1,250}$/)).min(1).max(5),
+    ]),
+    username: z.string().max(200).optional(),
+    credential: z.string().max(200).optional(),
+  })).max(10).default([]),
+}) satisfies z.ZodType<PortalSettings, unknown>;
+
+/** What an install (or re-install) writes. */
+export interface InstallInput {
+  memberId: string;
+  domain: string;
+  clientEndpoint: string;
+  serverEndpoint?: string | null;
+  tokens: PortalTokens;
+  scope?: string | null;
+  installedByUserId?: number | null;
+  appKind?: "marketplace" | "local";
+  lang?: string | null;
+}
+
+/** Kinds of audit events. */
+export type InstallEventKind = typeof installEvents.$inferInsert.kind;
+
+const publicColumns = {
+  id: portals.id,
+  memberId: portals.memberId,
+  domain: portals.domain,
+  clientEndpoint: portals.clientEndpoint,
+  serverEndpoint: portals.serverEndpoint,
+  tokenExpiresAt: portals.tokenExpiresAt,
+  scope: portals.scope,
+  appKind: portals.appKind,
+  clientId: portals.clientId,
+  installedByUserId: portals.installedByUserId,
+  installed: portals.installed,
+  externalLine: portals.externalLine,
+  settings: portals.settings,
+  lang: portals.lang,
+  createdAt: portals.createdAt,
+  updatedAt: portals.updatedAt,
+  uninstalledAt: portals.uninstalledAt,
+};
+
+/** SHA-256 of `value` as hex. */
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Compares two strings in time that depends only on their length. */
+export function timingSafeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/** Reads and writes portals. */
+export class PortalRepo {
+  constructor(private readonly db: Db, private readonly box: SecretBox) {}
+
+  /** The portal with this `member_id`, or undefined. */
+  async findByMemberId(memberId: string): Promise<Portal | undefined> {
+    const [row] = await this.db.select(publicColumns).from(portals).where(
+      eq(portals.memberId, memberId),
+    );
+    return row ? withSettings(row) : undefined;
+  }
+
+  /** The portal with this id, or undefined. */
+  async findById(id: string): Promise<Portal | undefined> {
+    const [row] = await this.db.select(publicColumns).from(portals).where(eq(portals.id, id));
+    return row ? withSettings(row) : undefined;
+  }
+
+  /** Creates or updates the portal of `input.memberId`; `created` tells which. */
+  async upsertInstall(input: InstallInput): Promise<{ portal: Portal; created: boolean }> {
+    const existing = await this.findByMemberId(input.memberId);
+    const id = existing?.id ?? crypto.randomUUID();
+    const sealed = await this.sealTokens(id, input.tokens);
+    const values = {
+      domain: input.domain,
+      clientEndpoint: input.clientEndpoint,
+      serverEndpoint: input.serverEndpoint ?? null,
+      ...sealed,
+      scope: input.scope ?? null,
+      installedByUserId: input.installedByUserId ?? null,
+      lang: input.lang ?? null,
+      installed: true,
+      uninstalledAt: null,
+      updatedAt: new Date(),
+    };
+    await this.db.insert(portals).values({
+      id,
+      memberId: input.memberId,
+      appKind: input.appKind ?? "marketplace",
+      settings: portalSettingsSchema.parse({}),
+      ...values,
+    }).onConflictDoUpdate({ target: portals.memberId, set: values });
+    const portal = await this.findByMemberId(input.memberId);
+    return { portal: portal!, created: !existing };
+  }
+
+  /** The portal's OAuth tokens in the clear, or undefined when it has none (uninstalled). */
+  async getTokens(portalId: string): Promise<PortalTokens | undefined> {
+    const [row] = await this.db.select({
+      access: portals.accessTokenEnc,
+      refresh: portals.refreshTokenEnc,
+      expiresAt: portals.tokenExpiresAt,
+    }).from(portals).where(eq(portals.id, portalId));
+    if (!row?.access || !row.refresh || !row.expiresAt) return undefined;
+    return {
+      accessToken: await this.box.open(row.access, aad("portals", portalId, "access_token")),
+      refreshToken: await this.box.open(row.refresh, aad("portals", portalId, "refresh_token")),
+      expiresAt: row.expiresAt,
+    };
+  }
+
+  /** Stores rotated tokens (call it before anything uses the new refresh token). */
+  async saveTokens(portalId: string, tokens: PortalTokens): Promise<void> {
+    await this.db.update(portals).set({
+      ...(await this.sealTokens(portalId, tokens)),
+      updatedAt: new Date(),
+    }).where(eq(portals.id, portalId));
+  }
+
+  /** Keeps the SHA-256 of the portal's `application_token` (from ONAPPINSTALL). */
+  async setApplicationToken(portalId: string, token: string): Promise<void> {
+    await this.db.update(portals).set({
+      applicationTokenHash: await sha256Hex(token),
+      updatedAt: new Date(),
+    }).where(eq(portals.id, portalId));
+  }
+
+  /**
+   * The portal whose stored application token matches `token`, compared in constant time;
+   * undefined for an unknown member or a wrong token.
+   */
+  async verifyApplicationToken(memberId: string, token: string): Promise<Portal | undefined> {
+    const [row] = await this.db.select({ hash: portals.applicationTokenHash, id: portals.id })
+      .from(portals).where(eq(portals.memberId, memberId));
+    const candidate = await sha256Hex(token);
+    const stored = row?.hash ?? "0".repeat(64);
+    if (!timingSafeEqual(candidate, stored) || !row?.hash) return undefined;
+    return await this.findById(row.id);
+  }
+
+  /** Saves a local app's client id and secret (the secret sealed). */
+  async saveLocalCredentials(portalId: string, clientId: string, clientSecret: string) {
+    await this.db.update(portals).set({
+      appKind: "local",
+      clientId,
+      clientSecretEnc: await this.box.seal(clientSecret, aad("portals", portalId, "client_secret")),
+      updatedAt: new Date(),
+    }).where(eq(portals.id, portalId));
+  }
+
+  /** A local app's saved credentials, or undefined. */
+  async getLocalCredentials(
+    portalId: string,
+  ): Promise<{ clientId: string; clientSecret: string } | undefined> {
+    const [row] = await this.db.select({ id: portals.clientId, secret: portals.clientSecretEnc })
+      .from(portals).where(eq(portals.id, portalId));
+    if (!row?.id || !row.secret) return undefined;
+    return {
+      clientId: row.id,
+      clientSecret: await this.box.open(row.secret, aad("portals", portalId, "client_secret")),
+    };
+  }
+
+  /** Replaces the portal's settings (already validated). */
+  async updateSettings(portalId: string, settings: PortalSettings): Promise<void> {
+    await this.db.update(portals).set({ settings, updatedAt: new Date() }).where(
+      eq(portals.id, portalId),
+    );
+  }
+
+  /** Records the external line number added at install. */
+  async setExternalLine(portalId: string, line: string): Promise<void> {
+    await this.db.update(portals).set({ externalLine: line }).where(eq(portals.id, portalId));
+  }
+
+  /**
+   * Uninstall: drops tokens, application token and credentials; with `clean` deletes the
+   * portal and everything that references it.
+   */
+  async uninstall(portalId: string, clean: boolean): Promise<void> {
+    if (clean) {
+      await this.db.delete(portals).where(eq(portals.id, portalId));
+      return;
+    }
+    await this.db.update(portals).set({
+      accessTokenEnc: null,
+      refreshTokenEnc: null,
+      tokenExpiresAt: null,
+      applicationTokenHash: null,
+      clientSecretEnc: null,
+      installed: false,
+      uninstalledAt: new Date(),
+      updatedAt: new Date(),
+    }).where(eq(portals.id, portalId));
+  }
+
+  /** Appends an audit event. */
+  async recordEvent(
+    portal: { id: string | null; memberId: string },
+    kind: InstallEventKind,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.db.insert(installEvents).values({
+      id: crypto.randomUUID(),
+      portalId: portal.id,
+      memberId: portal.memberId,
+      kind,
+      details,
+    });
+  }
+
+  /** The newest audit events of a portal, optionally of one kind. */
+  async listEvents(portalId: string, kind?: InstallEventKind, limit = 50) {
+    return await this.db.select().from(installEvents).where(
+      kind
+        ? and(eq(installEvents.portalId, portalId), eq(installEvents.kind, kind))
+        : eq(installEvents.portalId, portalId),
+    ).orderBy(desc(installEvents.createdAt)).limit(limit);
+  }
+
+  private async sealTokens(portalId: string, tokens: PortalTokens) {
+    return {
+      accessTokenEnc: await this.box.seal(
+        tokens.accessToken,
+        aad("portals", portalId, "access_token"),
+      ),
+      refreshTokenEnc: await this.box.seal(
+        tokens.refreshToken,
+        aad("portals", portalId, "refresh_token"),
+      ),
+      tokenExpiresAt: tokens.expiresAt,
+    };
+  }
+}
+
+function withSettings<T extends { settings: unknown }>(row: T): T & { settings: PortalSettings } {
+  const parsed = portalSettingsSchema.safeParse(row.settings ?? {});
+  return { ...row, settings: parsed.success ? parsed.data : portalSettingsSchema.parse({}) };
+}

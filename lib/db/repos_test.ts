@@ -1,0 +1,190 @@
+import {
+  assert,
+  assertEquals,
+  assertNotEquals,
+  assertRejects,
+} from "../../tests/support/assert.ts";
+import { testBothEngines } from "../../tests/support/db.ts";
+import { PortalRepo } from "./portals.ts";
+import { SipAccountRepo } from "./sip_accounts.ts";
+import { CallRepo } from "./calls.ts";
+import { calls, portals, sipAccounts } from "./schema.ts";
+import { eq } from "drizzle-orm";
+import { DecryptError } from "../secrets/crypto.ts";
+
+const tokens = (n: number) => ({
+  accessToken: `access-${n}`,
+  refreshToken: `refresh-${n}`,
+  expiresAt: new Date(Date.now() + 3600_000),
+});
+
+const install = (memberId = "m-1") => ({
+  memberId,
+  domain: "acme.bitrix24.ru",
+  clientEndpoint: "https://acme.bitrix24.ru/rest/",
+  serverEndpoint: "https://oauth.bitrix.info/rest/",
+  tokens: tokens(1),
+  installedByUserId: 1,
+});
+
+testBothEngines(
+  "[db] portals: upsert by member_id, tokens sealed at rest",
+  async ({ database, box }) => {
+    const repo = new PortalRepo(database.db, box);
+    const first = await repo.upsertInstall(install());
+    assert(first.created);
+    const again = await repo.upsertInstall({
+      ...install(),
+      domain: "renamed.bitrix24.ru",
+      tokens: tokens(2),
+    });
+    assert(!again.created);
+    assertEquals(again.portal.id, first.portal.id);
+    assertEquals(again.portal.domain, "renamed.bitrix24.ru");
+    assertEquals((await repo.getTokens(first.portal.id))?.refreshToken, "refresh-2");
+
+    const [raw] = await database.db.select().from(portals).where(eq(portals.id, first.portal.id));
+    assert(!raw.accessTokenEnc!.includes("access-2") && raw.accessTokenEnc!.startsWith("v1:1:"));
+    assert(!raw.refreshTokenEnc!.includes("refresh-2"));
+
+    // A ciphertext moved to another row does not open there.
+    const other = await repo.upsertInstall(install("m-2"));
+    await database.db.update(portals).set({ refreshTokenEnc: raw.refreshTokenEnc }).where(
+      eq(portals.id, other.portal.id),
+    );
+    await assertRejects(() => repo.getTokens(other.portal.id), DecryptError);
+  },
+);
+
+testBothEngines(
+  "[db] portals: application token hash, credentials, uninstall",
+  async ({ database, box }) => {
+    const repo = new PortalRepo(database.db, box);
+    const { portal } = await repo.upsertInstall(install());
+    assertEquals(await repo.verifyApplicationToken("m-1", "app-token"), undefined);
+    await repo.setApplicationToken(portal.id, "app-token");
+    assertEquals((await repo.verifyApplicationToken("m-1", "app-token"))?.id, portal.id);
+    assertEquals(await repo.verifyApplicationToken("m-1", "app-tokeN"), undefined);
+    assertEquals(await repo.verifyApplicationToken("m-unknown", "app-token"), undefined);
+
+    await repo.saveLocalCredentials(portal.id, "local.abc", "s3cret");
+    assertEquals(await repo.getLocalCredentials(portal.id), {
+      clientId: "local.abc",
+      clientSecret: "s3cret",
+    });
+    assertEquals((await repo.findById(portal.id))?.appKind, "local");
+
+    await repo.recordEvent(portal, "install", { userId: 1 });
+    await repo.recordEvent(portal, "placement_error", { code: "ERROR_PLACEMENT_LOADING_OVERTIME" });
+    assertEquals((await repo.listEvents(portal.id, "placement_error")).length, 1);
+
+    await repo.uninstall(portal.id, false);
+    assertEquals(await repo.getTokens(portal.id), undefined);
+    assertEquals(await repo.verifyApplicationToken("m-1", "app-token"), undefined);
+    assertEquals((await repo.findById(portal.id))?.installed, false);
+
+    const sip = new SipAccountRepo(database.db, box);
+    await sip.upsert(portal.id, 5, {
+      wsUrl: "wss://pbx/ws",
+      sipUri: "sip:5@pbx",
+      authUser: "5",
+      password: "p",
+    });
+    await repo.uninstall(portal.id, true);
+    assertEquals(await repo.findById(portal.id), undefined);
+    assertEquals((await database.db.select().from(sipAccounts)).length, 0);
+  },
+);
+
+testBothEngines(
+  "[db] sip accounts: password sealed, kept on edit, only owner view has it",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new SipAccountRepo(database.db, box);
+    const account = {
+      wsUrl: "wss://pbx.example/ws",
+      sipUri: "sip:101@pbx.example",
+      authUser: "101",
+    };
+    const saved = await repo.upsert(portal.id, 7, {
+      ...account,
+      password: "hunter2",
+      displayName: "Ann",
+    });
+    assertEquals(saved.hasPassword, true);
+    assert(!("password" in saved) && !("passwordEnc" in saved));
+
+    await repo.upsert(portal.id, 7, { ...account, authUser: "101a" });
+    const owner = await repo.getWithPassword(portal.id, 7);
+    assertEquals(owner?.password, "hunter2");
+    assertEquals(owner?.authUser, "101a");
+
+    const [raw] = await database.db.select().from(sipAccounts);
+    assert(!raw.passwordEnc.includes("hunter2"));
+    assertEquals((await repo.listForUsers(portal.id, [7, 8])).map((a) => a.bitrixUserId), [7]);
+    assert(await repo.remove(portal.id, 7));
+    assert(!(await repo.remove(portal.id, 7)));
+  },
+);
+
+testBothEngines(
+  "[db] calls: idempotent start, end once, claim leases rows",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const start = {
+      portalId: portal.id,
+      bitrixUserId: 7,
+      sipCallId: "abc@host",
+      direction: "outbound" as const,
+      phoneNumber: "+74950000000",
+      startedAt: new Date(),
+    };
+    const a = await repo.recordStart(start);
+    const b = await repo.recordStart(start);
+    assert(a.created && !b.created);
+    assertEquals(a.call.id, b.call.id);
+
+    const answeredAt = new Date();
+    await repo.recordAnswer(portal.id, "abc@host", answeredAt);
+    await repo.recordEnd(portal.id, "abc@host", {
+      at: new Date(),
+      sipStatus: 200,
+      durationSec: 42,
+    });
+    const second = await repo.recordEnd(portal.id, "abc@host", {
+      at: new Date(),
+      sipStatus: 486,
+      durationSec: 1,
+    });
+    assertEquals(second?.sipStatus, 200);
+    assertEquals(second?.durationSec, 42);
+
+    const claimed = await repo.claimDue(10, 60_000);
+    assertEquals(claimed.map((c) => c.id), [a.call.id]);
+    assertEquals((await repo.claimDue(10, 60_000)).length, 0, "leased rows are not claimed twice");
+    await repo.markRetry(a.call.id, "QUERY_LIMIT_EXCEEDED", 0);
+    assertEquals((await repo.claimDue(10, 60_000)).length, 1);
+    await repo.markRegistered(a.call.id, "externalCall.1");
+    await repo.markFinished(a.call.id);
+    assertEquals(await repo.countPending(), 0);
+    const [row] = await database.db.select().from(calls);
+    assertEquals(row.syncState, "synced");
+    assertEquals(row.syncAttempts, 1);
+    assertNotEquals(row.bitrixCallId, null);
+    assertEquals((await repo.list(portal.id, { userId: 7 })).length, 1);
+    assertEquals((await repo.list(portal.id, { userId: 8 })).length, 0);
+  },
+);
+
+testBothEngines("[db] withLock serialises holders of the same key", async ({ database }) => {
+  const order: string[] = [];
+  const hold = (name: string, ms: number) =>
+    database.withLock("refresh:m-1", async () => {
+      order.push(`${name}+`);
+      await new Promise((r) => setTimeout(r, ms));
+      order.push(`${name}-`);
+    });
+  await Promise.all([hold("a", 50), hold("b", 0)]);
+  assertEquals(order, ["a+", "a-", "b+", "b-"]);
+});

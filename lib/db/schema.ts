@@ -1,0 +1,120 @@
+/**
+ * The database schema (drizzle, PostgreSQL 15 compatible; PGlite runs the same migrations).
+ * Columns ending in `_enc` hold values sealed by `SecretBox` (see lib/secrets/crypto.ts), bound
+ * to their row id and column name.
+ *
+ * @module
+ */
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+
+/** Per-portal settings an admin edits (validated by zod in lib/db/portals.ts). */
+export interface PortalSettings {
+  /** Create CRM leads/contacts for unknown numbers (`CRM_CREATE`). */
+  crmCreate: boolean;
+  /** When Bitrix24 shows the call card (`SHOW`): always, or never (the phone page only). */
+  showCard: boolean;
+  /** Whether employees may edit their own SIP account. */
+  usersEditOwnAccount: boolean;
+  /** STUN/TURN servers handed to every phone of the portal. */
+  iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+}
+
+/** Installed Bitrix24 portals, keyed by `member_id` (never by domain). */
+export const portals = pgTable("portals", {
+  id: uuid("id").primaryKey(),
+  memberId: text("member_id").notNull().unique(),
+  domain: text("domain").notNull(),
+  clientEndpoint: text("client_endpoint").notNull(),
+  serverEndpoint: text("server_endpoint"),
+  accessTokenEnc: text("access_token_enc"),
+  refreshTokenEnc: text("refresh_token_enc"),
+  tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }),
+  applicationTokenHash: text("application_token_hash"),
+  scope: text("scope"),
+  /** `marketplace` (credentials from the secrets provider) or `local` (saved per portal). */
+  appKind: text("app_kind", { enum: ["marketplace", "local"] }).notNull().default("marketplace"),
+  clientId: text("client_id"),
+  clientSecretEnc: text("client_secret_enc"),
+  installedByUserId: integer("installed_by_user_id"),
+  installed: boolean("installed").notNull().default(false),
+  externalLine: text("external_line"),
+  settings: jsonb("settings").$type<PortalSettings>().notNull().default(sql`'{}'::jsonb`),
+  lang: text("lang"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+  uninstalledAt: timestamp("uninstalled_at", { withTimezone: true }),
+});
+
+/** Audit trail of installs, uninstalls and placement errors reported by Bitrix24. */
+export const installEvents = pgTable("install_events", {
+  id: uuid("id").primaryKey(),
+  portalId: uuid("portal_id").references(() => portals.id, { onDelete: "cascade" }),
+  memberId: text("member_id").notNull(),
+  kind: text("kind", {
+    enum: ["install", "reinstall", "uninstall", "app_install_event", "placement_error"],
+  }).notNull(),
+  details: jsonb("details").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+  createdAt: createdAt(),
+}, (t) => [index("install_events_portal_idx").on(t.portalId, t.createdAt)]);
+
+/** SIP accounts assigned to employees (one per Bitrix24 user and portal). */
+export const sipAccounts = pgTable("sip_accounts", {
+  id: uuid("id").primaryKey(),
+  portalId: uuid("portal_id").notNull().references(() => portals.id, { onDelete: "cascade" }),
+  bitrixUserId: integer("bitrix_user_id").notNull(),
+  wsUrl: text("ws_url").notNull(),
+  sipUri: text("sip_uri").notNull(),
+  authUser: text("auth_user").notNull(),
+  passwordEnc: text("password_enc").notNull(),
+  displayName: text("display_name"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [uniqueIndex("sip_accounts_portal_user_uq").on(t.portalId, t.bitrixUserId)]);
+
+/** The call journal and its Bitrix24 sync state. */
+export const calls = pgTable("calls", {
+  id: uuid("id").primaryKey(),
+  portalId: uuid("portal_id").notNull().references(() => portals.id, { onDelete: "cascade" }),
+  bitrixUserId: integer("bitrix_user_id").notNull(),
+  /** The SIP Call-ID (`EXTERNAL_CALL_ID` in Bitrix24). */
+  sipCallId: text("sip_call_id").notNull(),
+  direction: text("direction", { enum: ["inbound", "outbound"] }).notNull(),
+  phoneNumber: text("phone_number").notNull(),
+  /** Bitrix24's `CALL_ID` (from register, or given by click-to-call). */
+  bitrixCallId: text("bitrix_call_id"),
+  origin: text("origin", { enum: ["phone", "click_to_call"] }).notNull().default("phone"),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
+  answeredAt: timestamp("answered_at", { withTimezone: true }),
+  endedAt: timestamp("ended_at", { withTimezone: true }),
+  durationSec: integer("duration_sec"),
+  sipStatus: integer("sip_status"),
+  /** Where the Bitrix24 side is: `pending` work remains, `synced` done, `failed` gave up. */
+  syncState: text("sync_state", { enum: ["pending", "synced", "failed"] }).notNull().default(
+    "pending",
+  ),
+  registeredInBitrix: boolean("registered_in_bitrix").notNull().default(false),
+  finishedInBitrix: boolean("finished_in_bitrix").notNull().default(false),
+  syncAttempts: integer("sync_attempts").notNull().default(0),
+  nextSyncAt: timestamp("next_sync_at", { withTimezone: true }).notNull().defaultNow(),
+  lastSyncError: text("last_sync_error"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  uniqueIndex("calls_portal_sip_call_uq").on(t.portalId, t.sipCallId),
+  index("calls_sync_idx").on(t.syncState, t.nextSyncAt),
+  index("calls_user_idx").on(t.portalId, t.bitrixUserId, t.startedAt),
+]);

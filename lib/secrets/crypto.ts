@@ -1,0 +1,123 @@
+/**
+ * Encryption at rest: AES-256-GCM with Web Crypto. Every sealed value is bound to the identity
+ * of the row and field that holds it (additional authenticated data), so a ciphertext copied to
+ * another row or column fails to open.
+ *
+ * Format: `v1:<keyId>:<base64 iv>:<base64 ciphertext+tag>`.
+ *
+ * @module
+ */
+import type { KeyRing } from "./provider.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A value could not be opened: wrong key, wrong row, or tampered. */
+export class DecryptError extends Error {
+  constructor(message = "cannot decrypt value") {
+    super(message);
+    this.name = "DecryptError";
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const s = atob(text);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Returns 32 random bytes as base64: a fresh AES-256 key. */
+export function generateKey(): string {
+  return toBase64(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** The additional data naming where a value lives, e.g. `aad("sip_accounts", id, "password")`. */
+export function aad(table: string, rowId: string, field: string): string {
+  return `${table}|${rowId}|${field}`;
+}
+
+/** Seals and opens secrets with the keys of a key ring. */
+export class SecretBox {
+  private constructor(
+    private readonly activeId: string,
+    private readonly keys: Map<string, CryptoKey>,
+  ) {}
+
+  /** Imports every key of `ring` (non-extractable). Throws if the active key is missing. */
+  static async fromKeyRing(ring: KeyRing): Promise<SecretBox> {
+    if (!(ring.active in ring.keys)) {
+      throw new Error(`active key ${ring.active} is not in the ring`);
+    }
+    const keys = new Map<string, CryptoKey>();
+    for (const [id, b64] of Object.entries(ring.keys)) {
+      if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error("key ids must be alphanumeric");
+      const raw = fromBase64(b64);
+      if (raw.length !== 32) throw new Error(`key ${id} is not 32 bytes`);
+      keys.set(
+        id,
+        await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]),
+      );
+    }
+    return new SecretBox(ring.active, keys);
+  }
+
+  /** The id of the key new values are sealed with. */
+  get activeKeyId(): string {
+    return this.activeId;
+  }
+
+  /** Encrypts `plaintext` bound to `additionalData` with the active key. */
+  async seal(plaintext: string, additionalData: string): Promise<string> {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const ct = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: encoder.encode(additionalData) },
+      this.keys.get(this.activeId)!,
+      encoder.encode(plaintext),
+    );
+    return `v1:${this.activeId}:${toBase64(iv)}:${toBase64(new Uint8Array(ct))}`;
+  }
+
+  /** Decrypts a sealed value; throws `DecryptError` on any mismatch. */
+  async open(sealed: string, additionalData: string): Promise<string> {
+    const parts = sealed.split(":");
+    if (parts.length !== 4 || parts[0] !== "v1") throw new DecryptError("unknown format");
+    const key = this.keys.get(parts[1]);
+    if (!key) throw new DecryptError(`unknown key ${parts[1]}`);
+    try {
+      const pt = await crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: fromBase64(parts[2]),
+          additionalData: encoder.encode(additionalData),
+        },
+        key,
+        fromBase64(parts[3]),
+      );
+      return decoder.decode(pt);
+    } catch {
+      throw new DecryptError();
+    }
+  }
+
+  /** The key id a sealed value was made with (for rotation). */
+  static keyIdOf(sealed: string): string | undefined {
+    return sealed.split(":")[1];
+  }
+
+  /** Seals `value` when present; `null`/`undefined` pass through. */
+  async sealOptional(value: string | null | undefined, additionalData: string) {
+    return value == null ? null : await this.seal(value, additionalData);
+  }
+
+  /** Opens `sealed` when present; `null` passes through. */
+  async openOptional(sealed: string | null, additionalData: string): Promise<string | null> {
+    return sealed == null ? null : await this.open(sealed, additionalData);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * How tests treat system services (PostgreSQL, Kamailio, Chromium, nginx): on a developer's
+ * machine a missing one skips its tests with a clear line; in CI (`CI=true`) it is a failure.
+ *
+ * @module
+ */
+
+/** True in CI, where every service must be present. */
+export const IN_CI = ["true", "1"].includes(Deno.env.get("CI") ?? "");
+
+/** Finds the first existing path among `candidates`. */
+export function findBinary(candidates: string[]): string | undefined {
+  for (const path of candidates) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Returns `ignore` for `Deno.test`: false when the service is present; true (with a printed
+ * reason) when absent on a developer machine; throws when absent in CI.
+ */
+export function requireService(name: string, present: boolean, hint: string): boolean {
+  if (present) return false;
+  const message = `${name} is not available (${hint})`;
+  if (IN_CI) throw new Error(`CI=true: ${message}`);
+  console.warn(`skipping tests that need ${message}`);
+  return true;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Runs a command; throws with its stderr when it fails. */
+export async function run(cmd: string, args: string[], opts: { cwd?: string } = {}) {
+  const out = await new Deno.Command(cmd, { args, cwd: opts.cwd, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  if (out.code !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${text(out.stderr)}`);
+  return text(out.stdout);
+}
+
+/** Runs `args` as the `postgres` user when we are root (PostgreSQL refuses to run as root). */
+export function asPostgresUser(args: string[]): [string, string[]] {
+  if (Deno.uid() !== 0) return [args[0], args.slice(1)];
+  return ["runuser", ["-u", "postgres", "--", ...args]];
+}
