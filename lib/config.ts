@@ -17,7 +17,7 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().regex(
     /^(postgres(ql)?:\/\/.+|pglite:.+)$/,
     "postgres://… or pglite:<dir> or pglite:memory",
-  ).default("pglite:./data/pg"),
+  ).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   SECRETS: z.enum(["local", "vault"]).default("local"),
   LOCAL_KEY_FILE: z.string().min(1).default("./data/master.key"),

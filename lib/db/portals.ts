@@ -8,7 +8,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "./client.ts";
 import { installEvents, portals, type PortalSettings } from "./schema.ts";
-import { aad, type SecretBox } from "../secrets/crypto.ts";
+import { aad, type Sealer } from "../secrets/crypto.ts";
 
 /** A portal row without its secrets. */
 export type Portal = Omit<
@@ -91,7 +91,7 @@ export function timingSafeEqual(a: string, b: string): boolean {
 
 /** Reads and writes portals. */
 export class PortalRepo {
-  constructor(private readonly db: Db, private readonly box: SecretBox) {}
+  constructor(private readonly db: Db, private readonly box: Sealer) {}
 
   /** The portal with this `member_id`, or undefined. */
   async findByMemberId(memberId: string): Promise<Portal | undefined> {

@@ -7,7 +7,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { sipAccounts } from "./schema.ts";
-import { aad, type SecretBox } from "../secrets/crypto.ts";
+import { aad, type Sealer } from "../secrets/crypto.ts";
 
 /** An account as admins and lists see it: no password, only whether one is set. */
 export interface SipAccountView {
@@ -47,7 +47,7 @@ function toView({ passwordEnc, ...row }: typeof sipAccounts.$inferSelect): SipAc
 
 /** Reads and writes SIP accounts. */
 export class SipAccountRepo {
-  constructor(private readonly db: Db, private readonly box: SecretBox) {}
+  constructor(private readonly db: Db, private readonly box: Sealer) {}
 
   /** The account of `userId`, without its password. */
   async get(portalId: string, userId: number): Promise<SipAccountView | undefined> {

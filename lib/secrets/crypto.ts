@@ -43,8 +43,14 @@ export function aad(table: string, rowId: string, field: string): string {
   return `${table}|${rowId}|${field}`;
 }
 
+/** What repositories need to seal and open values. */
+export interface Sealer {
+  seal(plaintext: string, additionalData: string): Promise<string>;
+  open(sealed: string, additionalData: string): Promise<string>;
+}
+
 /** Seals and opens secrets with the keys of a key ring. */
-export class SecretBox {
+export class SecretBox implements Sealer {
   private constructor(
     private readonly activeId: string,
     private readonly keys: Map<string, CryptoKey>,
@@ -110,14 +116,21 @@ export class SecretBox {
   static keyIdOf(sealed: string): string | undefined {
     return sealed.split(":")[1];
   }
+}
 
-  /** Seals `value` when present; `null`/`undefined` pass through. */
-  async sealOptional(value: string | null | undefined, additionalData: string) {
-    return value == null ? null : await this.seal(value, additionalData);
-  }
-
-  /** Opens `sealed` when present; `null` passes through. */
-  async openOptional(sealed: string | null, additionalData: string): Promise<string | null> {
-    return sealed == null ? null : await this.open(sealed, additionalData);
-  }
+/**
+ * A `Sealer` that loads its key ring from `load` on first use and again after a failure (so a
+ * provider that was down at start, such as a sealed Vault, recovers without a restart).
+ */
+export function lazySealer(load: () => Promise<KeyRing>): Sealer {
+  let box: Promise<SecretBox> | undefined;
+  const get = () => {
+    box ??= load().then((ring) => SecretBox.fromKeyRing(ring));
+    box.catch(() => box = undefined);
+    return box;
+  };
+  return {
+    seal: async (plaintext, additionalData) => (await get()).seal(plaintext, additionalData),
+    open: async (sealed, additionalData) => (await get()).open(sealed, additionalData),
+  };
 }

@@ -1,0 +1,124 @@
+/**
+ * Builds the Hono app: request ids and logs, security headers, body limits, static files, the
+ * route table (one module per URL under routes/), and the one place where errors become HTTP.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import { serveStatic } from "hono/deno";
+import { renderToString } from "preact-render-to-string";
+import { h } from "preact";
+import type { AppEnv, Method, RouteHandlers } from "./lib/http.ts";
+import type { Services } from "./lib/services.ts";
+import { PayloadTooLargeError, toErrorBody } from "./lib/errors.ts";
+import { log } from "./lib/log.ts";
+import { ErrorPage } from "./components/ErrorPage.tsx";
+import * as index from "./routes/index.tsx";
+import * as healthz from "./routes/healthz.ts";
+import * as readyz from "./routes/readyz.ts";
+
+/** The route table: URL → route module. */
+const ROUTES: [string, { handler: RouteHandlers }][] = [
+  ["/", index],
+  ["/healthz", healthz],
+  ["/readyz", readyz],
+];
+
+/** Largest request body accepted (Bitrix24 forms and API bodies are small). */
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** Builds the app around opened services. */
+export function createApp(services: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const root = new URL(".", import.meta.url).pathname;
+
+  app.use(async function requestContext(c, next) {
+    const requestId = crypto.randomUUID();
+    const started = performance.now();
+    c.set("services", services);
+    c.set("requestId", requestId);
+    c.set("log", log.child({ requestId }));
+    await next();
+    c.header("X-Request-Id", requestId);
+    if (c.req.path !== "/healthz") {
+      c.var.log.info("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      });
+    }
+  });
+  app.use(secureHeaders({
+    xFrameOptions: false, // the app lives in Bitrix24's frames; CSP frame-ancestors decides
+    crossOriginOpenerPolicy: false,
+    crossOriginResourcePolicy: false,
+    referrerPolicy: "strict-origin-when-cross-origin",
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:", "https:"],
+      connectSrc: [
+        "'self'",
+        "wss:",
+        "https:",
+        ...(services.config.BITRIX_ALLOW_INSECURE_PORTALS ? ["ws:", "http:"] : []),
+      ],
+      mediaSrc: ["'self'", "blob:"],
+      workerSrc: ["'self'"],
+      frameAncestors: ["'self'", ...services.config.FRAME_ANCESTORS],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+    },
+  }));
+  app.use(bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new PayloadTooLargeError();
+    },
+  }));
+
+  app.use(
+    "/static/*",
+    serveStatic({
+      root,
+      onFound: (path, c) => {
+        c.header(
+          "Cache-Control",
+          /-[A-Z0-9]{8}\.js$/.test(path) ? "public, max-age=31536000, immutable" : "no-cache",
+        );
+      },
+    }),
+  );
+  // Bitrix24 may POST to any handler URL; serve static files for POST as well.
+  app.post(
+    "/static/*",
+    (c) => app.fetch(new Request(c.req.url, { method: "GET", headers: c.req.raw.headers })),
+  );
+  app.get("/favicon.ico", (c) => c.body(null, 204));
+
+  for (const [path, { handler }] of ROUTES) {
+    for (const [method, fn] of Object.entries(handler) as [Method, RouteHandlers[Method]][]) {
+      app.on(method, path, fn!);
+    }
+  }
+
+  app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));
+  app.onError((err, c) => {
+    const { status, body } = toErrorBody(err);
+    if (status >= 500) c.var.log?.error("request failed", { path: c.req.path, error: err });
+    const wantsHtml = !c.req.path.startsWith("/api/") &&
+      (c.req.header("accept") ?? "").includes("text/html");
+    if (wantsHtml) {
+      return c.html(
+        "<!DOCTYPE html>" + renderToString(h(ErrorPage, { message: body.error.message })),
+        status,
+      );
+    }
+    return c.json(body, status);
+  });
+  return app;
+}

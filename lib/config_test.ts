@@ -1,0 +1,43 @@
+import { assertEquals, assertStringIncludes, assertThrows } from "../tests/support/assert.ts";
+import { ConfigError, parseConfig, parseDotenv } from "./config.ts";
+
+Deno.test("[config] defaults give the embedded mode", () => {
+  const config = parseConfig({});
+  assertEquals(config.PORT, 8000);
+  assertEquals(config.HOST, "127.0.0.1");
+  assertEquals(config.SECRETS, "local");
+  assertEquals(config.DATABASE_URL, undefined);
+  assertEquals(config.BITRIX_ALLOWED_OAUTH_HOSTS, ["oauth.bitrix.info", "oauth.bitrix24.tech"]);
+  assertEquals(config.BITRIX_ALLOW_INSECURE_PORTALS, false);
+});
+
+Deno.test("[config] a bad value names the variable and what is expected", () => {
+  const err = assertThrows(() => parseConfig({ PORT: "eighty" }));
+  assertEquals(err instanceof ConfigError, true);
+  assertStringIncludes(err.message, "PORT");
+  assertStringIncludes(
+    assertThrows(() => parseConfig({ DATABASE_URL: "mysql://x" })).message,
+    "DATABASE_URL: postgres://… or pglite:<dir> or pglite:memory",
+  );
+  assertStringIncludes(assertThrows(() => parseConfig({ LOG_LEVEL: "loud" })).message, "LOG_LEVEL");
+  const vault = assertThrows(() => parseConfig({ SECRETS: "vault" })).message;
+  assertStringIncludes(vault, "VAULT_ADDR: required when SECRETS=vault");
+  assertStringIncludes(vault, "VAULT_ROLE_ID_FILE");
+});
+
+Deno.test("[config] lists and booleans parse; unknown variables are ignored", () => {
+  const config = parseConfig({
+    BITRIX_ALLOWED_OAUTH_HOSTS: "a.example, b.example",
+    BITRIX_ALLOW_INSECURE_PORTALS: "1",
+    PATH: "/usr/bin",
+  });
+  assertEquals(config.BITRIX_ALLOWED_OAUTH_HOSTS, ["a.example", "b.example"]);
+  assertEquals(config.BITRIX_ALLOW_INSECURE_PORTALS, true);
+});
+
+Deno.test("[config] .env parsing", () => {
+  assertEquals(
+    parseDotenv("# c\nPORT=9000\nexport HOST='0.0.0.0'\nLOG_LEVEL=\"debug\" \nX=1 # note\n\n"),
+    { PORT: "9000", HOST: "0.0.0.0", LOG_LEVEL: "debug", X: "1" },
+  );
+});

@@ -1,0 +1,82 @@
+/**
+ * HTTP plumbing shared by routes: the typed request state (`AppEnv`), the route-module shape
+ * (`define.handlers`), and zod parsing of JSON and bracket-form bodies that throws
+ * `BadRequestError` (mapped to a 400 JSON error in app.ts).
+ *
+ * @module
+ */
+import type { Context, Handler } from "hono";
+import type { z } from "zod";
+import type { Services } from "./services.ts";
+import type { Logger } from "./log.ts";
+import { BadRequestError } from "./errors.ts";
+import { type FormValue, parseBracketForm } from "./form.ts";
+
+/** Request-scoped variables every handler can read with `c.var`. */
+export interface AppVariables {
+  services: Services;
+  log: Logger;
+  requestId: string;
+}
+
+/** The Hono environment of the app. */
+export type AppEnv = { Variables: AppVariables };
+
+/** The HTTP methods a route module may export. */
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A route module's handlers, keyed by method (Fresh's `handler` object). */
+export type RouteHandlers = Partial<Record<Method, Handler<AppEnv>>>;
+
+/** Helpers that keep route modules typed. */
+export const define = {
+  handlers: (handlers: RouteHandlers): RouteHandlers => handlers,
+};
+
+function issuesOf(error: z.ZodError) {
+  return error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
+}
+
+/** Parses `value` with `schema`, throwing a 400 with the field issues on failure. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new BadRequestError("invalid request", issuesOf(result.error));
+  return result.data;
+}
+
+/** Reads the JSON body and parses it with `schema` (malformed JSON → 400). */
+export async function parseJsonBody<T extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: T,
+): Promise<z.output<T>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new BadRequestError("body must be JSON");
+  }
+  return parseWith(schema, body);
+}
+
+/** Reads a form body (urlencoded or multipart) into nested bracket-key objects. */
+export async function readBracketForm(c: Context<AppEnv>): Promise<Record<string, FormValue>> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) {
+    throw new BadRequestError("body must be a form");
+  }
+  let form: FormData;
+  try {
+    form = await c.req.formData();
+  } catch {
+    throw new BadRequestError("malformed form body");
+  }
+  return parseBracketForm(form.entries());
+}
+
+/** Reads a bracket-key form body and parses it with `schema`. */
+export async function parseFormBody<T extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: T,
+): Promise<z.output<T>> {
+  return parseWith(schema, await readBracketForm(c));
+}

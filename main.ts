@@ -1,0 +1,37 @@
+/**
+ * Starts the app: parses the config once, opens the services, serves HTTP, and shuts down
+ * cleanly on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { ConfigError, loadConfig } from "./lib/config.ts";
+import { openServices } from "./lib/services.ts";
+import { createApp } from "./app.ts";
+import { log } from "./lib/log.ts";
+
+let config;
+try {
+  config = await loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  Deno.exit(1);
+}
+log.setLevel(config.LOG_LEVEL);
+
+const services = await openServices(config);
+const server = Deno.serve({
+  hostname: config.HOST,
+  port: config.PORT,
+  onListen: ({ hostname, port }) =>
+    log.info("listening", { url: `http://${hostname}:${port}`, base: config.APP_BASE_URL }),
+}, createApp(services).fetch);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    log.info("shutting down", { signal });
+    await server.shutdown();
+    await services.close();
+    Deno.exit(0);
+  });
+}

@@ -1,0 +1,6 @@
+import { define } from "../lib/http.ts";
+
+/** Liveness: the process is up and serving. */
+export const handler = define.handlers({
+  GET: (c) => c.json({ status: "ok" }),
+});

@@ -1,0 +1,81 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
+import { startTestApp } from "./support/app.ts";
+import { log } from "../lib/log.ts";
+
+Deno.test("[app] health, readiness and a placement page by POST and GET", async () => {
+  await using app = await startTestApp();
+  const health = await fetch(`${app.url}/healthz`);
+  assertEquals(health.status, 200);
+  assertEquals(await health.json(), { status: "ok" });
+
+  const ready = await fetch(`${app.url}/readyz`);
+  assertEquals(ready.status, 200);
+  assertEquals((await ready.json()).ready, true);
+
+  const post = await fetch(`${app.url}/?DOMAIN=acme.bitrix24.ru&LANG=ru`, {
+    method: "POST",
+    body: new URLSearchParams({ AUTH_ID: "a1", member_id: "m1", PLACEMENT: "DEFAULT" }),
+  });
+  assertEquals(post.status, 200);
+  assertMatch(post.headers.get("content-type")!, /text\/html/);
+  assertEquals(post.headers.get("x-frame-options"), null);
+  assertStringIncludes(post.headers.get("content-security-policy")!, "frame-ancestors");
+  const html = await post.text();
+  assertStringIncludes(html, 'lang="ru"');
+  assertStringIncludes(html, 'data-island="Phone"');
+  assertStringIncludes(html, "acme.bitrix24.ru");
+
+  const get = await fetch(`${app.url}/?LANG=en`);
+  assertStringIncludes(await get.text(), 'lang="en"');
+});
+
+Deno.test("[app] bad input gets a 4xx JSON error without a stack trace", async () => {
+  await using app = await startTestApp();
+  const cases: [RequestInit & { path?: string }, number][] = [
+    [{ path: "/nope" }, 404],
+    [
+      { method: "POST", body: "x".repeat(300 * 1024), headers: { "content-type": "text/plain" } },
+      413,
+    ],
+    [{
+      method: "POST",
+      body: "__proto__[x]=1",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    }, 400],
+    [{
+      method: "POST",
+      body: "a[b=1",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    }, 400],
+  ];
+  for (const [{ path = "/", ...init }, status] of cases) {
+    const res = await fetch(`${app.url}${path}`, init);
+    assertEquals(res.status, status, `${init.method ?? "GET"} ${path}`);
+    const text = await res.text();
+    assert(!/at .*\.ts:\d+/.test(text), "no stack trace");
+    const body = JSON.parse(text);
+    assert(typeof body.error.code === "string" && typeof body.error.message === "string");
+  }
+});
+
+Deno.test("[app] a token and a SIP password passing through a request never reach the logs", async () => {
+  const lines: string[] = [];
+  const previous = log.setSink((line) => lines.push(line));
+  try {
+    await using app = await startTestApp({ LOG_LEVEL: "debug" });
+    await fetch(`${app.url}/?AUTH_ID=tok-SECRET-1234&LANG=en&password=sipPASS-5678`, {
+      method: "POST",
+      body: new URLSearchParams({ AUTH_ID: "tok-SECRET-1234", REFRESH_ID: "ref-SECRET-9" }),
+    }).then((r) => r.body?.cancel());
+    log.info("probe", { password: "sipPASS-5678", nested: { access_token: "tok-SECRET-1234" } });
+    log.info("url", { url: "https://x/rest/user.current?auth=tok-SECRET-1234" });
+  } finally {
+    log.setSink(previous);
+  }
+  const output = lines.join("\n");
+  assert(lines.length >= 3, "request and probe lines were written");
+  for (const secret of ["tok-SECRET-1234", "sipPASS-5678", "ref-SECRET-9"]) {
+    assert(!output.includes(secret), `${secret} leaked into logs`);
+  }
+  assertStringIncludes(output, "[redacted]");
+});

@@ -1,0 +1,40 @@
+import { assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { startTestApp } from "./support/app.ts";
+import { noPostgres, startPostgres } from "./support/postgres.ts";
+
+Deno.test({
+  name: "[readyz] PostgreSQL stopped → 503 with the reason; started again → 200, same process",
+  ignore: noPostgres,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const pg = await startPostgres();
+    try {
+      await using app = await startTestApp({ DATABASE_URL: pg.url });
+      const ready = async () => {
+        const res = await fetch(`${app.url}/readyz`);
+        return { status: res.status, body: await res.json() };
+      };
+      assertEquals((await ready()).status, 200);
+
+      await pg.stop();
+      const down = await ready();
+      assertEquals(down.status, 503);
+      assertEquals(down.body.ready, false);
+      assertEquals(down.body.checks.database.ok, false);
+      assertStringIncludes(down.body.checks.database.reason, "database unreachable");
+      assertEquals(down.body.checks.secrets.ok, true);
+
+      await pg.start();
+      let up = await ready();
+      for (let i = 0; i < 20 && up.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        up = await ready();
+      }
+      assertEquals(up.status, 200);
+      assertEquals(up.body.checks.database, { ok: true });
+    } finally {
+      await pg.close();
+    }
+  },
+});
