@@ -210,11 +210,16 @@ export async function vaultFetch(
  * `VaultError` otherwise. No retries, no re-login: `VaultClient` adds those.
  */
 export async function vaultRequest(http: VaultHttpOptions, req: VaultRequest): Promise<unknown> {
-  const { status, body } = await vaultFetch(http, req);
-  if (status < 400) return body;
-  const parsed = errorBodySchema.safeParse(body);
+  const res = await vaultFetch(http, req);
+  if (res.status < 400) return res.body;
+  throw vaultErrorOf(res, req.path);
+}
+
+/** The typed error for a response with status >= 400 (the body may have no `errors`). */
+export function vaultErrorOf(res: VaultResponse, path: string): VaultError {
+  const parsed = errorBodySchema.safeParse(res.body);
   const errors = parsed.success ? parsed.data.errors ?? [] : [];
-  throw new VaultError(classify(status, errors, req.path), status, req.path, errors);
+  return new VaultError(classify(res.status, errors, path), res.status, path, errors);
 }
 
 /** Parses `body` with `schema`; a mismatch is a `bad_response` error naming only field paths. */
