@@ -1,0 +1,58 @@
+/**
+ * `deno task portal`: runs the Bitrix24 portal emulator and prints its URL, the app identity,
+ * the users and a token pair per active user. Settings come from the environment:
+ * PORTAL_HOST, PORTAL_PORT, PORTAL_OAUTH_PORT, PORTAL_CLIENT_ID, PORTAL_CLIENT_SECRET,
+ * PORTAL_APP_TYPE (local|market), PORTAL_RATE_LIMIT (off to disable).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { startPortal } from "./mod.ts";
+
+const envSchema = z.object({
+  PORTAL_HOST: z.string().min(1).default("127.0.0.1"),
+  PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
+  PORTAL_OAUTH_PORT: z.coerce.number().int().min(0).max(65535).default(9001),
+  PORTAL_CLIENT_ID: z.string().min(1).optional(),
+  PORTAL_CLIENT_SECRET: z.string().min(1).optional(),
+  PORTAL_APP_TYPE: z.enum(["local", "market"]).default("local"),
+  PORTAL_RATE_LIMIT: z.enum(["on", "off"]).default("on"),
+});
+
+const env = envSchema.parse(Deno.env.toObject());
+const portal = await startPortal({
+  hostname: env.PORTAL_HOST,
+  port: env.PORTAL_PORT,
+  oauthPort: env.PORTAL_OAUTH_PORT,
+  rateLimit: env.PORTAL_RATE_LIMIT === "off" ? false : undefined,
+  app: {
+    clientId: env.PORTAL_CLIENT_ID,
+    clientSecret: env.PORTAL_CLIENT_SECRET,
+    type: env.PORTAL_APP_TYPE,
+  },
+});
+
+const lines = [
+  `Bitrix24 portal emulator at ${portal.url}`,
+  `  REST (client_endpoint):  ${portal.clientEndpoint}`,
+  `  OAuth token endpoint:    ${portal.tokenUrl}`,
+  `  member_id:               ${portal.memberId}`,
+  `  client_id:               ${portal.app.clientId}`,
+  `  client_secret:           ${portal.app.clientSecret}`,
+  `  app CODE:                ${portal.app.code}`,
+  `  application_token:       ${portal.app.applicationToken}`,
+  "",
+  "Users and tokens (access expires in 1 h; refresh tokens rotate):",
+];
+for (const user of portal.state.users.list()) {
+  const who = `${user.id} ${user.name} ${user.lastName}${user.admin ? " (admin)" : ""}`;
+  if (!user.active) {
+    lines.push(`  ${who} — inactive`);
+    continue;
+  }
+  const t = portal.issueTokens({ userId: user.id });
+  lines.push(`  ${who}, ext ${user.phoneInner}`);
+  lines.push(`      access_token=${t.accessToken} refresh_token=${t.refreshToken}`);
+}
+// deno-lint-ignore no-console
+console.log(lines.join("\n"));

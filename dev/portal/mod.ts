@@ -1,0 +1,184 @@
+/**
+ * A Bitrix24 portal emulator for tests and local development: REST (`/rest/*`), an OAuth
+ * server with rotating refresh tokens, users, tokens, events to app handlers, install and
+ * uninstall flows, the rate limit and fault injection, on loopback.
+ *
+ * @example
+ * ```ts
+ * const portal = await startPortal();
+ * const t = portal.issueTokens({ userId: 1 });
+ * await fetch(`${portal.url}/rest/user.current`, { method: "POST", body: JSON.stringify({ auth: t.accessToken }) });
+ * portal.records.calls("user.current");
+ * await portal.close();
+ * ```
+ *
+ * @module
+ */
+import { portalApp } from "./app.ts";
+import { clickToCall, type ClickToCallInput } from "./click_to_call.ts";
+import { deliverEvent, type DeliverEventInput, fireEvent, firstAdmin } from "./events.ts";
+import type { FaultInput } from "./faults.ts";
+import {
+  finishInstall,
+  installApp,
+  type InstallAppInput,
+  type InstallResult,
+  type PageLoad,
+  pageLoad,
+  type PageLoadInput,
+  uninstallApp,
+} from "./install.ts";
+import { oauthApp } from "./oauth.ts";
+import { type PortalOptions, portalOptionsSchema } from "./options.ts";
+import type { EventRecord, Records } from "./records.ts";
+import type { HeldRequests } from "./rest/server.ts";
+import { type Endpoints, PortalState, type TokenSet } from "./state.ts";
+import type { PortalUser, UserInput } from "./users.ts";
+
+export type { PortalOptions } from "./options.ts";
+export type { CallRecord, EventRecord, OAuthRecord, Records } from "./records.ts";
+export type { FaultInput } from "./faults.ts";
+export type { DeliverEventInput } from "./events.ts";
+export type { InstallAppInput, InstallResult, PageLoad, PageLoadInput } from "./install.ts";
+export type { ClickToCallInput } from "./click_to_call.ts";
+export type { Endpoints, PortalState, TokenSet } from "./state.ts";
+export type { PortalUser, UserInput } from "./users.ts";
+
+/** A running portal emulator. */
+export interface Portal extends Endpoints {
+  memberId: string;
+  /** App identity: client id/secret, CODE, current application_token. */
+  readonly app: {
+    clientId: string;
+    clientSecret: string;
+    code: string;
+    applicationToken: string;
+    installed: boolean;
+  };
+  /** Token endpoint URL (`<oauthUrl>/oauth/token/`), e.g. for BITRIX_OAUTH_URL. */
+  tokenUrl: string;
+  /** Everything received and sent. */
+  records: Records;
+  /** The live state (users, placements, handlers, lines, calls…), for assertions. */
+  state: PortalState;
+  /** Adds a user; returns it. */
+  addUser(input: UserInput): PortalUser;
+  /** Issues a token pair for a user (default: the first administrator). */
+  issueTokens(opts?: { userId?: number }): TokenSet;
+  /** Makes every access token expired now; refresh tokens keep working. */
+  expireAllTokens(): void;
+  /** Makes every refresh token expired now. */
+  expireRefreshTokens(): void;
+  /** Moves the portal clock forward. */
+  advanceTime(ms: number): void;
+  /** Injects a fault; see {@link FaultInput}. */
+  setFault(fault: FaultInput): void;
+  /** Removes every injected fault. */
+  clearFaults(): void;
+  /** POSTs one event to a URL now (bound or not). */
+  deliverEvent(input: DeliverEventInput): Promise<EventRecord>;
+  /** Fires an event to the handlers bound with event.bind (acting user: default first admin). */
+  fireEvent(
+    event: string,
+    data: Record<string, unknown>,
+    opts?: { userId?: number | null },
+  ): Promise<EventRecord[]>;
+  /** The POST of an app page load (DEFAULT page or a placement) for a user. */
+  pageLoad(input: PageLoadInput): PageLoad;
+  /** Starts installing the app (see install.ts). */
+  installApp(input: InstallAppInput): Promise<InstallResult>;
+  /** The frame's installFinish(): installs and sends ONAPPINSTALL to bound handlers. */
+  finishInstall(): Promise<EventRecord[]>;
+  /** Uninstalls the app: ONAPPUNINSTALL to bound handlers, then all tokens die. */
+  uninstallApp(opts?: { clean?: boolean }): Promise<EventRecord[]>;
+  /** CRM click-to-call: registers the call and fires ONEXTERNALCALLSTART. */
+  clickToCall(input: ClickToCallInput): Promise<{ callId: string; events: EventRecord[] }>;
+  /** Stops both servers (held `timeout` requests are answered 504 first). */
+  close(): Promise<void>;
+}
+
+function origin(addr: Deno.NetAddr): { url: string; domain: string } {
+  const domain = `${addr.hostname}:${addr.port}`;
+  return { url: `http://${domain}`, domain };
+}
+
+/** Starts the portal and its OAuth server on loopback (free ports by default). */
+export function startPortal(input: PortalOptions = {}): Promise<Portal> {
+  const options = portalOptionsSchema.parse(input);
+  let handlePortal: (req: Request) => Response | Promise<Response> = () =>
+    new Response("starting", { status: 503 });
+  let handleOAuth = handlePortal;
+  const quiet = () => {};
+  const portalServer = Deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: quiet },
+    (req) => handlePortal(req),
+  );
+  const oauthServer = Deno.serve(
+    {
+      hostname: options.oauthHostname ?? options.hostname,
+      port: options.oauthPort,
+      onListen: quiet,
+    },
+    (req) => handleOAuth(req),
+  );
+  const p = origin(portalServer.addr);
+  const o = origin(oauthServer.addr);
+  const state = new PortalState(options, {
+    url: p.url,
+    domain: p.domain,
+    clientEndpoint: `${p.url}/rest/`,
+    oauthUrl: o.url,
+    oauthDomain: o.domain,
+    serverEndpoint: `${o.url}/rest/`,
+  });
+  const held: HeldRequests = new Set();
+  const portal = portalApp(state, held);
+  const oauth = oauthApp(state);
+  handlePortal = (req) => portal.fetch(req);
+  handleOAuth = (req) => oauth.fetch(req);
+  const admin = () => firstAdmin(state);
+
+  return Promise.resolve({
+    ...state.endpoints,
+    memberId: state.memberId,
+    app: {
+      get clientId() {
+        return state.app.clientId;
+      },
+      get clientSecret() {
+        return state.app.clientSecret;
+      },
+      get code() {
+        return state.app.code;
+      },
+      get applicationToken() {
+        return state.app.applicationToken;
+      },
+      get installed() {
+        return state.app.installed;
+      },
+    },
+    tokenUrl: `${o.url}/oauth/token/`,
+    records: state.records,
+    state,
+    addUser: (u) => state.users.add(u),
+    issueTokens: (opts = {}) => state.tokenSet(state.issue(opts.userId ?? admin())),
+    expireAllTokens: () => state.tokens.expireAccessTokens(),
+    expireRefreshTokens: () => state.tokens.expireRefreshTokens(),
+    advanceTime: (ms) => state.clock.advance(ms),
+    setFault: (f) => state.faults.set(f, state.clock.now()),
+    clearFaults: () => state.faults.clear(),
+    deliverEvent: (i) => deliverEvent(state, i),
+    fireEvent: (event, data, opts = {}) =>
+      fireEvent(state, event, data, opts.userId === undefined ? admin() : opts.userId),
+    pageLoad: (i) => pageLoad(state, i),
+    installApp: (i) => installApp(state, i),
+    finishInstall: () => finishInstall(state),
+    uninstallApp: (opts) => uninstallApp(state, opts),
+    clickToCall: (i) => clickToCall(state, i),
+    close: async () => {
+      for (const release of [...held]) release();
+      await Promise.all([portalServer.shutdown(), oauthServer.shutdown()]);
+    },
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * Options of {@link startPortal}: where it listens, the app's identity, token lifetimes, the rate
+ * limit, users and the clock. Parsed with zod; every field has a default.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { UserInput } from "./users.ts";
+
+/** Identity of the one app installed on the emulated portal. */
+export const appOptionsSchema = z.object({
+  /** OAuth client id; generated in the portal's format (`local.…` / `app.…`) when absent. */
+  clientId: z.string().min(1).optional(),
+  clientSecret: z.string().min(1).optional(),
+  /** App CODE as `app.info` reports it; a local app's code is its client id. */
+  code: z.string().min(1).optional(),
+  /** Local (`STATUS` L) or marketplace app. */
+  type: z.enum(["local", "market"]).default("local"),
+  /** Marketplace status (F free, D demo, T trial, P paid, S subscription); local apps are L. */
+  status: z.enum(["F", "D", "T", "P", "S"]).default("F"),
+  version: z.number().int().positive().default(1),
+  /** Scopes granted to the app, in order. */
+  scope: z.array(z.string().min(1)).default(["crm", "user", "telephony", "placement", "im"]),
+  /** Paid period over: the token endpoint answers PAYMENT_REQUIRED. */
+  paymentExpired: z.boolean().default(false),
+});
+
+/** Input of the app part of the options. */
+export type AppOptions = z.input<typeof appOptionsSchema>;
+
+/** Options of the whole emulator. */
+export const portalOptionsSchema = z.object({
+  /** Loopback address of the portal (use 127.0.0.2 etc. to make it cross-site to the app). */
+  hostname: z.string().min(1).default("127.0.0.1"),
+  /** 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(0),
+  /** Address of the separate OAuth server (the oauth.bitrix.info stand-in); defaults to hostname. */
+  oauthHostname: z.string().min(1).optional(),
+  oauthPort: z.number().int().min(0).max(65535).default(0),
+  /** Stable portal id; random when absent. */
+  memberId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  /** Portal language (LANG of pages, LANGUAGE_ID of app.info and events). */
+  language: z.string().length(2).default("ru"),
+  /** Tariff code without the language prefix, e.g. `pro100`, `ent250`. */
+  plan: z.string().min(1).default("pro100"),
+  /** Start with the app installed and its installation finished. */
+  installed: z.boolean().default(true),
+  accessTokenTtlSec: z.number().int().positive().default(3600),
+  refreshTokenTtlSec: z.number().int().positive().default(180 * 24 * 3600),
+  /** REST leaky bucket, or false to turn it off. */
+  rateLimit: z.union([
+    z.literal(false),
+    z.object({
+      drainPerSec: z.number().positive().default(2),
+      burst: z.number().int().positive().default(50),
+    }),
+  ]).default({ drainPerSec: 2, burst: 50 }),
+  app: appOptionsSchema.prefault({}),
+  /** Users to start with instead of the seeded set. */
+  users: z.array(z.custom<UserInput>((v) => typeof v === "object" && v !== null)).optional(),
+  /** Source clock in ms (default `Date.now`); `advanceTime()` adds to it. */
+  now: z.custom<() => number>((v) => typeof v === "function").optional(),
+});
+
+/** Input of {@link startPortal}. */
+export type PortalOptions = z.input<typeof portalOptionsSchema>;
+
+/** Parsed options. */
+export type ResolvedPortalOptions = z.output<typeof portalOptionsSchema>;
