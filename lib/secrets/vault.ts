@@ -83,7 +83,7 @@ export class VaultError extends Error {
     /** Vault's `errors` array (may be empty). */
     readonly errors: readonly string[] = [],
   ) {
-    super(`${KIND_TEXT[kind]} (${status || "no response"}) at ${path}`);
+    super(`${KIND_TEXT[kind]} (${status || "no response"})${path ? ` at ${path}` : ""}`);
     this.name = "VaultError";
   }
 
