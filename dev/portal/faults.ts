@@ -14,7 +14,7 @@ export const faultSchema = z.object({
    * - `503`: an HTML 503 from the front web server (not JSON);
    * - `query_limit`: 503 `QUERY_LIMIT_EXCEEDED`;
    * - `expired_token`: 401 `expired_token` whatever the token;
-   * - `timeout`: no answer until the client gives up or the portal closes;
+   * - `timeout`: no answer for 60 s (then a 504), or until the portal closes;
    * - `500`: 500 `INTERNAL_SERVER_ERROR`.
    */
   kind: z.enum(["503", "query_limit", "expired_token", "timeout", "500"]),
