@@ -10,7 +10,7 @@
 const SPLIT_ENTRIES = ["client/main.ts"];
 
 /** Entries bundled alone (workers must be a single file). */
-const STANDALONE_ENTRIES: string[] = [];
+const STANDALONE_ENTRIES: string[] = ["client/sip_worker.ts", "client/phone_tab.ts"];
 
 async function bundle(args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {

@@ -1,0 +1,531 @@
+/**
+ * The page-side phone API. `connectPhone()` joins the shared engine (a SharedWorker, or the
+ * elected-tab fallback) and returns a {@link PhoneClient}: observable state, call commands,
+ * the media this tab owns, the ringtone when this tab is picked to ring, and journal events.
+ *
+ * No UI framework here: a Preact island mirrors `stateChange` into signals; the Bitrix24
+ * background page maps calls and journal events onto Bitrix24's call card and REST.
+ *
+ * @example
+ * ```ts
+ * const phone = await connectPhone();
+ * phone.stateChange.addListener((s) => render(s));
+ * phone.onJournal((e) => fetch("/api/calls", { method: "POST", body: JSON.stringify(e) }));
+ * await phone.register({ wsUrl, sipUri, authUser, password });
+ * const call = await phone.call("101");
+ * ```
+ *
+ * @module
+ */
+import { CallState } from "./call_state.ts";
+import { type HostConnection, TabHostConnection, WorkerConnection } from "./connection.ts";
+import type { TabHello } from "./engine.ts";
+import { type Emitter, EmitterImpl } from "./emitter.ts";
+import { holdTabLock } from "./liveness.ts";
+import { TabMedia } from "./media.ts";
+import type { Command, HostMessage } from "./protocol.ts";
+import { RegistrationState } from "./registration_state.ts";
+import { Ringtone } from "./ringtone.ts";
+import {
+  type CallInfo,
+  type DeviceSettings,
+  type DtmfMode,
+  type DtmfReceived,
+  type JournalEntry,
+  type MediaStats,
+  type PhoneAccount,
+  PhoneError,
+  type PhoneErrorCode,
+  type PhoneSnapshot,
+  type RegisterOptions,
+} from "./types.ts";
+
+export { CallState } from "./call_state.ts";
+export { RegistrationState } from "./registration_state.ts";
+export type {
+  CallDirection,
+  CallEndReason,
+  CallInfo,
+  DeviceSettings,
+  DtmfMode,
+  DtmfReceived,
+  JournalEntry,
+  MediaStats,
+  PhoneAccount,
+  PhoneErrorCode,
+  PhoneSnapshot,
+  RegisterOptions,
+} from "./types.ts";
+export { PhoneError } from "./types.ts";
+
+/** Options for {@link connectPhone}. */
+export interface ConnectPhoneOptions {
+  /**
+   * URL of the SharedWorker bundle.
+   * @defaultValue `sip_worker.js` next to this module's bundle
+   */
+  workerUrl?: string | URL;
+  /** Which host to use: the worker with fallback (`auto`), only the worker, or only a tab. */
+  host?: "auto" | "worker" | "tab";
+  /** Namespace for the worker, channel and lock names (one phone per name). @defaultValue "phone" */
+  name?: string;
+  /** How long to wait for the SharedWorker before falling back, ms. @defaultValue 4000 */
+  workerTimeoutMs?: number;
+  /** Play the ringtone when this tab is picked to ring. @defaultValue true */
+  ringtone?: boolean;
+  /** Where hidden `<audio>` elements for call audio go. @defaultValue document.body */
+  audioContainer?: HTMLElement;
+}
+
+/** Available audio devices (labels are empty until microphone permission was granted). */
+export interface AudioDevices {
+  microphones: MediaDeviceInfo[];
+  speakers: MediaDeviceInfo[];
+  /** False where the browser cannot route audio to a chosen output (`setSinkId`). */
+  canSelectSpeaker: boolean;
+}
+
+/** The phone as one page sees it. */
+export interface PhoneClient {
+  /** This tab's id in the engine. */
+  readonly tabId: string;
+  /** Which host runs the engine. */
+  readonly host: "worker" | "tab";
+  /** The latest snapshot. */
+  readonly state: PhoneSnapshot;
+  /** Emits every new snapshot. */
+  readonly stateChange: Emitter<PhoneSnapshot>;
+  /** Calls of the latest snapshot (ended ones stay a few seconds). */
+  readonly calls: CallInfo[];
+  /** DTMF received from far ends (SIP INFO). */
+  readonly dtmfReceived: Emitter<DtmfReceived>;
+  /** Registers the account (resolves when registered, throws {@link PhoneError} when it fails). */
+  register(account: PhoneAccount, options?: RegisterOptions): Promise<PhoneSnapshot>;
+  unregister(): Promise<PhoneSnapshot>;
+  /** Places a call; this tab owns its media. Resolves when the INVITE is on its way. */
+  call(number: string): Promise<CallInfo>;
+  /** Answers an incoming call in this tab; other live calls are put on hold unless told not to. */
+  answer(callId: string, options?: { holdOthers?: boolean }): Promise<CallInfo>;
+  /** Rejects an incoming call: 486 Busy Here (default) or 603 Decline. */
+  reject(callId: string, code?: 486 | 603 | number): Promise<CallInfo>;
+  hangup(callId: string): Promise<CallInfo>;
+  mute(callId: string, on?: boolean): Promise<CallInfo>;
+  hold(callId: string, on?: boolean): Promise<CallInfo>;
+  /** Sends DTMF; resolves with the method used. */
+  dtmf(callId: string, tones: string, mode?: DtmfMode): Promise<{ via: "rfc4733" | "info" }>;
+  /** Blind transfer of the far party to `target` (REFER). */
+  transfer(callId: string, target: string): Promise<CallInfo>;
+  /** Attended transfer: joins the far parties of `callId` and `toCallId` (REFER with Replaces). */
+  attendedTransfer(callId: string, toCallId: string): Promise<CallInfo>;
+  /** Device and ringtone settings shared by all tabs. */
+  setDevices(devices: DeviceSettings): Promise<PhoneSnapshot>;
+  listDevices(): Promise<AudioDevices>;
+  /**
+   * Journal events. Subscribing makes this page a reporter: each event goes to one reporting
+   * page and counts as delivered when the callback's promise resolves (a rejection re-queues it).
+   */
+  onJournal(callback: (entry: JournalEntry) => void | Promise<void>): () => void;
+  /** Audio statistics of a call whose media this tab owns, else null. */
+  mediaStats(callId: string): Promise<MediaStats | null>;
+  /** Resolves with the first snapshot that satisfies `predicate`. */
+  waitFor(predicate: (s: PhoneSnapshot) => boolean, timeoutMs?: number): Promise<PhoneSnapshot>;
+  /** Leaves the engine (this tab's calls move to another tab). */
+  close(): void;
+}
+
+function newTabId(): string {
+  const random = crypto.getRandomValues(new Uint8Array(6));
+  return `tab-${Date.now().toString(36)}-${[...random].map((b) => b.toString(36)).join("")}`;
+}
+
+const EMPTY: PhoneSnapshot = {
+  host: "worker",
+  registration: { state: RegistrationState.Unregistered },
+  connection: "disconnected",
+  calls: [],
+  devices: {},
+};
+
+/** Joins the phone engine of this origin (starting it if this is the first tab). */
+export async function connectPhone(options: ConnectPhoneOptions = {}): Promise<PhoneClient> {
+  const name = options.name ?? "phone";
+  const tabId = newTabId();
+  const lockName = `${name}-tab-${tabId}`;
+  const locks = await holdTabLock(lockName);
+  const mode = options.host ?? "auto";
+
+  const client = new Client(tabId, locks ? lockName : undefined, options);
+  if (mode !== "tab" && typeof SharedWorker === "function") {
+    try {
+      const url = options.workerUrl ?? new URL("./sip_worker.js", import.meta.url);
+      await client.attach(
+        (onError) => new WorkerConnection(url, name, onError),
+        options.workerTimeoutMs ?? 4000,
+      );
+      return client;
+    } catch (error) {
+      if (mode === "worker") {
+        throw new PhoneError(
+          "host-unavailable",
+          `SharedWorker unavailable: ${(error as Error).message}`,
+        );
+      }
+    }
+  } else if (mode === "worker") {
+    throw new PhoneError("host-unavailable", "SharedWorker is not supported here");
+  }
+  await client.attach(() => new TabHostConnection({ name, tabId, locks }), 15_000);
+  return client;
+}
+
+class Client implements PhoneClient {
+  readonly tabId: string;
+  readonly #lockName?: string;
+  readonly #stateChange = new EmitterImpl<PhoneSnapshot>();
+  readonly #dtmf = new EmitterImpl<DtmfReceived>();
+  readonly #journal = new EmitterImpl<JournalEntry>();
+  readonly #journalCallbacks = new Set<(e: JournalEntry) => void | Promise<void>>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
+  readonly #media: TabMedia;
+  readonly #ringtone?: Ringtone;
+  #connection?: HostConnection;
+  #snapshot: PhoneSnapshot = EMPTY;
+  #seq = 0;
+  #lastRegister?: { account: PhoneAccount; options?: RegisterOptions };
+  #wantRegistered = false;
+  #closed = false;
+  #ringing?: { waiting: boolean };
+  #cleanup: (() => void)[] = [];
+
+  constructor(tabId: string, lockName: string | undefined, options: ConnectPhoneOptions) {
+    this.tabId = tabId;
+    this.#lockName = lockName;
+    this.#media = new TabMedia({ container: options.audioContainer });
+    if (options.ringtone !== false) this.#ringtone = new Ringtone();
+  }
+
+  /** Connects through `make()`, waiting for the host's welcome. */
+  attach(
+    make: (onError: (reason: string) => void) => HostConnection,
+    timeoutMs: number,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let connection: HostConnection | undefined;
+      const fail = (reason: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        connection?.close();
+        reject(new Error(reason));
+      };
+      const timer = setTimeout(() => fail("timed out waiting for the engine"), timeoutMs);
+      try {
+        connection = make(fail);
+      } catch (error) {
+        fail((error as Error).message);
+        return;
+      }
+      const conn = connection;
+      conn.start(() => this.#hello(), (message) => {
+        if (!settled && message.t === "welcome") {
+          settled = true;
+          clearTimeout(timer);
+          this.#connection = conn;
+          this.#installPageHooks();
+          resolve();
+        }
+        if (this.#connection === conn) this.#onMessage(message);
+      });
+    });
+  }
+
+  get host(): "worker" | "tab" {
+    return this.#connection?.kind ?? "worker";
+  }
+
+  get state(): PhoneSnapshot {
+    return this.#snapshot;
+  }
+
+  get stateChange(): Emitter<PhoneSnapshot> {
+    return this.#stateChange;
+  }
+
+  get calls(): CallInfo[] {
+    return this.#snapshot.calls;
+  }
+
+  get dtmfReceived(): Emitter<DtmfReceived> {
+    return this.#dtmf;
+  }
+
+  #hello(): TabHello {
+    return {
+      t: "hello",
+      tabId: this.tabId,
+      lockName: this.#lockName,
+      visible: globalThis.document?.visibilityState !== "hidden",
+      journal: this.#journalCallbacks.size > 0,
+    };
+  }
+
+  #installPageHooks(): void {
+    const onVisibility = () =>
+      this.#connection?.send({ t: "visible", visible: document.visibilityState === "visible" });
+    const onPageHide = (e: PageTransitionEvent) => {
+      if (!e.persisted) this.close();
+      else this.#connection?.send({ t: "bye" });
+    };
+    const onPageShow = (e: PageTransitionEvent) => {
+      if (e.persisted && this.#connection) this.#connection.send(this.#hello());
+    };
+    const onFocus = () => this.#connection?.send({ t: "visible", visible: true });
+    addEventListener("visibilitychange", onVisibility);
+    addEventListener("pagehide", onPageHide);
+    addEventListener("pageshow", onPageShow);
+    addEventListener("focus", onFocus);
+    this.#cleanup.push(() => {
+      removeEventListener("visibilitychange", onVisibility);
+      removeEventListener("pagehide", onPageHide);
+      removeEventListener("pageshow", onPageShow);
+      removeEventListener("focus", onFocus);
+    });
+  }
+
+  #onMessage(message: HostMessage): void {
+    switch (message.t) {
+      case "welcome":
+        this.#setSnapshot(message.snapshot);
+        this.#maybeRestoreRegistration();
+        return;
+      case "snapshot":
+        this.#setSnapshot(message.snapshot);
+        return;
+      case "result": {
+        const p = this.#pending.get(message.id);
+        if (!p) return;
+        this.#pending.delete(message.id);
+        if (message.ok) p.resolve(message.value);
+        else {
+          const e = message.error!;
+          p.reject(new PhoneError(e.code, e.message, e.sipStatus));
+        }
+        return;
+      }
+      case "media":
+        this.#runMedia(message);
+        return;
+      case "ring":
+        this.#ring(message.on, message.waiting ?? false);
+        return;
+      case "journal":
+        this.#deliverJournal(message.entry);
+        return;
+      case "dtmf":
+        this.#dtmf.emit(message.event);
+        return;
+      case "rehello":
+        return;
+    }
+  }
+
+  #setSnapshot(snapshot: PhoneSnapshot): void {
+    const previous = this.#snapshot;
+    this.#snapshot = snapshot;
+    if (JSON.stringify(previous.devices) !== JSON.stringify(snapshot.devices)) {
+      this.#media.applyDevices(snapshot.devices).catch(() => {});
+      if (this.#ringing) this.#ring(true, this.#ringing.waiting, true);
+    }
+    this.#stateChange.emit(snapshot);
+  }
+
+  /** A new host (fallback tab host taking over) starts unregistered: register again. */
+  #maybeRestoreRegistration(): void {
+    if (
+      this.#wantRegistered && this.#lastRegister &&
+      this.#snapshot.registration.state === RegistrationState.Unregistered
+    ) {
+      const { account, options } = this.#lastRegister;
+      this.#command({ op: "register", account, options }).catch(() => {});
+    }
+  }
+
+  async #runMedia(message: Extract<HostMessage, { t: "media" }>): Promise<void> {
+    try {
+      const value = await this.#media.run(message.op, message.sdhId, message.callId, message.args);
+      if (message.id) {
+        this.#connection?.send({ t: "media-result", id: message.id, ok: true, value });
+      }
+    } catch (error) {
+      if (!message.id) return;
+      const e = error as PhoneError;
+      this.#connection?.send({
+        t: "media-result",
+        id: message.id,
+        ok: false,
+        error: e?.message ?? String(error),
+        code: e?.code,
+      });
+    }
+  }
+
+  #ring(on: boolean, waiting: boolean, restart = false): void {
+    if (!on) {
+      this.#ringing = undefined;
+      this.#ringtone?.stop();
+      return;
+    }
+    if (this.#ringing && this.#ringing.waiting === waiting && !restart) return;
+    this.#ringing = { waiting };
+    const d = this.#snapshot.devices;
+    this.#ringtone?.start({
+      volume: d.ringVolume,
+      sinkId: d.ringerId ?? d.speakerId,
+      waiting,
+    }).catch(() => {});
+  }
+
+  async #deliverJournal(entry: JournalEntry): Promise<void> {
+    let ok = true;
+    this.#journal.emit(entry);
+    const results = await Promise.allSettled(
+      [...this.#journalCallbacks].map(async (cb) => await cb(entry)),
+    );
+    if (results.some((r) => r.status === "rejected")) ok = false;
+    this.#connection?.send({ t: "journal-ack", entryId: entry.entryId, ok });
+  }
+
+  #command(command: Command): Promise<unknown> {
+    if (this.#closed || !this.#connection) {
+      return Promise.reject(new PhoneError("host-unavailable", "phone client is closed"));
+    }
+    const id = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#connection!.send({ t: "cmd", id, command });
+    });
+  }
+
+  register(account: PhoneAccount, options?: RegisterOptions): Promise<PhoneSnapshot> {
+    this.#lastRegister = { account, options };
+    this.#wantRegistered = true;
+    return this.#command({ op: "register", account, options }) as Promise<PhoneSnapshot>;
+  }
+
+  unregister(): Promise<PhoneSnapshot> {
+    this.#wantRegistered = false;
+    return this.#command({ op: "unregister" }) as Promise<PhoneSnapshot>;
+  }
+
+  call(number: string): Promise<CallInfo> {
+    return this.#command({ op: "call", number }) as Promise<CallInfo>;
+  }
+
+  answer(callId: string, options: { holdOthers?: boolean } = {}): Promise<CallInfo> {
+    return this.#command({ op: "answer", callId, holdOthers: options.holdOthers }) as Promise<
+      CallInfo
+    >;
+  }
+
+  reject(callId: string, code = 486): Promise<CallInfo> {
+    return this.#command({ op: "reject", callId, code }) as Promise<CallInfo>;
+  }
+
+  hangup(callId: string): Promise<CallInfo> {
+    return this.#command({ op: "hangup", callId }) as Promise<CallInfo>;
+  }
+
+  mute(callId: string, on = true): Promise<CallInfo> {
+    return this.#command({ op: "mute", callId, on }) as Promise<CallInfo>;
+  }
+
+  hold(callId: string, on = true): Promise<CallInfo> {
+    return this.#command({ op: "hold", callId, on }) as Promise<CallInfo>;
+  }
+
+  dtmf(callId: string, tones: string, mode?: DtmfMode): Promise<{ via: "rfc4733" | "info" }> {
+    return this.#command({ op: "dtmf", callId, tones, mode }) as Promise<
+      { via: "rfc4733" | "info" }
+    >;
+  }
+
+  transfer(callId: string, target: string): Promise<CallInfo> {
+    return this.#command({ op: "transfer", callId, target }) as Promise<CallInfo>;
+  }
+
+  attendedTransfer(callId: string, toCallId: string): Promise<CallInfo> {
+    return this.#command({ op: "attendedTransfer", callId, toCallId }) as Promise<CallInfo>;
+  }
+
+  setDevices(devices: DeviceSettings): Promise<PhoneSnapshot> {
+    return this.#command({ op: "setDevices", devices }) as Promise<PhoneSnapshot>;
+  }
+
+  async listDevices(): Promise<AudioDevices> {
+    const all = await navigator.mediaDevices.enumerateDevices();
+    return {
+      microphones: all.filter((d) => d.kind === "audioinput"),
+      speakers: all.filter((d) => d.kind === "audiooutput"),
+      canSelectSpeaker: "setSinkId" in HTMLMediaElement.prototype,
+    };
+  }
+
+  onJournal(callback: (entry: JournalEntry) => void | Promise<void>): () => void {
+    const first = this.#journalCallbacks.size === 0;
+    this.#journalCallbacks.add(callback);
+    if (first) this.#connection?.send({ t: "journal-sub", on: true });
+    return () => {
+      this.#journalCallbacks.delete(callback);
+      if (this.#journalCallbacks.size === 0) {
+        this.#connection?.send({ t: "journal-sub", on: false });
+      }
+    };
+  }
+
+  mediaStats(callId: string): Promise<MediaStats | null> {
+    return this.#media.stats(callId);
+  }
+
+  waitFor(predicate: (s: PhoneSnapshot) => boolean, timeoutMs = 10_000): Promise<PhoneSnapshot> {
+    if (predicate(this.#snapshot)) return Promise.resolve(this.#snapshot);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new PhoneError("internal", `state not reached within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.#stateChange.addListener((s) => {
+        if (!predicate(s)) return;
+        clearTimeout(timer);
+        off();
+        resolve(s);
+      });
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#connection?.close();
+    this.#closed = true;
+    this.#ringtone?.stop();
+    this.#media.closeAll();
+    for (const fn of this.#cleanup) fn();
+    for (const p of this.#pending.values()) {
+      p.reject(new PhoneError("host-unavailable", "phone client closed"));
+    }
+    this.#pending.clear();
+  }
+}
+
+/** True for calls that are not over. */
+export function isActiveCall(call: CallInfo): boolean {
+  return call.state !== CallState.Ended;
+}
+
+/** Error codes as a type guard helper for UIs. */
+export function isPhoneError(error: unknown, code?: PhoneErrorCode): error is PhoneError {
+  return error instanceof PhoneError && (code === undefined || error.code === code);
+}

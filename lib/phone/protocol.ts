@@ -1,0 +1,116 @@
+/**
+ * The message protocol between pages and the engine host. The same messages travel over a
+ * SharedWorker's MessagePort and, in the fallback host, over a BroadcastChannel (where every
+ * message carries its sender and addressee tab ids).
+ *
+ * ```
+ * page                                   engine host
+ *  │ hello {tabId, lockName}  (after the tab's Web Lock is granted)
+ *  │ ───────────────────────────────────▶ │
+ *  │ ◀──────── welcome {snapshot}          │
+ *  │ cmd {id, command} ─────────────────▶  │
+ *  │ ◀──────── result {id, ok|error}       │
+ *  │ ◀──────── snapshot (on every change)  │
+ *  │ ◀──────── media {id, op, sdhId}       │  SDP work for the media-owning tab
+ *  │ media-result {id, ok|error} ───────▶  │
+ *  │ ◀──────── ring / journal / dtmf       │
+ *  │ journal-ack {entryId, ok} ─────────▶  │
+ *  │ bye (pagehide) ────────────────────▶  │
+ * ```
+ *
+ * @module
+ */
+import type {
+  DeviceSettings,
+  DtmfMode,
+  DtmfReceived,
+  JournalEntry,
+  PhoneAccount,
+  PhoneErrorCode,
+  PhoneSnapshot,
+  RegisterOptions,
+} from "./types.ts";
+
+/** A request from a page to the engine. */
+export type Command =
+  | { op: "register"; account: PhoneAccount; options?: RegisterOptions }
+  | { op: "unregister" }
+  | { op: "call"; number: string }
+  | { op: "answer"; callId: string; holdOthers?: boolean }
+  | { op: "reject"; callId: string; code?: number }
+  | { op: "hangup"; callId: string }
+  | { op: "mute"; callId: string; on: boolean }
+  | { op: "hold"; callId: string; on: boolean }
+  | { op: "dtmf"; callId: string; tones: string; mode?: DtmfMode }
+  | { op: "transfer"; callId: string; target: string }
+  | { op: "attendedTransfer"; callId: string; toCallId: string }
+  | { op: "setDevices"; devices: DeviceSettings }
+  | { op: "snapshot" };
+
+/** Operations the engine asks the media-owning tab to run on its session-description handler. */
+export type MediaOp =
+  | "getDescription"
+  | "setDescription"
+  | "dtmf"
+  | "mute"
+  | "close";
+
+/** Per-call media configuration sent with every media request. */
+export interface MediaConfig {
+  iceServers: RTCIceServer[];
+  iceGatheringTimeoutMs: number;
+  muted: boolean;
+  devices: DeviceSettings;
+}
+
+/** Page → engine. */
+export type ClientMessage =
+  | { t: "hello"; tabId: string; lockName?: string; visible: boolean; journal: boolean }
+  | { t: "cmd"; id: number; command: Command }
+  | { t: "media-result"; id: number; ok: boolean; value?: unknown; error?: string; code?: string }
+  | { t: "visible"; visible: boolean }
+  | { t: "journal-sub"; on: boolean }
+  | { t: "journal-ack"; entryId: string; ok: boolean }
+  | { t: "heartbeat"; hidden: boolean }
+  | { t: "bye" };
+
+/** Engine → page. */
+export type HostMessage =
+  | { t: "welcome"; snapshot: PhoneSnapshot }
+  | {
+    t: "result";
+    id: number;
+    ok: boolean;
+    value?: unknown;
+    error?: { code: PhoneErrorCode; message: string; sipStatus?: number };
+  }
+  | { t: "snapshot"; snapshot: PhoneSnapshot }
+  | {
+    t: "media";
+    /** 0 = no reply expected. */
+    id: number;
+    op: MediaOp;
+    sdhId: string;
+    callId: string;
+    args: Record<string, unknown>;
+  }
+  | { t: "ring"; on: boolean; waiting?: boolean }
+  | { t: "journal"; entry: JournalEntry }
+  | { t: "dtmf"; event: DtmfReceived }
+  /** The host does not know the sender (it restarted or declared the tab dead): say hello again. */
+  | { t: "rehello" };
+
+/** Envelope on the fallback host's BroadcastChannel. `to` absent = every tab. */
+export type BusMessage =
+  | { k: "to-host"; from: string; msg: ClientMessage }
+  | { k: "to-tab"; to: string; msg: HostMessage }
+  | { k: "host-alive"; hostTabId: string; epoch: number }
+  | { k: "host-query"; from: string }
+  | { k: "host-claim"; from: string; epoch: number; since: number }
+  | { k: "tab-gone"; tabId: string };
+
+/** Serialises for structured clone: drops functions and undefined (SIP.js options carry both). */
+export function jsonSafe<T>(value: T): T {
+  if (value === undefined) return value;
+  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "function" ? undefined : v)));
+}

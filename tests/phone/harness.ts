@@ -1,0 +1,305 @@
+// deno-lint-ignore-file no-explicit-any
+/**
+ * Test harness for the phone engine: bundles (or reuses) the phone's browser entries, serves
+ * them with tiny HTML pages from `Deno.serve` on 127.0.0.1, and drives `connectPhone()` in
+ * Chromium pages through Playwright.
+ *
+ * The page exposes `window.T` (see {@link PAGE_SCRIPT}): the client, recorded journal and DTMF
+ * events, and small helpers, so tests stay short `evaluate` calls.
+ *
+ * @module
+ */
+import type { Frame, Page } from "playwright-core";
+import { SIP_DOMAIN, SIP_PASSWORD } from "../kamailio/kamailio.ts";
+import type { CallInfo, MediaStats, PhoneSnapshot } from "../../lib/phone/client.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const ENTRIES = ["client/sip_worker.ts", "client/phone_tab.ts"];
+const SOURCE_DIRS = ["lib/phone"];
+
+async function newestSourceMtime(): Promise<number> {
+  let newest = 0;
+  const visit = async (path: string) => {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      for await (const e of Deno.readDir(path)) await visit(`${path}/${e.name}`);
+    } else newest = Math.max(newest, info.mtime?.getTime() ?? 0);
+  };
+  for (const p of [...ENTRIES, ...SOURCE_DIRS]) await visit(`${ROOT}${p}`);
+  return newest;
+}
+
+async function bundle(entry: string, out: string): Promise<void> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform", "browser", "--sourcemap", "inline", "-o", out, entry],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`deno bundle ${entry}: ${new TextDecoder().decode(stderr)}`);
+}
+
+/**
+ * A directory holding `sip_worker.js` and `phone_tab.js`: `static/build/` when its bundles are
+ * newer than the sources (after `deno task build`), else a fresh build under `.tmp/`.
+ */
+export async function phoneBundles(): Promise<string> {
+  const newest = await newestSourceMtime();
+  const built = `${ROOT}static/build`;
+  try {
+    const ok = await Promise.all(
+      ["sip_worker.js", "phone_tab.js"].map(async (f) =>
+        ((await Deno.stat(`${built}/${f}`)).mtime?.getTime() ?? 0) > newest
+      ),
+    );
+    if (ok.every(Boolean)) return built;
+  } catch { /* not built */ }
+  const dir = `${ROOT}.tmp/phone-build/${newest}`;
+  try {
+    await Deno.stat(`${dir}/phone_tab.js`);
+    return dir;
+  } catch { /* build it */ }
+  const staging = `${dir}.${crypto.randomUUID()}`;
+  await Deno.mkdir(staging, { recursive: true });
+  await Promise.all(
+    ENTRIES.map((e) =>
+      bundle(e, `${staging}/${e.replace(/^client\//, "").replace(/\.ts$/, ".js")}`)
+    ),
+  );
+  try {
+    await Deno.rename(staging, dir);
+  } catch {
+    await Deno.remove(staging, { recursive: true }).catch(() => {}); // a parallel run won
+  }
+  return dir;
+}
+
+/** Script of the test page: loads the phone module and exposes helpers as `window.T`. */
+export const PAGE_SCRIPT = `
+const T = window.T = { journal: [], dtmf: [], errors: [], snapshots: 0, phone: null };
+T.module = import("/build/phone_tab.js");
+T.connect = async (opts = {}) => {
+  const m = await T.module;
+  const phone = await m.connectPhone(opts);
+  T.phone = phone;
+  phone.stateChange.addListener(() => T.snapshots++);
+  phone.dtmfReceived.addListener((e) => T.dtmf.push(e));
+  if (opts.journal !== false) phone.onJournal((e) => { T.journal.push(e); });
+  return { host: phone.host, tabId: phone.tabId };
+};
+T.state = () => T.phone.state;
+T.call = (id) => T.phone.calls.find((c) => c.id === id);
+T.waitFor = (fnSource, timeoutMs) => T.phone.waitFor(new Function("s", "return (" + fnSource + ")(s)"), timeoutMs);
+addEventListener("error", (e) => T.errors.push(String(e.message)));
+addEventListener("unhandledrejection", (e) => T.errors.push(String(e.reason && e.reason.message || e.reason)));
+`;
+
+function html(body: string): Response {
+  return new Response(`<!doctype html><meta charset="utf-8"><title>phone test</title>${body}`, {
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+  });
+}
+
+/** The page server: `/phone.html`, `/top.html?src=<url>` (iframe host), `/build/*`. */
+export interface PageServer extends AsyncDisposable {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string;
+  close(): Promise<void>;
+}
+
+/** Serves the harness pages and the bundles in `bundleDir` on 127.0.0.1:0. */
+export function startPageServer(bundleDir: string): PageServer {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/phone.html") {
+      return html(`<body><script type="module">${PAGE_SCRIPT}</script></body>`);
+    }
+    if (url.pathname === "/top.html") {
+      const src = url.searchParams.get("src") ?? "";
+      return html(`<body><iframe id="phone" src="${src.replace(/"/g, "")}"></iframe></body>`);
+    }
+    const m = url.pathname.match(/^\/build\/([a-z_]+\.js)$/);
+    if (m) {
+      try {
+        const body = await Deno.readFile(`${bundleDir}/${m[1]}`);
+        return new Response(body, {
+          headers: {
+            "content-type": "text/javascript; charset=utf-8",
+            "cache-control": "no-store",
+          },
+        });
+      } catch { /* 404 below */ }
+    }
+    return new Response("not found", { status: 404 });
+  });
+  const port = server.addr.port;
+  const close = () => server.shutdown();
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Account of a test user on the test Kamailio. */
+export function account(user: string, wsUrl: string, password = SIP_PASSWORD) {
+  return {
+    wsUrl,
+    sipUri: `sip:${user}@${SIP_DOMAIN}`,
+    authUser: user,
+    password,
+    displayName: user,
+    iceServers: [],
+  };
+}
+
+/** Register options that keep tests fast. */
+export const FAST = {
+  expiresSec: 120,
+  iceGatheringTimeoutMs: 300,
+  reconnectMinDelayMs: 200,
+  reconnectMaxDelayMs: 1000,
+};
+
+type Target = Page | Frame;
+
+/** One phone page (a tab or an iframe) driven from the test. */
+export class PhonePage {
+  readonly target: Target;
+  readonly name: string;
+
+  constructor(target: Target, name: string) {
+    this.target = target;
+    this.name = name;
+  }
+
+  /** Opens `/phone.html` in `page` and connects the phone. */
+  static async open(
+    page: Page,
+    origin: string,
+    name: string,
+    options: Record<string, unknown> = {},
+  ): Promise<PhonePage> {
+    page.on("pageerror", (e) => console.error(`[${name}] page error: ${e.message}`));
+    await page.goto(`${origin}/phone.html`);
+    const p = new PhonePage(page, name);
+    await p.connect(options);
+    return p;
+  }
+
+  /** Connects the phone client in the page. */
+  connect(options: Record<string, unknown> = {}): Promise<{ host: string; tabId: string }> {
+    return this.target.evaluate((o) => (globalThis as any).T.connect(o), options);
+  }
+  #run<R>(fn: (phone: any, arg: any) => R | Promise<R>, arg?: unknown): Promise<R> {
+    return this.target.evaluate(
+      ([source, a]) =>
+        new Function("phone", "arg", `return (${source})(phone, arg)`)(
+          (globalThis as any).T.phone,
+          a,
+        ),
+      [fn.toString(), arg] as const,
+    ) as Promise<R>;
+  }
+
+  /** Runs `fn(phone, arg)` in the page. */
+  run<R>(fn: (phone: any, arg: any) => R | Promise<R>, arg?: unknown): Promise<R> {
+    return this.#run(fn, arg);
+  }
+
+  register(user: string, wsUrl: string, password?: string): Promise<PhoneSnapshot> {
+    return this.run((p, a) => p.register(a.account, a.options), {
+      account: account(user, wsUrl, password),
+      options: FAST,
+    });
+  }
+
+  state(): Promise<PhoneSnapshot> {
+    return this.run((p) => p.state);
+  }
+
+  /** Waits in the page until `predicate(snapshot)` (source is sent as text). */
+  waitFor(predicate: (s: PhoneSnapshot) => boolean, timeoutMs = 10_000): Promise<PhoneSnapshot> {
+    return this.target.evaluate(
+      ([src, ms]) => (globalThis as any).T.waitFor(src, ms),
+      [predicate.toString(), timeoutMs] as const,
+    );
+  }
+
+  /** Waits for a call in `state` (optionally with a direction) and returns it. */
+  async waitForCall(
+    state: string,
+    direction?: "inbound" | "outbound",
+    timeoutMs = 10_000,
+  ): Promise<CallInfo> {
+    const snap: PhoneSnapshot = await this.target.evaluate(
+      ([st, dir, ms]) =>
+        (globalThis as any).T.phone.waitFor(
+          (s: any) => s.calls.some((c: any) => c.state === st && (!dir || c.direction === dir)),
+          ms,
+        ),
+      [state, direction ?? "", timeoutMs] as const,
+    );
+    return snap.calls.find((c) => c.state === state && (!direction || c.direction === direction))!;
+  }
+
+  call(number: string): Promise<CallInfo> {
+    return this.run((p, n) => p.call(n), number);
+  }
+
+  stats(callId: string): Promise<MediaStats | null> {
+    return this.run((p, id) => p.mediaStats(id), callId);
+  }
+  journal(): Promise<any[]> {
+    return this.target.evaluate(() => (globalThis as any).T.journal);
+  }
+  dtmfReceived(): Promise<any[]> {
+    return this.target.evaluate(() => (globalThis as any).T.dtmf);
+  }
+}
+
+/** Polls `fn` until it returns a truthy value or the time is up. */
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+  intervalMs = 100,
+): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < until) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/**
+ * Waits until inbound audio bytes grow on both pages for `callIds` (media flowing both ways)
+ * and returns the last stats.
+ */
+export async function audioFlowing(
+  a: PhonePage,
+  aCall: string,
+  b: PhonePage,
+  bCall: string,
+  timeoutMs = 10_000,
+): Promise<{ a: MediaStats; b: MediaStats }> {
+  const first = { a: await a.stats(aCall), b: await b.stats(bCall) };
+  return await eventually(
+    async () => {
+      const sa = await a.stats(aCall);
+      const sb = await b.stats(bCall);
+      if (!sa || !sb) return undefined;
+      const grewA = sa.bytesReceived > (first.a?.bytesReceived ?? 0) + 1000;
+      const grewB = sb.bytesReceived > (first.b?.bytesReceived ?? 0) + 1000;
+      return grewA && grewB ? { a: sa, b: sb } : undefined;
+    },
+    `audio both ways (${a.name} ${aCall} / ${b.name} ${bCall})`,
+    timeoutMs,
+    200,
+  );
+}

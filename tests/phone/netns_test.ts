@@ -1,0 +1,52 @@
+/**
+ * Runs the phone tests inside a fresh network namespace whose only interface is loopback
+ * (`unshare -n`, root only) when this process is not in one already, so that Chromium's ICE
+ * candidates and RTP can only use 127.0.0.1. Inside such a namespace this file does nothing.
+ *
+ * @module
+ */
+import { IN_CI, loopbackOnly, phoneServicesMissing } from "./gate.ts";
+
+function canUnshare(): boolean {
+  if (Deno.uid() !== 0) return false;
+  try {
+    Deno.statSync("/usr/bin/unshare");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const nested = !loopbackOnly() && !phoneServicesMissing();
+let ignore = !nested;
+if (nested && !canUnshare()) {
+  const message = "phone tests need root and unshare(1) to run in a loopback-only namespace";
+  if (IN_CI) throw new Error(`CI=true: ${message}`);
+  console.warn(`skipping: ${message}`);
+  ignore = true;
+}
+
+Deno.test({
+  name: "[phone] all phone tests in a loopback-only network namespace (unshare -n)",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const root = new URL("../../", import.meta.url).pathname;
+    const { code } = await new Deno.Command("unshare", {
+      args: [
+        "-n",
+        "bash",
+        "-c",
+        'ip link set lo up && exec "$0" test -A tests/phone/',
+        Deno.execPath(),
+      ],
+      cwd: root,
+      env: { PHONE_NETNS: "1" },
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (code !== 0) throw new Error(`phone tests in the namespace failed (exit ${code})`);
+  },
+});
