@@ -148,9 +148,18 @@ Deno.test("portal emulator - requests in JSON, form, query and Bearer form; time
     assert.equal(viaQuery.result.NAME, "Иван");
     const viaBearer = await fetch(`${base}/telephony.externalLine.get`, {
       method: "POST",
-      headers: { authorization: `Bearer ${admin.accessToken}` },
-    }).then((r) => r.json());
-    assert.deepEqual(viaBearer.result, []);
+      headers: { authorization: `Bearer ${admin.accessToken}`, origin: "http://127.0.0.1:1" },
+    });
+    assert.equal(viaBearer.headers.get("access-control-allow-origin"), "*");
+    assert.equal(viaBearer.headers.get("content-type"), "application/json; charset=utf-8");
+    assert.deepEqual((await viaBearer.json()).result, []);
+    const preflight = await fetch(`${base}app.info`, {
+      method: "OPTIONS",
+      headers: { origin: "http://127.0.0.1:1", "access-control-request-method": "POST" },
+    });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers.get("access-control-allow-headers") ?? "", /content-type/);
+    await preflight.body?.cancel();
 
     const rec = portal.records.calls("user.get")[0];
     assert.equal(rec.userId, 1);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { normalizeMethod } from "./faults.ts";
 
 /** One REST method call (top-level or inside a batch). */
 export interface CallRecord {
@@ -51,9 +52,9 @@ export class Records {
   readonly #events: EventRecord[] = [];
   readonly #oauth: OAuthRecord[] = [];
 
-  /** REST calls, optionally only those of one method (case-insensitive). */
+  /** REST calls, optionally only those of one method (case-insensitive, `.json` optional). */
   calls(method?: string): CallRecord[] {
-    const m = method?.toLowerCase();
+    const m = method === undefined ? undefined : normalizeMethod(method);
     return this.#calls.filter((c) => m === undefined || c.method === m);
   }
 

@@ -22,18 +22,22 @@ const NGINX_503 = "<html>\r\n<head><title>503 Service Temporarily Unavailable</t
   "<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n" +
   "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
+/** CRestServer sends this content type for JSON answers. */
+const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
+
 function errorResponse(c: Context, err: RestError): Response {
-  return c.json(err.body(), err.status as 400);
+  return c.body(JSON.stringify(err.body()), err.status as 400, JSON_TYPE);
 }
 
 function answer(c: Context, outcome: Outcome): Response {
   if (!outcome.ok) return errorResponse(c, outcome.error);
-  return c.json({
+  const body = {
     result: outcome.result,
     ...(outcome.next === undefined ? {} : { next: outcome.next }),
     ...(outcome.total === undefined ? {} : { total: outcome.total }),
     time: timeBlock(outcome.startedAt, outcome.finishedAt),
-  });
+  };
+  return c.body(JSON.stringify(body), 200, JSON_TYPE);
 }
 
 /** One REST request must finish within 60 s on cloud portals (reference §2.4). */
