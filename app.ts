@@ -18,12 +18,24 @@ import { ErrorPage } from "./components/ErrorPage.tsx";
 import * as index from "./routes/index.tsx";
 import * as healthz from "./routes/healthz.ts";
 import * as readyz from "./routes/readyz.ts";
+import * as install from "./routes/install.tsx";
+import * as bitrixInstall from "./routes/api/bitrix/install.ts";
+import * as bitrixCallback from "./routes/api/bitrix/callback.ts";
+import * as placementError from "./routes/api/bitrix/placement-error.ts";
+import * as widget from "./routes/api/bitrix/widget.ts";
+import * as calls from "./routes/api/calls.ts";
 
 /** The route table: URL → route module. */
 const ROUTES: [string, { handler: RouteHandlers }][] = [
   ["/", index],
   ["/healthz", healthz],
   ["/readyz", readyz],
+  ["/install", install],
+  ["/api/bitrix/install", bitrixInstall],
+  ["/api/bitrix/callback", bitrixCallback],
+  ["/api/bitrix/placement-error", placementError],
+  ["/api/bitrix/widget", widget],
+  ["/api/calls", calls],
 ];
 
 /** Largest request body accepted (Bitrix24 forms and API bodies are small). */

@@ -20,6 +20,7 @@ try {
 log.setLevel(config.LOG_LEVEL);
 
 const services = await openServices(config);
+services.bitrix.callSync.start();
 const server = Deno.serve({
   hostname: config.HOST,
   port: config.PORT,

@@ -2,4 +2,5 @@
 // deno-lint-ignore no-explicit-any
 export const islands: Record<string, () => Promise<{ default: any }>> = {
   Phone: () => import("./Phone.tsx"),
+  Installer: () => import("./Installer.tsx"),
 };

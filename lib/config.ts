@@ -32,6 +32,7 @@ export const envSchema = z.object({
   VAULT_APPROLE_MOUNT: z.string().min(1).default("approle"),
   BITRIX_CLIENT_ID: z.string().min(1).optional(),
   BITRIX_CLIENT_SECRET: z.string().min(1).optional(),
+  BITRIX_APP_CODE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
   BITRIX_OAUTH_URL: z.url({ protocol: /^https?$/ }).optional(),
   BITRIX_ALLOWED_OAUTH_HOSTS: csv.default(["oauth.bitrix.info", "oauth.bitrix24.tech"]),
   BITRIX_ALLOW_INSECURE_PORTALS: bool.default(false),

@@ -73,6 +73,16 @@ export async function readBracketForm(c: Context<AppEnv>): Promise<Record<string
   return parseBracketForm(form.entries());
 }
 
+/** Reads a JSON or form body into an object (Bitrix24 posts some callbacks either way). */
+export async function readFormOrJson(c: Context<AppEnv>): Promise<unknown> {
+  if (/^application\/json/i.test(c.req.header("content-type") ?? "")) {
+    return await c.req.json().catch(() => {
+      throw new BadRequestError("body must be JSON");
+    });
+  }
+  return await readBracketForm(c);
+}
+
 /** Reads a bracket-key form body and parses it with `schema`. */
 export async function parseFormBody<T extends z.ZodType>(
   c: Context<AppEnv>,

@@ -13,6 +13,9 @@ import { lazySealer, type Sealer } from "./secrets/crypto.ts";
 import { LocalSecrets } from "./secrets/local.ts";
 import type { SecretsProvider } from "./secrets/provider.ts";
 import { log } from "./log.ts";
+import { PortalClients } from "./bitrix/portal_clients.ts";
+import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
+import { CallSync } from "./bitrix/call_sync.ts";
 
 /** Default database of the embedded mode. */
 export const DEFAULT_DATABASE_URL = "pglite:./data/pg";
@@ -26,6 +29,8 @@ export interface Services {
   portals: PortalRepo;
   sipAccounts: SipAccountRepo;
   calls: CallRepo;
+  /** Bitrix24: REST clients per portal, frame authentication, call journal sync. */
+  bitrix: { clients: PortalClients; frameAuth: FrameAuthenticator; callSync: CallSync };
   /** Resolves once migrations have been applied (retried in the background until they are). */
   migrated: Promise<void>;
   /** Whether migrations have been applied. */
@@ -63,7 +68,17 @@ export async function resolveDatabaseUrl(config: Config, secrets: SecretsProvide
 /** Opens every service; migrations run in the background and retry until they succeed. */
 export async function openServices(
   config: Config,
-  opts: { secrets?: SecretsProvider } = {},
+  opts: {
+    secrets?: SecretsProvider;
+    /** Bitrix24 retry timings (tests shorten them). */
+    bitrix?: {
+      /** Retries of rate-limited calls inside the SDK, and their base delay. */
+      maxRetries?: number;
+      retryDelayMs?: number;
+      /** Delay before the next sync attempt of a failed call row. */
+      syncBackoffMs?: (attempts: number) => number;
+    };
+  } = {},
 ): Promise<Services> {
   const secrets = opts.secrets ?? await openSecrets(config);
   const url = await resolveDatabaseUrl(config, secrets);
@@ -78,18 +93,30 @@ export async function openServices(
     ? retryForever("database migration", () => database.migrate(), () => closed)
       .then(() => void (applied = true))
     : Promise.resolve();
+  const portals = new PortalRepo(database.db, sealer);
+  const calls = new CallRepo(database.db);
+  const clients = new PortalClients({ config, database, portals, secrets }, opts.bitrix);
+  const callSync = new CallSync({ calls, portals, clients }, {
+    backoffMs: opts.bitrix?.syncBackoffMs,
+  });
   return {
     config,
     secrets,
     database,
     sealer,
-    portals: new PortalRepo(database.db, sealer),
+    portals,
     sipAccounts: new SipAccountRepo(database.db, sealer),
-    calls: new CallRepo(database.db),
+    calls,
+    bitrix: {
+      clients,
+      frameAuth: new FrameAuthenticator({ config, portals, secrets }),
+      callSync,
+    },
     migrated,
     isMigrated: () => applied,
     async close() {
       closed = true;
+      await callSync.stop();
       await database.close();
       await secrets.close();
     },

@@ -25,15 +25,34 @@ export interface CallStart {
   bitrixCallId?: string | null;
 }
 
+/** The SIP Call-ID of a click-to-call row before the phone has dialled. */
+export function clickToCallPlaceholder(bitrixCallId: string): string {
+  return `bitrix24:${bitrixCallId}`;
+}
+
 /** Reads and writes the call journal. */
 export class CallRepo {
   constructor(private readonly db: Db) {}
 
   /**
    * Records the start of a call; a retry with the same SIP Call-ID returns the existing row
-   * unchanged (`created: false`).
+   * unchanged (`created: false`). A click-to-call start (with `bitrixCallId`) takes over the
+   * row the ONEXTERNALCALLSTART event created.
    */
   async recordStart(start: CallStart): Promise<{ call: CallRow; created: boolean }> {
+    if (start.bitrixCallId) {
+      const [linked] = await this.db.update(calls).set({
+        sipCallId: start.sipCallId,
+        bitrixUserId: start.bitrixUserId,
+        startedAt: start.startedAt,
+        updatedAt: new Date(),
+      }).where(and(
+        eq(calls.portalId, start.portalId),
+        eq(calls.bitrixCallId, start.bitrixCallId),
+        eq(calls.sipCallId, clickToCallPlaceholder(start.bitrixCallId)),
+      )).returning();
+      if (linked) return { call: linked, created: true };
+    }
     const inserted = await this.db.insert(calls).values({
       id: crypto.randomUUID(),
       ...start,
@@ -43,6 +62,26 @@ export class CallRepo {
     }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning();
     if (inserted[0]) return { call: inserted[0], created: true };
     return { call: (await this.find(start.portalId, start.sipCallId))!, created: false };
+  }
+
+  /**
+   * Records a CRM click-to-call (ONEXTERNALCALLSTART): Bitrix24 already registered `CALL_ID`;
+   * the row waits for the phone to dial (its SIP Call-ID replaces the placeholder).
+   */
+  async recordClickToCall(
+    input: Omit<CallStart, "sipCallId" | "direction" | "bitrixCallId"> & { bitrixCallId: string },
+  ): Promise<CallRow> {
+    const sipCallId = clickToCallPlaceholder(input.bitrixCallId);
+    await this.db.insert(calls).values({
+      id: crypto.randomUUID(),
+      ...input,
+      sipCallId,
+      direction: "outbound",
+      origin: "click_to_call",
+      registeredInBitrix: true,
+      syncState: "synced",
+    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] });
+    return (await this.find(input.portalId, sipCallId))!;
   }
 
   /** The call with this SIP Call-ID in the portal. */
@@ -143,6 +182,18 @@ export class CallRepo {
         sql`${calls.id} in ${ids}`,
       ).returning();
     });
+  }
+
+  /** Claims one row for an immediate sync if it is due and not leased by someone else. */
+  async claimById(id: string, leaseMs: number): Promise<CallRow | undefined> {
+    const [row] = await this.db.update(calls).set({
+      nextSyncAt: new Date(Date.now() + leaseMs),
+    }).where(and(
+      eq(calls.id, id),
+      eq(calls.syncState, "pending"),
+      lte(calls.nextSyncAt, new Date()),
+    )).returning();
+    return row;
   }
 
   /** Rows still waiting for Bitrix24 (the sync backlog). */

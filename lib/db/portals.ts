@@ -13,7 +13,11 @@ import { aad, type Sealer } from "../secrets/crypto.ts";
 /** A portal row without its secrets. */
 export type Portal = Omit<
   typeof portals.$inferSelect,
-  "accessTokenEnc" | "refreshTokenEnc" | "clientSecretEnc" | "applicationTokenHash"
+  | "accessTokenEnc"
+  | "refreshTokenEnc"
+  | "clientSecretEnc"
+  | "applicationTokenHash"
+  | "errorTokenHash"
 >;
 
 /** OAuth tokens of a portal, in the clear (only in memory). */
@@ -170,13 +174,40 @@ export class PortalRepo {
    * The portal whose stored application token matches `token`, compared in constant time;
    * undefined for an unknown member or a wrong token.
    */
-  async verifyApplicationToken(memberId: string, token: string): Promise<Portal | undefined> {
-    const [row] = await this.db.select({ hash: portals.applicationTokenHash, id: portals.id })
-      .from(portals).where(eq(portals.memberId, memberId));
-    const candidate = await sha256Hex(token);
-    const stored = row?.hash ?? "0".repeat(64);
-    if (!timingSafeEqual(candidate, stored) || !row?.hash) return undefined;
-    return await this.findById(row.id);
+  verifyApplicationToken(memberId: string, token: string): Promise<Portal | undefined> {
+    return this.verifyHashed(memberId, portals.applicationTokenHash, token);
+  }
+
+  /**
+   * Issues a new secret for the portal's placement error handler URL and keeps its hash;
+   * returns the secret (it goes into the URL given to Bitrix24).
+   */
+  async issueErrorToken(portalId: string): Promise<string> {
+    const token = Array.from(
+      crypto.getRandomValues(new Uint8Array(24)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    await this.db.update(portals).set({ errorTokenHash: await sha256Hex(token) }).where(
+      eq(portals.id, portalId),
+    );
+    return token;
+  }
+
+  /** The portal whose error handler secret is `token` (constant-time compare), or undefined. */
+  verifyErrorToken(memberId: string, token: string): Promise<Portal | undefined> {
+    return this.verifyHashed(memberId, portals.errorTokenHash, token);
+  }
+
+  private async verifyHashed(
+    memberId: string,
+    column: typeof portals.applicationTokenHash | typeof portals.errorTokenHash,
+    token: string,
+  ): Promise<Portal | undefined> {
+    const [row] = await this.db.select({ hash: column, id: portals.id }).from(portals).where(
+      eq(portals.memberId, memberId),
+    );
+    const matches = timingSafeEqual(await sha256Hex(token), row?.hash ?? "0".repeat(64));
+    return matches && row?.hash ? await this.findById(row.id) : undefined;
   }
 
   /** Saves a local app's client id and secret (the secret sealed). */

@@ -44,6 +44,8 @@ export const portals = pgTable("portals", {
   refreshTokenEnc: text("refresh_token_enc"),
   tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }),
   applicationTokenHash: text("application_token_hash"),
+  /** SHA-256 of the secret in the placement error handler URL (Bitrix24 posts errors unsigned). */
+  errorTokenHash: text("error_token_hash"),
   scope: text("scope"),
   /** `marketplace` (credentials from the secrets provider) or `local` (saved per portal). */
   appKind: text("app_kind", { enum: ["marketplace", "local"] }).notNull().default("marketplace"),

@@ -8,7 +8,6 @@ import { parseConfig } from "../../lib/config.ts";
 import { openServices, type Services } from "../../lib/services.ts";
 import { createApp } from "../../app.ts";
 import { generateKey } from "../../lib/secrets/crypto.ts";
-import type { SecretsProvider } from "../../lib/secrets/provider.ts";
 import { log } from "../../lib/log.ts";
 
 /** A running app. */
@@ -21,7 +20,7 @@ export interface TestApp extends AsyncDisposable {
 /** Starts the app with `env` over test defaults; waits until migrations are applied. */
 export async function startTestApp(
   env: Record<string, string> = {},
-  opts: { secrets?: SecretsProvider } = {},
+  opts: Parameters<typeof openServices>[1] = {},
 ): Promise<TestApp> {
   const config = parseConfig({
     DATABASE_URL: "pglite:memory",
@@ -34,7 +33,7 @@ export async function startTestApp(
   const services = await openServices(config, opts);
   await services.migrated;
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    { hostname: "127.0.0.1", port: env.PORT ? config.PORT : 0, onListen: () => {} },
     createApp(services).fetch,
   );
   const close = async () => {

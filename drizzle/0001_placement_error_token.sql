@@ -1,0 +1,1 @@
+ALTER TABLE "portals" ADD COLUMN "error_token_hash" text;

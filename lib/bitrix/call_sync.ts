@@ -1,0 +1,150 @@
+/**
+ * Brings the call journal into Bitrix24: `telephony.externalcall.register` (with the SIP
+ * Call-ID as `EXTERNAL_CALL_ID`) and `telephony.externalcall.finish` (duration and a status
+ * code mapped from the final SIP response). Rows are claimed with a lease, so an immediate
+ * attempt from the API and the background loop of any instance never sync the same row at
+ * once; failures keep the row pending with exponential backoff, across restarts.
+ *
+ * @module
+ */
+import type { CallRepo, CallRow } from "../db/calls.ts";
+import type { Portal, PortalRepo } from "../db/portals.ts";
+import { log } from "../log.ts";
+import type { PortalClients } from "./portal_clients.ts";
+import { BitrixApiError } from "./rest.ts";
+
+/** How long a claimed row is reserved for one sync attempt. */
+const LEASE_MS = 60_000;
+
+/** Counters for /metrics. */
+export const syncStats = { registered: 0, finished: 0, failures: 0 };
+
+/**
+ * Bitrix24's `STATUS_CODE` for a call: 200 answered; 304 an inbound call nobody answered;
+ * 603-S an outbound call the caller cancelled; otherwise the SIP final status when Bitrix24
+ * knows it, else `OTHER`.
+ */
+export function statusCodeFor(
+  call: Pick<CallRow, "direction" | "answeredAt" | "sipStatus">,
+): string {
+  if (call.answeredAt) return "200";
+  const sip = call.sipStatus ?? 0;
+  if (call.direction === "inbound" && [0, 200, 408, 480, 487].includes(sip)) return "304";
+  if (call.direction === "outbound" && (sip === 487 || sip === 0)) return "603-S";
+  if ([403, 404, 423, 402, 480, 484, 486, 503, 603].includes(sip)) return String(sip);
+  return "OTHER";
+}
+
+/** Backoff before attempt `n + 1`: 2 s doubling to 5 min, with ±20 % jitter. */
+export function backoffMs(attempts: number): number {
+  const base = Math.min(300_000, 2000 * 2 ** Math.min(attempts, 10));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Syncs journal rows with Bitrix24. */
+export class CallSync {
+  private timer?: ReturnType<typeof setTimeout>;
+  private running?: Promise<void>;
+  private stopped = true;
+
+  private readonly backoff: (attempts: number) => number;
+
+  constructor(
+    private readonly deps: { calls: CallRepo; portals: PortalRepo; clients: PortalClients },
+    options: { backoffMs?: (attempts: number) => number } = {},
+  ) {
+    this.backoff = options.backoffMs ?? backoffMs;
+  }
+
+  /** Tries `callId` now if it is due (used right after a phone reports). */
+  async syncNow(callId: string): Promise<CallRow | undefined> {
+    const row = await this.deps.calls.claimById(callId, LEASE_MS);
+    if (row) await this.syncRow(row);
+    return row;
+  }
+
+  /** Syncs up to `limit` due rows; returns how many were attempted. */
+  async runOnce(limit = 20): Promise<number> {
+    const rows = await this.deps.calls.claimDue(limit, LEASE_MS);
+    for (const row of rows) await this.syncRow(row);
+    return rows.length;
+  }
+
+  /** Polls for due rows every `intervalMs` until `stop()`. */
+  start(intervalMs = 2000): void {
+    this.stopped = false;
+    const tick = async () => {
+      if (this.stopped) return;
+      this.running = this.runOnce().then(() => {}, (err) => {
+        log.warn("call sync pass failed", { error: err });
+      });
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Stops polling and waits for the pass in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async syncRow(row: CallRow): Promise<void> {
+    const portal = await this.deps.portals.findById(row.portalId);
+    if (!portal?.installed) {
+      await this.deps.calls.markRetry(
+        row.id,
+        "portal not installed",
+        this.backoff(row.syncAttempts),
+      );
+      return;
+    }
+    try {
+      let bitrixCallId = row.bitrixCallId;
+      if (!row.registeredInBitrix || !bitrixCallId) {
+        bitrixCallId = await this.register(portal, row);
+        await this.deps.calls.markRegistered(row.id, bitrixCallId);
+        syncStats.registered++;
+      }
+      if (!row.endedAt) {
+        await this.deps.calls.markWaitingForEnd(row.id);
+        return;
+      }
+      const client = await this.deps.clients.forPortal(portal);
+      await client.call("telephony.externalcall.finish", {
+        CALL_ID: bitrixCallId,
+        USER_ID: row.bitrixUserId,
+        DURATION: row.answeredAt ? row.durationSec ?? 0 : 0,
+        STATUS_CODE: statusCodeFor(row),
+      });
+      await this.deps.calls.markFinished(row.id);
+      syncStats.finished++;
+    } catch (err) {
+      syncStats.failures++;
+      const code = err instanceof BitrixApiError ? err.code : (err as Error).name;
+      const delay = this.backoff(row.syncAttempts);
+      log.warn("call sync failed; will retry", { callId: row.id, code, delayMs: delay });
+      await this.deps.calls.markRetry(row.id, code, delay);
+    }
+  }
+
+  private async register(portal: Portal, row: CallRow): Promise<string> {
+    const client = await this.deps.clients.forPortal(portal);
+    const result = await client.call<{ CALL_ID?: string }>("telephony.externalcall.register", {
+      USER_ID: row.bitrixUserId,
+      PHONE_NUMBER: row.phoneNumber,
+      TYPE: row.direction === "outbound" ? 1 : 2,
+      CALL_START_DATE: row.startedAt.toISOString(),
+      CRM_CREATE: portal.settings.crmCreate ? 1 : 0,
+      SHOW: portal.settings.showCard ? 1 : 0,
+      LINE_NUMBER: portal.externalLine ?? undefined,
+      EXTERNAL_CALL_ID: row.sipCallId,
+    });
+    if (!result?.CALL_ID) {
+      throw new BitrixApiError("BAD_ANSWER", 502, "no CALL_ID", "telephony.externalcall.register");
+    }
+    return result.CALL_ID;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Authentication of requests from the app's frames. The frame sends its `AUTH_ID` (the user's
+ * access token) and `member_id`; the server calls the portal at the address **stored** for that
+ * member (never a domain from the request) in one batch: `app.info` must name our app and say
+ * it is installed, `user.current` gives the user id, `user.admin` the admin flag. The answer is
+ * cached by a hash of the token until the token expires (at most an hour), so a page costs one
+ * portal call per token, not per request.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import type { Portal, PortalRepo } from "../db/portals.ts";
+import { sha256Hex } from "../db/portals.ts";
+import type { SecretsProvider } from "../secrets/provider.ts";
+import { UnauthorizedError, UpstreamError } from "../errors.ts";
+import { BitrixApiError, RestClient } from "./rest.ts";
+
+/** Who is calling, as verified with the portal. */
+export interface FrameUser {
+  portal: Portal;
+  userId: number;
+  isAdmin: boolean;
+}
+
+/** What `app.info` says about the app in a portal (the fields we check). */
+export interface AppInfo {
+  CODE?: string;
+  ID?: number | string;
+  INSTALLED?: boolean;
+  STATUS?: string;
+}
+
+/** The app codes that identify this app: configured code, marketplace id, a local app's id. */
+export async function isOurApp(
+  code: string | undefined,
+  portal: Pick<Portal, "appKind" | "clientId"> | undefined,
+  deps: { config: Config; secrets: SecretsProvider },
+): Promise<boolean> {
+  if (!code) return false;
+  if (deps.config.BITRIX_APP_CODE) return code === deps.config.BITRIX_APP_CODE;
+  const { bitrixClientId } = await deps.secrets.appSecrets();
+  if (bitrixClientId && code === bitrixClientId) return true;
+  if (portal?.clientId) return code === portal.clientId;
+  // A local app whose credentials are not saved yet: Bitrix24 names local apps `local.<id>`.
+  return code.startsWith("local.") && (!bitrixClientId || portal?.appKind === "local");
+}
+
+/** Calls `app.info`, `user.current` and `user.admin` with a user's token in one batch. */
+export async function whoIs(
+  endpoint: { memberId: string; domain: string; clientEndpoint: string },
+  accessToken: string,
+): Promise<{ app: AppInfo; userId: number; isAdmin: boolean }> {
+  const client = new RestClient({
+    ...endpoint,
+    serverEndpoint: "https://oauth.bitrix.info/rest/",
+    accessToken,
+    refreshToken: "",
+    expiresAt: new Date(Date.now() + 3600_000),
+    maxRetries: 1,
+  });
+  const { results, errors } = await client.batch({
+    app: { method: "app.info" },
+    user: { method: "user.current" },
+    admin: { method: "user.admin" },
+  });
+  const failed = errors.app ?? errors.user ?? errors.admin;
+  if (failed) throw failed;
+  const user = results.user as { ID?: string | number } | undefined;
+  const userId = Number(user?.ID);
+  if (!Number.isInteger(userId) || userId <= 0) {
+    throw new BitrixApiError("BAD_ANSWER", 502, "user.current gave no ID", "user.current");
+  }
+  return {
+    app: (results.app ?? {}) as AppInfo,
+    userId,
+    isAdmin: results.admin === true || results.admin === "true",
+  };
+}
+
+interface CacheEntry {
+  portalId: string;
+  userId: number;
+  isAdmin: boolean;
+  expiresAt: number;
+}
+
+/** Verifies frame credentials and caches the answers. */
+export class FrameAuthenticator {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly pending = new Map<string, Promise<CacheEntry>>();
+  /** Portal calls made (for tests and metrics). */
+  verifications = 0;
+
+  constructor(
+    private readonly deps: { config: Config; portals: PortalRepo; secrets: SecretsProvider },
+    private readonly options: { maxEntries?: number; ttlMs?: number } = {},
+  ) {}
+
+  /**
+   * The verified user for `authId` in `memberId`'s portal. Throws `UnauthorizedError` for an
+   * unknown portal, a token the portal rejects or a token of another app.
+   */
+  async verify(memberId: string, authId: string, expiresInSec?: number): Promise<FrameUser> {
+    const portal = await this.deps.portals.findByMemberId(memberId);
+    if (!portal?.installed) throw new UnauthorizedError("unknown portal");
+    const key = await sha256Hex(`${memberId}\n${authId}`);
+    const now = Date.now();
+    let entry = this.cache.get(key);
+    if (!entry || entry.expiresAt <= now) {
+      let inflight = this.pending.get(key);
+      if (!inflight) {
+        inflight = this.ask(portal, authId, expiresInSec);
+        this.pending.set(key, inflight);
+        inflight.finally(() => this.pending.delete(key)).catch(() => {});
+      }
+      entry = await inflight;
+      this.remember(key, entry);
+    }
+    if (entry.portalId !== portal.id) throw new UnauthorizedError("token of another portal");
+    return { portal, userId: entry.userId, isAdmin: entry.isAdmin };
+  }
+
+  /** Drops every cached answer of a portal (on uninstall). */
+  forgetPortal(portalId: string): void {
+    for (const [key, entry] of this.cache) if (entry.portalId === portalId) this.cache.delete(key);
+  }
+
+  private async ask(portal: Portal, authId: string, expiresInSec?: number): Promise<CacheEntry> {
+    this.verifications++;
+    let answer;
+    try {
+      answer = await whoIs(portal, authId);
+    } catch (err) {
+      if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
+        throw new UnauthorizedError("the portal did not accept the token");
+      }
+      throw new UpstreamError("bitrix24", "the portal could not be asked", { cause: err });
+    }
+    if (!answer.app.INSTALLED || !(await isOurApp(answer.app.CODE, portal, this.deps))) {
+      throw new UnauthorizedError("the token belongs to another app");
+    }
+    const ttl = Math.min(
+      this.options.ttlMs ?? 3600_000,
+      (expiresInSec && expiresInSec > 0 ? expiresInSec : 3600) * 1000,
+    );
+    return {
+      portalId: portal.id,
+      userId: answer.userId,
+      isAdmin: answer.isAdmin,
+      expiresAt: Date.now() + ttl,
+    };
+  }
+
+  private remember(key: string, entry: CacheEntry): void {
+    const max = this.options.maxEntries ?? 10_000;
+    if (this.cache.size >= max) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(key, entry);
+  }
+}

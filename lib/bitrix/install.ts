@@ -1,0 +1,194 @@
+/**
+ * Installing the app on a portal from the installer page: the untrusted POST is checked by
+ * calling the portal (our app, an administrator), the portal is upserted by `member_id` with
+ * its tokens sealed, and placements, event handlers and the external line are bound —
+ * idempotently, reading what is already bound first.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Services } from "../services.ts";
+import type { Portal } from "../db/portals.ts";
+import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
+import { log } from "../log.ts";
+import { isOurApp, whoIs } from "./frame_auth.ts";
+import type { PortalClients } from "./portal_clients.ts";
+import { BitrixApiError } from "./rest.ts";
+
+/** The installer page's POST fields and query (all untrusted). */
+export const installRequestSchema = z.object({
+  AUTH_ID: z.string().min(1).max(500),
+  AUTH_EXPIRES: z.coerce.number().int().min(1).max(86400).default(3600),
+  REFRESH_ID: z.string().min(1).max(500),
+  member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+  DOMAIN: z.string().regex(/^[a-z0-9.-]{1,253}(:\d{1,5})?$/i),
+  PROTOCOL: z.enum(["0", "1"]).default("1"),
+  LANG: z.string().regex(/^[a-z]{2}$/i).optional(),
+  SERVER_ENDPOINT: z.string().url().max(300).optional(),
+  status: z.string().max(2).optional(),
+});
+
+/** A parsed installer request. */
+export type InstallRequest = z.output<typeof installRequestSchema>;
+
+/** The external line every call is registered on. */
+export const EXTERNAL_LINE = { NUMBER: "webrtc", NAME: "WebRTC SIP phone" };
+
+/** Handler URLs given to Bitrix24, built from `APP_BASE_URL`. */
+export function handlerUrls(baseUrl: string) {
+  const base = baseUrl.replace(/\/+$/, "");
+  return {
+    app: `${base}/`,
+    background: `${base}/placement/background`,
+    installEvent: `${base}/api/bitrix/install`,
+    callback: `${base}/api/bitrix/callback`,
+    placementError: `${base}/api/bitrix/placement-error`,
+  };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i;
+
+/** The portal's REST root for a new install; `http` only for loopback in development. */
+function clientEndpointFor(req: InstallRequest, allowInsecure: boolean): string {
+  const insecure = req.PROTOCOL === "0";
+  if (insecure && !(allowInsecure && LOOPBACK.test(req.DOMAIN))) {
+    throw new BadRequestError("the portal must be reached over https");
+  }
+  return `${insecure ? "http" : "https"}://${req.DOMAIN}/rest/`;
+}
+
+/**
+ * Verifies and records an install; returns the portal. For a portal already known by its
+ * `member_id`, the stored address is used and the request's DOMAIN is ignored.
+ */
+export async function installPortal(
+  services: Services,
+  clients: PortalClients,
+  req: InstallRequest,
+): Promise<{ portal: Portal; created: boolean }> {
+  const existing = await services.portals.findByMemberId(req.member_id);
+  const clientEndpoint = existing?.clientEndpoint ??
+    clientEndpointFor(req, services.config.BITRIX_ALLOW_INSECURE_PORTALS);
+  const domain = existing?.domain ?? req.DOMAIN;
+  let who;
+  try {
+    who = await whoIs({ memberId: req.member_id, domain, clientEndpoint }, req.AUTH_ID);
+  } catch (err) {
+    if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
+      throw new UnauthorizedError("the portal did not accept the installer's token");
+    }
+    throw new UpstreamError("bitrix24", "the portal could not be reached", { cause: err });
+  }
+  if (!(await isOurApp(who.app.CODE, existing, services))) {
+    throw new UnauthorizedError("the token belongs to another app");
+  }
+  if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
+
+  const { bitrixClientId } = await services.secrets.appSecrets();
+  const appKind = bitrixClientId && who.app.CODE === bitrixClientId ? "marketplace" : "local";
+  const serverEndpoint = req.SERVER_ENDPOINT &&
+      services.config.BITRIX_ALLOWED_OAUTH_HOSTS.includes(new URL(req.SERVER_ENDPOINT).hostname)
+    ? req.SERVER_ENDPOINT
+    : existing?.serverEndpoint ?? null;
+  const result = await services.portals.upsertInstall({
+    memberId: req.member_id,
+    domain,
+    clientEndpoint,
+    serverEndpoint,
+    tokens: {
+      accessToken: req.AUTH_ID,
+      refreshToken: req.REFRESH_ID,
+      expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
+    },
+    installedByUserId: who.userId,
+    appKind: existing?.appKind === "local" ? "local" : appKind,
+    lang: req.LANG ?? null,
+  });
+  clients.forget(result.portal.id);
+  await bindEverything(services, clients, result.portal);
+  await services.portals.recordEvent(result.portal, existing ? "reinstall" : "install", {
+    userId: who.userId,
+  });
+  log.info("portal installed", { memberId: req.member_id, created: result.created });
+  return { portal: (await services.portals.findById(result.portal.id))!, created: result.created };
+}
+
+/** Binds placements, events and the external line that are not bound yet. */
+async function bindEverything(services: Services, clients: PortalClients, portal: Portal) {
+  const client = await clients.forPortal(portal);
+  const urls = handlerUrls(services.config.APP_BASE_URL);
+  const { results, errors } = await client.batch({
+    placements: { method: "placement.get" },
+    events: { method: "event.get" },
+    lines: { method: "telephony.externalLine.get" },
+  });
+  const failed = Object.values(errors)[0];
+  if (failed) throw new UpstreamError("bitrix24", `reading bindings failed: ${failed.code}`);
+  const placements = (results.placements ?? []) as { placement: string; handler: string }[];
+  const events = (results.events ?? []) as { event: string; handler: string }[];
+  const lines = (results.lines ?? []) as { NUMBER: string }[];
+  const hasPlacement = (code: string, handler: string) =>
+    placements.some((p) => p.placement === code && p.handler === handler);
+  const hasEvent = (event: string, handler: string) =>
+    events.some((e) => e.event.toUpperCase() === event && e.handler === handler);
+
+  const calls: Record<string, { method: string; params?: Record<string, unknown> }> = {};
+  const errorToken = await services.portals.issueErrorToken(portal.id);
+  const errorHandlerUrl = `${urls.placementError}?${new URLSearchParams({
+    member_id: portal.memberId,
+    token: errorToken,
+  })}`;
+  // The background worker's options (the error handler secret) change on every install, and
+  // only one general handler is allowed: replace it.
+  if (placements.some((p) => p.placement === "PAGE_BACKGROUND_WORKER")) {
+    calls.unbindWorker = {
+      method: "placement.unbind",
+      params: { PLACEMENT: "PAGE_BACKGROUND_WORKER" },
+    };
+  }
+  calls.bindWorker = {
+    method: "placement.bind",
+    params: {
+      PLACEMENT: "PAGE_BACKGROUND_WORKER",
+      HANDLER: urls.background,
+      TITLE: "WebRTC SIP phone",
+      OPTIONS: { errorHandlerUrl },
+    },
+  };
+  if (!hasPlacement("LEFT_MENU", urls.app)) {
+    calls.bindMenu = {
+      method: "placement.bind",
+      params: {
+        PLACEMENT: "LEFT_MENU",
+        HANDLER: urls.app,
+        TITLE: "SIP phone",
+        LANG_ALL: {
+          ru: { TITLE: "SIP-телефон" },
+          en: { TITLE: "SIP phone" },
+        },
+      },
+    };
+  }
+  const wanted: [string, string][] = [
+    ["ONAPPINSTALL", urls.installEvent],
+    ["ONAPPUNINSTALL", urls.callback],
+    ["ONEXTERNALCALLSTART", urls.callback],
+  ];
+  for (const [event, handler] of wanted) {
+    if (!hasEvent(event, handler)) {
+      calls[`event_${event}`] = { method: "event.bind", params: { event, handler } };
+    }
+  }
+  if (!lines.some((l) => l.NUMBER === EXTERNAL_LINE.NUMBER)) {
+    calls.line = {
+      method: "telephony.externalLine.add",
+      params: { ...EXTERNAL_LINE, CRM_AUTO_CREATE: portal.settings.crmCreate ? "Y" : "N" },
+    };
+  }
+  const bound = await client.batch(calls);
+  const bindError = Object.entries(bound.errors).find(([key]) => key !== "unbindWorker");
+  if (bindError) {
+    throw new UpstreamError("bitrix24", `binding failed (${bindError[0]}: ${bindError[1].code})`);
+  }
+  await services.portals.setExternalLine(portal.id, EXTERNAL_LINE.NUMBER);
+}

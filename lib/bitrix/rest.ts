@@ -1,0 +1,181 @@
+/**
+ * Calling Bitrix24 REST through the official SDK (`B24OAuth`): one SDK client per portal and
+ * process (so its leaky-bucket limiter is per portal), results unwrapped, failures turned into
+ * `BitrixApiError` with the portal's error code.
+ *
+ * @module
+ */
+import { AjaxError, B24OAuth, type CustomRefreshAuth, SdkError } from "@bitrix24/b24jssdk";
+
+/** A REST call failed; `code` is Bitrix24's error code (`expired_token`, `QUERY_LIMIT_EXCEEDED`…). */
+export class BitrixApiError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    description: string,
+    readonly method?: string,
+  ) {
+    super(`${method ? method + ": " : ""}${code}${description ? ` (${description})` : ""}`);
+    this.name = "BitrixApiError";
+  }
+
+  /** Worth retrying later: rate limits, overload, 5xx, network. */
+  get transient(): boolean {
+    return this.status === 0 || this.status >= 500 || this.status === 429 ||
+      ["QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "OPERATION_TIME_LIMIT", "NETWORK_ERROR"].includes(
+        this.code,
+      );
+  }
+
+  /** The token is not (or no longer) accepted. */
+  get unauthorized(): boolean {
+    return this.status === 401 ||
+      ["expired_token", "invalid_token", "NO_AUTH_FOUND", "invalid_grant"].includes(this.code);
+  }
+}
+
+/** What the SDK needs to call one portal with one token pair. */
+export interface RestClientOptions {
+  memberId: string;
+  domain: string;
+  /** `https://portal/rest/` (stored, never taken from a request). */
+  clientEndpoint: string;
+  /** OAuth server REST root; only used for its host by the SDK's own refresh, which we replace. */
+  serverEndpoint: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  userId?: number;
+  /** Our refresh (cross-process locked); without it a 401 is final. */
+  refresh?: CustomRefreshAuth;
+  /** Retries of rate-limited calls inside the SDK. */
+  maxRetries?: number;
+  /** Base delay of those retries (ms). */
+  retryDelayMs?: number;
+}
+
+/** A REST client bound to one portal and token pair. */
+export class RestClient {
+  private readonly b24: B24OAuth;
+
+  constructor(options: RestClientOptions) {
+    const expires = Math.floor(options.expiresAt.getTime() / 1000);
+    this.b24 = new B24OAuth(
+      {
+        applicationToken: "",
+        userId: options.userId ?? 0,
+        memberId: options.memberId,
+        accessToken: options.accessToken,
+        refreshToken: options.refreshToken,
+        expires,
+        expiresIn: Math.max(0, expires - Math.floor(Date.now() / 1000)),
+        scope: "",
+        domain: options.domain,
+        clientEndpoint: options.clientEndpoint,
+        serverEndpoint: options.serverEndpoint,
+        status: "L" as never,
+      },
+      // The SDK's own refresh is never used (see setCustomRefreshAuth): no secret here.
+      { clientId: "", clientSecret: "" },
+      {
+        restrictionParams: {
+          maxRetries: options.maxRetries ?? 3,
+          retryDelay: options.retryDelayMs ?? 1000,
+        },
+      },
+    );
+    this.b24.offClientSideWarning();
+    this.b24.setCustomRefreshAuth(
+      options.refresh ??
+        (() =>
+          Promise.reject(new BitrixApiError("expired_token", 401, "token refresh not allowed"))),
+    );
+  }
+
+  /** The access token the client currently uses (false once it has expired locally). */
+  currentAccessToken(): string | undefined {
+    const data = this.b24.auth.getAuthData();
+    return data === false ? undefined : data.access_token;
+  }
+
+  /** Calls `method` and returns its `result`; throws `BitrixApiError`. */
+  async call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    return (await this.callPage<T>(method, params)).result;
+  }
+
+  /** Calls a list method; returns the page with `next` and `total`. */
+  async callPage<T = unknown>(
+    method: string,
+    params: Record<string, unknown> = {},
+  ): Promise<{ result: T; next?: number; total?: number }> {
+    const data = await this.run(method, () => this.b24.actions.v2.call.make<T>({ method, params }));
+    return data as { result: T; next?: number; total?: number };
+  }
+
+  /**
+   * Runs up to 50 calls in one `batch` request; returns results by key, and errors by key in
+   * `errors` (halt off).
+   */
+  async batch(
+    calls: Record<string, { method: string; params?: Record<string, unknown> }>,
+  ): Promise<{ results: Record<string, unknown>; errors: Record<string, BitrixApiError> }> {
+    const cmd = Object.fromEntries(
+      Object.entries(calls).map(([key, { method, params }]) => [key, [method, params ?? {}]]),
+    );
+    // With `returnAjaxResult` the SDK answers one AjaxResult per command, keyed like `calls`.
+    const answer = await this.run("batch", () =>
+      this.b24.actions.v2.batch.make({
+        calls: cmd as never,
+        options: { isHaltOnError: false, returnAjaxResult: true },
+      }));
+    const results: Record<string, unknown> = {};
+    const errors: Record<string, BitrixApiError> = {};
+    for (const [key, value] of Object.entries(answer as Record<string, unknown>)) {
+      const item = value as { isSuccess?: boolean; getData?: () => { result: unknown } };
+      if (item && typeof item.getData === "function") {
+        if (item.isSuccess) results[key] = item.getData()?.result;
+        else errors[key] = toApiError(firstError(item), calls[key]?.method);
+      } else {
+        results[key] = value;
+      }
+    }
+    return { results, errors };
+  }
+
+  private async run(method: string, fn: () => Promise<unknown>): Promise<unknown> {
+    let response;
+    try {
+      response = await fn();
+    } catch (err) {
+      throw toApiError(err, method);
+    }
+    const result = response as {
+      isSuccess: boolean;
+      getData(): { result: unknown } | undefined;
+      getErrors?(): Iterable<unknown>;
+    };
+    if (!result.isSuccess) throw toApiError(firstError(result), method);
+    return result.getData();
+  }
+}
+
+function firstError(result: unknown): unknown {
+  const errors = (result as { getErrors?: () => Iterable<unknown> }).getErrors?.();
+  if (!errors) return undefined;
+  for (const e of errors) return e;
+  return undefined;
+}
+
+/** Converts whatever the SDK threw into a `BitrixApiError` (no request data, no tokens). */
+export function toApiError(err: unknown, method?: string): BitrixApiError {
+  if (err instanceof BitrixApiError) return err;
+  if (err instanceof AjaxError || err instanceof SdkError) {
+    const e = err as SdkError & { status?: number; code?: string; description?: string };
+    const code = String(e.code ?? "UNKNOWN");
+    const status = typeof e.status === "number" ? e.status : 0;
+    const network = /NETWORK|TIMEOUT|ECONN/i.test(code);
+    return new BitrixApiError(network ? "NETWORK_ERROR" : code, network ? 0 : status, "", method);
+  }
+  if (err instanceof Error) return new BitrixApiError("NETWORK_ERROR", 0, err.name, method);
+  return new BitrixApiError("UNKNOWN", 0, "", method);
+}

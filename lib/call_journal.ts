@@ -1,0 +1,86 @@
+/**
+ * The call journal API: phones report the start, answer and end of their calls; each report is
+ * stored first (so nothing is lost) and then synced to Bitrix24 right away when possible, the
+ * background loop catching up on whatever failed.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Services } from "./services.ts";
+import type { FrameUser } from "./bitrix/frame_auth.ts";
+import type { CallRow } from "./db/calls.ts";
+import { NotFoundError } from "./errors.ts";
+
+const sipCallId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "SIP Call-ID");
+
+/** A phone's report. */
+export const callReportSchema = z.discriminatedUnion("phase", [
+  z.object({
+    phase: z.literal("start"),
+    sipCallId,
+    direction: z.enum(["inbound", "outbound"]),
+    number: z.string().trim().min(1).max(64).regex(/^[0-9A-Za-z+*#()\-. @_:]+$/),
+    /** Bitrix24's CALL_ID of a click-to-call. */
+    bitrixCallId: z.string().min(1).max(200).optional(),
+  }),
+  z.object({ phase: z.literal("answer"), sipCallId }),
+  z.object({
+    phase: z.literal("end"),
+    sipCallId,
+    sipStatus: z.number().int().min(100).max(699),
+    durationSec: z.number().int().min(0).max(86_400),
+  }),
+]);
+
+/** A parsed report. */
+export type CallReport = z.output<typeof callReportSchema>;
+
+/** A journal row as the phone and the admin panel see it. */
+export function callView(row: CallRow) {
+  return {
+    id: row.id,
+    sipCallId: row.sipCallId,
+    bitrixCallId: row.bitrixCallId,
+    userId: row.bitrixUserId,
+    direction: row.direction,
+    number: row.phoneNumber,
+    startedAt: row.startedAt,
+    answeredAt: row.answeredAt,
+    endedAt: row.endedAt,
+    durationSec: row.durationSec,
+    sipStatus: row.sipStatus,
+    syncState: row.syncState,
+  };
+}
+
+/** Stores a report of `user`'s call and tries the Bitrix24 side at once. */
+export async function reportCall(services: Services, user: FrameUser, report: CallReport) {
+  const { calls, bitrix } = services;
+  const portalId = user.portal.id;
+  if (report.phase === "start") {
+    const { call } = await calls.recordStart({
+      portalId,
+      bitrixUserId: user.userId,
+      sipCallId: report.sipCallId,
+      direction: report.direction,
+      phoneNumber: report.number,
+      startedAt: new Date(),
+      bitrixCallId: report.bitrixCallId,
+    });
+    if (call.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
+    await bitrix.callSync.syncNow(call.id);
+    return callView((await calls.find(portalId, report.sipCallId))!);
+  }
+  const existing = await calls.find(portalId, report.sipCallId);
+  if (!existing || existing.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
+  if (report.phase === "answer") {
+    return callView((await calls.recordAnswer(portalId, report.sipCallId, new Date()))!);
+  }
+  const ended = (await calls.recordEnd(portalId, report.sipCallId, {
+    at: new Date(),
+    sipStatus: report.sipStatus,
+    durationSec: report.durationSec,
+  }))!;
+  await bitrix.callSync.syncNow(ended.id);
+  return callView((await calls.find(portalId, report.sipCallId))!);
+}

@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { define, parseWith, readFormOrJson } from "../../../lib/http.ts";
+import { UnauthorizedError } from "../../../lib/errors.ts";
+
+const querySchema = z.object({
+  member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+  token: z.string().regex(/^[0-9a-f]{48}$/),
+});
+const bodySchema = z.object({
+  error: z.string().max(100),
+  error_description: z.string().max(1000).optional(),
+});
+
+/**
+ * The background worker's `errorHandlerUrl`: Bitrix24 reports a placement it removed
+ * (`ERROR_PLACEMENT_LOADING_OVERTIME`) without auth, so the URL carries a per-portal secret.
+ */
+export const handler = define.handlers({
+  POST: async (c) => {
+    const query = parseWith(querySchema, c.req.query());
+    const body = parseWith(bodySchema, await readFormOrJson(c));
+    const { portals } = c.var.services;
+    const portal = await portals.verifyErrorToken(query.member_id, query.token);
+    if (!portal) throw new UnauthorizedError("unknown portal or token");
+    await portals.recordEvent(portal, "placement_error", body);
+    c.var.log.warn("bitrix24 placement error", { memberId: portal.memberId, error: body.error });
+    return c.json({ ok: true });
+  },
+});

@@ -1,0 +1,15 @@
+import { define, parseJsonBody } from "../../../lib/http.ts";
+import { frameUser } from "../../../lib/frame_request.ts";
+import { handleWidget, widgetRequestSchema } from "../../../lib/widget.ts";
+
+/** The widget API of the app's frames (authenticated by the frame's token). */
+export const handler = define.handlers({
+  POST: async (c) => {
+    const user = await frameUser(c);
+    const { services } = c.var;
+    const schema = widgetRequestSchema(services.config.BITRIX_ALLOW_INSECURE_PORTALS);
+    const answer = await handleWidget(services, user, await parseJsonBody(c, schema));
+    c.header("Cache-Control", "no-store");
+    return c.json(answer);
+  },
+});

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { define, parseJsonBody, parseWith } from "../../lib/http.ts";
+import { frameUser } from "../../lib/frame_request.ts";
+import { callReportSchema, callView, reportCall } from "../../lib/call_journal.ts";
+import { ForbiddenError } from "../../lib/errors.ts";
+
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.iso.datetime().transform((s) => new Date(s)).optional(),
+  /** Admins: every employee's calls. */
+  all: z.enum(["0", "1"]).default("0"),
+});
+
+/** The call journal: phones report calls (POST); the history is read back (GET). */
+export const handler = define.handlers({
+  POST: async (c) => {
+    const user = await frameUser(c);
+    const report = await parseJsonBody(c, callReportSchema);
+    return c.json({ call: await reportCall(c.var.services, user, report) });
+  },
+  GET: async (c) => {
+    const user = await frameUser(c);
+    const query = parseWith(listQuerySchema, c.req.query());
+    if (query.all === "1" && !user.isAdmin) throw new ForbiddenError("administrators only");
+    const rows = await c.var.services.calls.list(user.portal.id, {
+      userId: query.all === "1" ? undefined : user.userId,
+      limit: query.limit,
+      before: query.before,
+    });
+    c.header("Cache-Control", "no-store");
+    return c.json({ calls: rows.map(callView) });
+  },
+});

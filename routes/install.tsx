@@ -1,0 +1,39 @@
+import type { Handler } from "hono";
+import { type AppEnv, define, parseWith, readBracketForm } from "../lib/http.ts";
+import { installPortal, installRequestSchema } from "../lib/bitrix/install.ts";
+import { pickLang } from "../lib/i18n.ts";
+import { render } from "../lib/render.tsx";
+import { Layout } from "../components/Layout.tsx";
+import { Island } from "../components/Island.tsx";
+import Installer from "../islands/Installer.tsx";
+
+/**
+ * The installer page Bitrix24 opens for an administrator: verifies the request with the portal,
+ * records the portal and binds everything, then the island finishes the installation through
+ * the frame (`installFinish`).
+ */
+const install: Handler<AppEnv> = async (c) => {
+  const fields = {
+    ...c.req.query(),
+    ...(c.req.method === "POST" ? await readBracketForm(c) : {}),
+  };
+  const lang = pickLang(typeof fields.LANG === "string" ? fields.LANG : undefined);
+  const request = parseWith(installRequestSchema, fields);
+  const { portal, created } = await installPortal(
+    c.var.services,
+    c.var.services.bitrix.clients,
+    request,
+  );
+  return render(
+    c,
+    <Layout title="Installation" lang={lang}>
+      <Island
+        name="Installer"
+        component={Installer}
+        props={{ lang, domain: portal.domain, created }}
+      />
+    </Layout>,
+  );
+};
+
+export const handler = define.handlers({ GET: install, POST: install });

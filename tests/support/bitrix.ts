@@ -1,0 +1,79 @@
+/**
+ * The app wired to the portal emulator for Bitrix24 tests: the app on a known loopback port (so
+ * handler URLs given to the portal reach it), refreshes sent to the emulator's OAuth server, and
+ * short retry timings. Helpers call the app's APIs as a portal user's frame would.
+ *
+ * @module
+ */
+import { type Portal, startPortal } from "../../dev/portal/mod.ts";
+import type { PortalOptions } from "../../dev/portal/mod.ts";
+import { startTestApp, type TestApp } from "./app.ts";
+import { freePort } from "./services.ts";
+
+/** The emulator, the app, and frame-call helpers. */
+export interface BitrixHarness extends AsyncDisposable {
+  portal: Portal;
+  app: TestApp;
+  /** POSTs the widget API as `userId`'s frame would. */
+  widget(userId: number, body: unknown): Promise<Response>;
+  /** Calls `/api/calls` as `userId`'s frame would. */
+  calls(
+    userId: number,
+    init?: { method?: string; body?: unknown; query?: string },
+  ): Promise<Response>;
+  /** Installs the app as the portal admin and finishes the installation (ONAPPINSTALL). */
+  install(): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** Starts the emulator and the app (on `databaseUrl`, default in-memory PGlite). */
+export async function startBitrixHarness(
+  opts: { databaseUrl?: string; portal?: PortalOptions; env?: Record<string, string> } = {},
+): Promise<BitrixHarness> {
+  const portal = await startPortal({ app: { type: "local" }, ...opts.portal });
+  const port = freePort();
+  const app = await startTestApp({
+    PORT: String(port),
+    APP_BASE_URL: `http://127.0.0.1:${port}`,
+    BITRIX_OAUTH_URL: portal.tokenUrl,
+    ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
+    ...opts.env,
+  }, { bitrix: { maxRetries: 2, retryDelayMs: 20, syncBackoffMs: () => 0 } });
+  const tokens = new Map<number, string>();
+  const tokenOf = (userId: number) => {
+    if (!tokens.has(userId)) tokens.set(userId, portal.issueTokens({ userId }).accessToken);
+    return tokens.get(userId)!;
+  };
+  const frameHeaders = (userId: number) => ({
+    authorization: `Bearer ${tokenOf(userId)}`,
+    "x-member-id": portal.memberId,
+  });
+  const close = async () => {
+    await app.close();
+    await portal.close();
+  };
+  return {
+    portal,
+    app,
+    widget: (userId, body) =>
+      fetch(`${app.url}/api/bitrix/widget`, {
+        method: "POST",
+        headers: { ...frameHeaders(userId), "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+    calls: (userId, init = {}) =>
+      fetch(`${app.url}/api/calls${init.query ? `?${init.query}` : ""}`, {
+        method: init.method ?? (init.body ? "POST" : "GET"),
+        headers: { ...frameHeaders(userId), "content-type": "application/json" },
+        body: init.body ? JSON.stringify(init.body) : undefined,
+      }),
+    async install() {
+      const { page } = await portal.installApp({ handlerUrl: `${app.url}/install` });
+      const response = await page!.post();
+      if (response.ok) await portal.finishInstall();
+      return response;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
