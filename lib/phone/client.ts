@@ -85,6 +85,12 @@ export interface AudioDevices {
   canSelectSpeaker: boolean;
 }
 
+/** One engine diagnostic line. */
+export interface EngineLog {
+  level: "info" | "warn" | "error";
+  message: string;
+}
+
 /** The phone as one page sees it. */
 export interface PhoneClient {
   /** This tab's id in the engine. */
@@ -99,6 +105,8 @@ export interface PhoneClient {
   readonly calls: CallInfo[];
   /** DTMF received from far ends (SIP INFO). */
   readonly dtmfReceived: Emitter<DtmfReceived>;
+  /** Engine diagnostics (info, warn, error). */
+  readonly log: Emitter<EngineLog>;
   /** Registers the account (resolves when registered, throws {@link PhoneError} when it fails). */
   register(account: PhoneAccount, options?: RegisterOptions): Promise<PhoneSnapshot>;
   unregister(): Promise<PhoneSnapshot>;
@@ -183,6 +191,7 @@ class Client implements PhoneClient {
   readonly #lockName?: string;
   readonly #stateChange = new EmitterImpl<PhoneSnapshot>();
   readonly #dtmf = new EmitterImpl<DtmfReceived>();
+  readonly #logs = new EmitterImpl<EngineLog>();
   readonly #journal = new EmitterImpl<JournalEntry>();
   readonly #journalCallbacks = new Set<(e: JournalEntry) => void | Promise<void>>();
   readonly #pending = new Map<
@@ -263,6 +272,10 @@ class Client implements PhoneClient {
     return this.#dtmf;
   }
 
+  get log(): Emitter<EngineLog> {
+    return this.#logs;
+  }
+
   #hello(): TabHello {
     return {
       t: "hello",
@@ -327,6 +340,9 @@ class Client implements PhoneClient {
         return;
       case "dtmf":
         this.#dtmf.emit(message.event);
+        return;
+      case "log":
+        this.#logs.emit({ level: message.level, message: message.message });
         return;
       case "rehello":
         return;

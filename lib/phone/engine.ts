@@ -157,7 +157,16 @@ export class PhoneEngine {
   constructor(options: PhoneEngineOptions) {
     this.#hostKind = options.host;
     // deno-lint-ignore no-console
-    this.#log = options.log ?? ((level, message, data) => console[level](message, data ?? ""));
+    const sink = options.log ?? ((level, message, data) => console[level](message, data ?? ""));
+    this.#log = (level, message, data) => {
+      sink(level, message, data);
+      if (level === "debug") return;
+      const detail = data === undefined
+        ? ""
+        : ` ${typeof data === "string" ? data : JSON.stringify(data)}`;
+      const log: HostMessage = { t: "log", level, message: `${message}${detail}` };
+      for (const tab of this.#tabs.values()) tab.link.send(log);
+    };
     this.#reg.stateChange.addListener(({ from, to }) => {
       this.#log("info", `registration ${from} -> ${to}`, this.#regError);
       this.#queueSnapshot();
@@ -461,6 +470,7 @@ export class PhoneEngine {
   }
 
   #onConnect(): void {
+    this.#log("info", "WebSocket connected");
     this.#connection = "connected";
     this.#reconnectAttempt = 0;
     this.#retryAt = undefined;
@@ -498,6 +508,7 @@ export class PhoneEngine {
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     this.#reconnectAttempt++;
     this.#retryAt = Date.now() + delay;
+    this.#log("info", `reconnecting in ${delay} ms (attempt ${this.#reconnectAttempt})`);
     this.#queueSnapshot();
     const generation = this.#generation;
     this.#reconnectTimer = setTimeout(() => {
@@ -523,6 +534,14 @@ export class PhoneEngine {
     const generation = this.#generation;
     this.#registering = registerer.register({
       requestDelegate: {
+        // SIP.js only emits a state change on the first success; re-REGISTERs after a
+        // reconnect land here.
+        onAccept: () => {
+          if (generation !== this.#generation) return;
+          this.#regError = undefined;
+          this.#retryAt = undefined;
+          this.#reg.tryTransition(RegistrationState.Registered);
+        },
         onReject: (response) => {
           if (generation !== this.#generation) return;
           const status = response.message.statusCode;
@@ -1197,14 +1216,14 @@ export class PhoneEngine {
     }
     this.#outbox.push({ entry });
     if (this.#outbox.length > JOURNAL_OUTBOX_LIMIT) this.#outbox.shift();
-    this.#flushJournal(rec.info.mediaTabId);
+    this.#flushJournal();
   }
 
-  #flushJournal(preferTab?: string): void {
+  #flushJournal(): void {
     const now = Date.now();
     const subscribers = [...this.#tabs.entries()].filter(([, t]) => t.journal);
     if (subscribers.length === 0) return;
-    // Oldest subscriber is the stable default reporter; the call's media tab if it subscribes.
+    // One stable reporter: the oldest subscribed tab (a call's events stay together).
     const fallback = subscribers.sort((a, b) => a[1].activeAt - b[1].activeAt)[0][0];
     let delayed = false;
     for (const item of this.#outbox) {
@@ -1213,8 +1232,7 @@ export class PhoneEngine {
         delayed = true;
         continue;
       }
-      const owner = this.#calls.get(item.entry.callId)?.info.mediaTabId ?? preferTab;
-      const target = owner && this.#tabs.get(owner)?.journal ? owner : fallback;
+      const target = fallback;
       item.sentTo = target;
       item.retryAt = undefined;
       this.#tabs.get(target)!.link.send({ t: "journal", entry: item.entry });

@@ -97,6 +97,8 @@ export type HostMessage =
   | { t: "ring"; on: boolean; waiting?: boolean }
   | { t: "journal"; entry: JournalEntry }
   | { t: "dtmf"; event: DtmfReceived }
+  /** Engine diagnostics (info and above), for a page's console or a debug panel. */
+  | { t: "log"; level: "info" | "warn" | "error"; message: string }
   /** The host does not know the sender (it restarted or declared the tab dead): say hello again. */
   | { t: "rehello" };
 

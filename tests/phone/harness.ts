@@ -76,7 +76,7 @@ export async function phoneBundles(): Promise<string> {
 
 /** Script of the test page: loads the phone module and exposes helpers as `window.T`. */
 export const PAGE_SCRIPT = `
-const T = window.T = { journal: [], dtmf: [], errors: [], snapshots: 0, phone: null };
+const T = window.T = { journal: [], dtmf: [], logs: [], errors: [], snapshots: 0, phone: null, echo: false };
 T.module = import("/build/phone_tab.js");
 T.connect = async (opts = {}) => {
   const m = await T.module;
@@ -84,6 +84,7 @@ T.connect = async (opts = {}) => {
   T.phone = phone;
   phone.stateChange.addListener(() => T.snapshots++);
   phone.dtmfReceived.addListener((e) => T.dtmf.push(e));
+  phone.log.addListener((e) => { T.logs.push(e.level + " " + e.message); if (T.echo) console.log("[engine] " + e.level + " " + e.message); });
   if (opts.journal !== false) phone.onJournal((e) => { T.journal.push(e); });
   return { host: phone.host, tabId: phone.tabId };
 };
@@ -183,6 +184,12 @@ export class PhonePage {
     options: Record<string, unknown> = {},
   ): Promise<PhonePage> {
     page.on("pageerror", (e) => console.error(`[${name}] page error: ${e.message}`));
+    if (Deno.env.get("PHONE_VERBOSE")) {
+      page.on("console", (m) => console.log(`[${name}] ${m.text()}`));
+      await page.addInitScript(() => {
+        addEventListener("DOMContentLoaded", () => ((globalThis as any).T.echo = true));
+      });
+    }
     await page.goto(`${origin}/phone.html`);
     const p = new PhonePage(page, name);
     await p.connect(options);
