@@ -1037,10 +1037,13 @@ export class PhoneEngine {
         sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
       });
       const uri = referral.referTo.uri;
+      // With Replaces the URI is the far party's contact; SIP.js puts its AOR in the name.
+      const named = referral.replaces ? referral.referTo.displayName : "";
+      const number = named ? named.replace(/^sips?:/, "").replace(/@.*$/, "") : uri.user;
       const next = this.#newRecord(
         inviter,
         "outbound",
-        uri.user ?? uri.toString(),
+        number || uri.toString(),
         CallState.Dialing,
         rec.info.mediaTabId ?? this.#pickMediaTab(),
         { referredBy: rec.info.id },
