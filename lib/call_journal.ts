@@ -53,9 +53,22 @@ export function callView(row: CallRow) {
   };
 }
 
+/** How long a report waits for Bitrix24 before answering (the sync goes on in the background). */
+const SYNC_WAIT_MS = 3000;
+
+/** Tries the Bitrix24 side of `callId` now, waiting at most `SYNC_WAIT_MS` for it. */
+async function syncSoon(services: Services, callId: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    services.bitrix.callSync.syncNow(callId).catch(() => {}),
+    new Promise((resolve) => timer = setTimeout(resolve, SYNC_WAIT_MS)),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Stores a report of `user`'s call and tries the Bitrix24 side at once. */
 export async function reportCall(services: Services, user: FrameUser, report: CallReport) {
-  const { calls, bitrix } = services;
+  const { calls } = services;
   const portalId = user.portal.id;
   if (report.phase === "start") {
     const { call } = await calls.recordStart({
@@ -68,7 +81,7 @@ export async function reportCall(services: Services, user: FrameUser, report: Ca
       bitrixCallId: report.bitrixCallId,
     });
     if (call.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
-    await bitrix.callSync.syncNow(call.id);
+    await syncSoon(services, call.id);
     return callView((await calls.find(portalId, report.sipCallId))!);
   }
   const existing = await calls.find(portalId, report.sipCallId);
@@ -81,6 +94,6 @@ export async function reportCall(services: Services, user: FrameUser, report: Ca
     sipStatus: report.sipStatus,
     durationSec: report.durationSec,
   }))!;
-  await bitrix.callSync.syncNow(ended.id);
+  await syncSoon(services, ended.id);
   return callView((await calls.find(portalId, report.sipCallId))!);
 }

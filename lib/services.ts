@@ -75,8 +75,9 @@ export async function openServices(
       /** Retries of rate-limited calls inside the SDK, and their base delay. */
       maxRetries?: number;
       retryDelayMs?: number;
-      /** Delay before the next sync attempt of a failed call row. */
+      /** Delay before the next sync attempt of a failed call row, and a claimed row's lease. */
       syncBackoffMs?: (attempts: number) => number;
+      syncLeaseMs?: number;
     };
   } = {},
 ): Promise<Services> {
@@ -98,6 +99,7 @@ export async function openServices(
   const clients = new PortalClients({ config, database, portals, secrets }, opts.bitrix);
   const callSync = new CallSync({ calls, portals, clients }, {
     backoffMs: opts.bitrix?.syncBackoffMs,
+    leaseMs: opts.bitrix?.syncLeaseMs,
   });
   return {
     config,

@@ -13,7 +13,7 @@ import { log } from "../log.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError } from "./rest.ts";
 
-/** How long a claimed row is reserved for one sync attempt. */
+/** How long a claimed row is reserved for one sync attempt (then another instance may retry). */
 const LEASE_MS = 60_000;
 
 /** Counters for /metrics. */
@@ -44,30 +44,43 @@ export function backoffMs(attempts: number): number {
 /** Syncs journal rows with Bitrix24. */
 export class CallSync {
   private timer?: ReturnType<typeof setTimeout>;
-  private running?: Promise<void>;
   private stopped = true;
 
   private readonly backoff: (attempts: number) => number;
+  private readonly leaseMs: number;
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly deps: { calls: CallRepo; portals: PortalRepo; clients: PortalClients },
-    options: { backoffMs?: (attempts: number) => number } = {},
+    options: { backoffMs?: (attempts: number) => number; leaseMs?: number } = {},
   ) {
     this.backoff = options.backoffMs ?? backoffMs;
+    this.leaseMs = options.leaseMs ?? LEASE_MS;
   }
 
   /** Tries `callId` now if it is due (used right after a phone reports). */
-  async syncNow(callId: string): Promise<CallRow | undefined> {
-    const row = await this.deps.calls.claimById(callId, LEASE_MS);
-    if (row) await this.syncRow(row);
-    return row;
+  syncNow(callId: string): Promise<CallRow | undefined> {
+    return this.track(async () => {
+      const row = await this.deps.calls.claimById(callId, this.leaseMs);
+      if (row) await this.syncRow(row);
+      return row;
+    });
   }
 
   /** Syncs up to `limit` due rows; returns how many were attempted. */
-  async runOnce(limit = 20): Promise<number> {
-    const rows = await this.deps.calls.claimDue(limit, LEASE_MS);
-    for (const row of rows) await this.syncRow(row);
-    return rows.length;
+  runOnce(limit = 20): Promise<number> {
+    return this.track(async () => {
+      const rows = await this.deps.calls.claimDue(limit, this.leaseMs);
+      for (const row of rows) await this.syncRow(row);
+      return rows.length;
+    });
+  }
+
+  private track<T>(fn: () => Promise<T>): Promise<T> {
+    const promise = fn();
+    this.inflight.add(promise);
+    promise.finally(() => this.inflight.delete(promise)).catch(() => {});
+    return promise;
   }
 
   /** Polls for due rows every `intervalMs` until `stop()`. */
@@ -75,20 +88,17 @@ export class CallSync {
     this.stopped = false;
     const tick = async () => {
       if (this.stopped) return;
-      this.running = this.runOnce().then(() => {}, (err) => {
-        log.warn("call sync pass failed", { error: err });
-      });
-      await this.running;
+      await this.runOnce().catch((err) => log.warn("call sync pass failed", { error: err }));
       if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
     };
     this.timer = setTimeout(tick, 0);
   }
 
-  /** Stops polling and waits for the pass in progress. */
+  /** Stops polling and waits for the attempts in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await Promise.allSettled([...this.inflight]);
   }
 
   private async syncRow(row: CallRow): Promise<void> {

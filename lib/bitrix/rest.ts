@@ -6,6 +6,7 @@
  * @module
  */
 import { AjaxError, B24OAuth, type CustomRefreshAuth, SdkError } from "@bitrix24/b24jssdk";
+import { AppError } from "../errors.ts";
 
 /** A REST call failed; `code` is Bitrix24's error code (`expired_token`, `QUERY_LIMIT_EXCEEDED`…). */
 export class BitrixApiError extends Error {
@@ -147,7 +148,10 @@ export class RestClient {
     try {
       response = await fn();
     } catch (err) {
-      throw toApiError(err, method);
+      // Errors of our own refresh come back wrapped by the SDK: surface them as they were.
+      const original = (err as { originalError?: unknown }).originalError;
+      if (original instanceof AppError) throw original;
+      throw toApiError(original instanceof BitrixApiError ? original : err, method);
     }
     const result = response as {
       isSuccess: boolean;

@@ -10,6 +10,14 @@ import type { PortalOptions } from "../../dev/portal/mod.ts";
 import { startTestApp, type TestApp } from "./app.ts";
 import { freePort } from "./services.ts";
 
+/** One SDK attempt per call, immediate retries of failed rows, short leases. */
+export const TEST_BITRIX_TIMINGS = {
+  maxRetries: 1,
+  retryDelayMs: 10,
+  syncBackoffMs: () => 0,
+  syncLeaseMs: 1000,
+};
+
 /** The emulator, the app, and frame-call helpers. */
 export interface BitrixHarness extends AsyncDisposable {
   portal: Portal;
@@ -38,7 +46,7 @@ export async function startBitrixHarness(
     BITRIX_OAUTH_URL: portal.tokenUrl,
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
-  }, { bitrix: { maxRetries: 2, retryDelayMs: 20, syncBackoffMs: () => 0 } });
+  }, { bitrix: TEST_BITRIX_TIMINGS });
   const tokens = new Map<number, string>();
   const tokenOf = (userId: number) => {
     if (!tokens.has(userId)) tokens.set(userId, portal.issueTokens({ userId }).accessToken);

@@ -1,0 +1,426 @@
+/**
+ * The Bitrix24 server side end to end over HTTP: the portal emulator, the app and a real
+ * PostgreSQL server (PGlite when PostgreSQL is absent on a developer machine).
+ */
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./support/bitrix.ts";
+import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
+import { startTestApp } from "./support/app.ts";
+import { generateKey } from "../lib/secrets/crypto.ts";
+import { calls as callsTable, portals, sipAccounts } from "../lib/db/schema.ts";
+
+const ADMIN = 1;
+const ANNA = 2;
+const JOHN = 3;
+
+async function withHarness(fn: (h: BitrixHarness, pg?: TestPostgres) => Promise<void>) {
+  const pg = noPostgres ? undefined : await startPostgres();
+  try {
+    await using h = await startBitrixHarness({ databaseUrl: pg?.url });
+    await fn(h, pg);
+  } finally {
+    await pg?.close();
+  }
+}
+
+async function json(res: Response) {
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const account = {
+  url: "wss://pbx.example.com/ws",
+  user: "102",
+  password: "anna-SIP-pass",
+  displayName: "Анна",
+};
+
+async function installWithAccounts(h: BitrixHarness) {
+  assertEquals((await h.install()).status, 200);
+  const creds = { clientId: h.portal.app.clientId, secretId: h.portal.app.clientSecret };
+  assertEquals((await h.widget(ADMIN, { event: "UPDATECREED", ...creds })).status, 200);
+  const saved = await json(
+    await h.widget(ADMIN, { event: "SAVEUSERDATA", userId: ANNA, ...account }),
+  );
+  assertEquals(saved.status, 200);
+}
+
+const options = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test({
+  name: "[bitrix] install → events → widget → calls → uninstall",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      const { portal, app } = h;
+      await installWithAccounts(h);
+
+      // Install bound what the phone needs, once.
+      const binds = portal.records.calls("placement.bind").map((c) => c.params.PLACEMENT);
+      assertEquals(binds.sort(), ["LEFT_MENU", "PAGE_BACKGROUND_WORKER"]);
+      const worker = portal.records.calls("placement.bind").find((c) =>
+        c.params.PLACEMENT === "PAGE_BACKGROUND_WORKER"
+      )!;
+      assertMatch(
+        String((worker.params.OPTIONS as Record<string, string>).errorHandlerUrl),
+        /\/api\/bitrix\/placement-error\?member_id=/,
+      );
+      const bound = portal.records.calls("event.bind").map((c) => c.params.event).sort();
+      assertEquals(bound, ["ONAPPINSTALL", "ONAPPUNINSTALL", "ONEXTERNALCALLSTART"]);
+      assertEquals(portal.records.events("ONAPPINSTALL")[0].status, 200);
+
+      // A repeated install leaves exactly one of each binding.
+      assertEquals((await h.install()).status, 200);
+      assertEquals(portal.state.eventHandlers.length, 3);
+      assertEquals(portal.state.placements.length, 2);
+      assertEquals(portal.records.calls("telephony.externalLine.add").length, 1);
+      assertEquals((await app.services.database.db.select().from(portals)).length, 1);
+
+      // Widget: the owner gets the password, the admin only sees that there is one.
+      const me = await json(await h.widget(ANNA, { event: "GETME" }));
+      assertEquals(me.body.account.password, "anna-SIP-pass");
+      assertEquals(me.body.isAdmin, false);
+      const adminView = await json(await h.widget(ADMIN, { event: "GETUSERDATA", userId: ANNA }));
+      assertEquals(adminView.body.account.hasPassword, true);
+      assertEquals("password" in adminView.body.account, false);
+      const list = await json(
+        await h.widget(ADMIN, { event: "GETUSERSDATA", usersId: [ANNA, JOHN] }),
+      );
+      assertEquals(list.body.accounts.length, 1);
+
+      // Calls: start → answer → end lands in Bitrix24 with the SIP Call-ID.
+      const sipCallId = "a84b4c76e66710@pbx.example.com";
+      const start = await json(
+        await h.calls(ANNA, {
+          body: { phase: "start", sipCallId, direction: "outbound", number: "+74951234567" },
+        }),
+      );
+      assertEquals(start.status, 200);
+      assertMatch(start.body.call.bitrixCallId, /^externalCall\./);
+      await h.calls(ANNA, { body: { phase: "answer", sipCallId } });
+      const end = await json(
+        await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 200, durationSec: 42 } }),
+      );
+      assertEquals(end.body.call.syncState, "synced");
+      const [register] = portal.records.calls("telephony.externalcall.register");
+      assertEquals(register.params.EXTERNAL_CALL_ID, sipCallId);
+      assertEquals(String(register.params.TYPE), "1");
+      assertEquals(String(register.params.USER_ID), String(ANNA));
+      const [finish] = portal.records.calls("telephony.externalcall.finish");
+      assertEquals(String(finish.params.DURATION), "42");
+      assertEquals(String(finish.params.STATUS_CODE), "200");
+      assertEquals(finish.status, 200);
+
+      // A retried report is idempotent.
+      await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 200, durationSec: 42 } });
+      assertEquals(portal.records.calls("telephony.externalcall.finish").length, 1);
+
+      // History: own calls; another user sees none; admins may see all.
+      assertEquals((await json(await h.calls(ANNA))).body.calls.length, 1);
+      assertEquals((await json(await h.calls(JOHN))).body.calls.length, 0);
+      assertEquals((await json(await h.calls(JOHN, { query: "all=1" }))).status, 403);
+      assertEquals((await json(await h.calls(ADMIN, { query: "all=1" }))).body.calls.length, 1);
+
+      // Click-to-call: Bitrix24's CALL_ID is finished, not registered again.
+      const { callId } = await portal.clickToCall({ userId: ANNA, phoneNumber: "+74957654321" });
+      const clickSip = "click-1@pbx.example.com";
+      await h.calls(ANNA, {
+        body: {
+          phase: "start",
+          sipCallId: clickSip,
+          direction: "outbound",
+          number: "+74957654321",
+          bitrixCallId: callId,
+        },
+      });
+      await h.calls(ANNA, {
+        body: { phase: "end", sipCallId: clickSip, sipStatus: 486, durationSec: 0 },
+      });
+      assertEquals(portal.records.calls("telephony.externalcall.register").length, 1);
+      const clickFinish = portal.records.calls("telephony.externalcall.finish")[1];
+      assertEquals(clickFinish.params.CALL_ID, callId);
+      assertEquals(String(clickFinish.params.STATUS_CODE), "486");
+
+      // Uninstall with CLEAN removes the portal's data.
+      await portal.uninstallApp({ clean: true });
+      assertEquals(portal.records.events("ONAPPUNINSTALL")[0].status, 200);
+      assertEquals((await app.services.database.db.select().from(portals)).length, 0);
+      assertEquals((await app.services.database.db.select().from(sipAccounts)).length, 0);
+      assertEquals((await app.services.database.db.select().from(callsTable)).length, 0);
+      assertEquals((await h.widget(ADMIN, { event: "GETME" })).status, 401);
+    }),
+});
+
+Deno.test({
+  name: "[bitrix] forged events, forged member_id, other users' data, non-admins",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      const { portal, app } = h;
+      await installWithAccounts(h);
+      const db = app.services.database.db;
+      const before = JSON.stringify(await db.select().from(portals));
+
+      const forged = await portal.deliverEvent({
+        url: `${app.url}/api/bitrix/callback`,
+        event: "ONAPPUNINSTALL",
+        data: { CLEAN: "1" },
+        applicationToken: "forged-token",
+      });
+      assertEquals(forged.status, 401);
+      const forgedInstall = await portal.deliverEvent({
+        url: `${app.url}/api/bitrix/install`,
+        event: "ONAPPINSTALL",
+        data: {},
+        applicationToken: "forged-token",
+        userId: null,
+      });
+      assertEquals(forgedInstall.status, 401);
+      assertEquals(JSON.stringify(await db.select().from(portals)), before);
+
+      // A forged member_id: the token is checked against the stored portal of that member.
+      const res = await fetch(`${app.url}/api/bitrix/widget`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${portal.issueTokens({ userId: ADMIN }).accessToken}`,
+          "x-member-id": "0123456789abcdef0123456789abcdef",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ event: "GETME" }),
+      });
+      assertEquals(res.status, 401);
+      assertEquals((await h.widget(ADMIN, { event: "GETME" })).status, 200);
+
+      // A made-up token for the right member.
+      const fake = await fetch(`${app.url}/api/bitrix/widget`, {
+        method: "POST",
+        headers: {
+          authorization: "Bearer not-a-real-token",
+          "x-member-id": portal.memberId,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ event: "GETME" }),
+      });
+      assertEquals(fake.status, 401);
+
+      // Another user's account and admin-only events.
+      const other = await json(await h.widget(JOHN, { event: "GETUSERDATA", userId: ANNA }));
+      assertEquals(other.status, 403);
+      assertEquals(JSON.stringify(other.body).includes("anna-SIP-pass"), false);
+      for (
+        const body of [
+          { event: "UPDATECREED", clientId: "local.x", secretId: "y" },
+          { event: "SAVEUSERDATA", userId: JOHN, ...account },
+          { event: "GETUSERSDATA", usersId: [ANNA] },
+          { event: "DELETEUSERDATA", userId: ANNA },
+          { event: "GETPORTALUSERS" },
+        ]
+      ) {
+        assertEquals((await h.widget(JOHN, body)).status, 403, body.event);
+      }
+      // A user may not report calls as someone else.
+      await h.calls(ANNA, {
+        body: { phase: "start", sipCallId: "x@y", direction: "inbound", number: "+7" },
+      });
+      assertEquals(
+        (await h.calls(JOHN, {
+          body: { phase: "end", sipCallId: "x@y", sipStatus: 200, durationSec: 1 },
+        })).status,
+        404,
+      );
+      const [anna] = await db.select().from(sipAccounts);
+      assert(!anna.passwordEnc.includes("anna-SIP-pass"));
+    }),
+});
+
+Deno.test({
+  name: "[bitrix] malformed bodies get 4xx JSON and store nothing",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      const { app } = h;
+      await installWithAccounts(h);
+      const db = app.services.database.db;
+      const snapshot = async () =>
+        JSON.stringify([
+          await db.select().from(portals),
+          await db.select().from(sipAccounts),
+          await db.select().from(callsTable),
+        ]);
+      const before = await snapshot();
+      const form = { "content-type": "application/x-www-form-urlencoded" };
+      const cases: [string, RequestInit][] = [
+        ["/api/bitrix/callback", { method: "POST", headers: form, body: "event=ONAPPUNINSTALL" }],
+        ["/api/bitrix/callback", { method: "POST", headers: form, body: "__proto__[x]=1" }],
+        ["/api/bitrix/callback", { method: "POST", body: "{}" }],
+        ["/api/bitrix/install", {
+          method: "POST",
+          headers: form,
+          body: "event=ONAPPINSTALL&auth[member_id]=%00",
+        }],
+        ["/api/bitrix/placement-error?member_id=x&token=y", {
+          method: "POST",
+          headers: form,
+          body: "error=E",
+        }],
+        ["/install", { method: "POST", headers: form, body: "AUTH_ID=x" }],
+      ];
+      for (const [path, init] of cases) {
+        const res = await json(await fetch(`${app.url}${path}`, init));
+        assert(res.status >= 400 && res.status < 500, `${path} → ${res.status}`);
+        assert(typeof res.body.error.code === "string");
+      }
+      const widgetCases: unknown[] = [
+        { event: "NOPE" },
+        { event: "SAVEUSERDATA", userId: ANNA, url: "http://evil.example/ws", user: "1" },
+        { event: "SAVEUSERDATA", userId: ANNA, ...account, user: "a b" },
+        { event: "SAVEUSERDATA", userId: ANNA, ...account, sipUri: "mailto:x" },
+        { event: "SAVEUSERDATA", userId: "1; drop table", ...account },
+        { event: "SAVEUSERDATA", userId: ANNA, ...account, password: "x".repeat(500) },
+        { event: "GETUSERSDATA", usersId: Array(500).fill(1) },
+        { event: "SAVESETTINGS", settings: { iceServers: [{ urls: "http://x" }] } },
+        "not an object",
+      ];
+      for (const body of widgetCases) {
+        const res = await json(await h.widget(ADMIN, body));
+        assertEquals(res.status, 400, JSON.stringify(body));
+      }
+      const badCalls: unknown[] = [
+        { phase: "start", sipCallId: "", direction: "outbound", number: "1" },
+        { phase: "start", sipCallId: "a", direction: "sideways", number: "1" },
+        { phase: "end", sipCallId: "a", sipStatus: 99, durationSec: 1 },
+        { phase: "end", sipCallId: "a", sipStatus: 200, durationSec: -1 },
+      ];
+      for (const body of badCalls) {
+        assertEquals((await h.calls(ANNA, { body })).status, 400, JSON.stringify(body));
+      }
+      assertEquals(await snapshot(), before);
+    }),
+});
+
+Deno.test({
+  name: "[bitrix] 20 concurrent requests on an expired token → exactly one refresh",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      h.portal.records.clear();
+      h.portal.expireAllTokens();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          h.calls(ANNA, {
+            body: {
+              phase: "start",
+              sipCallId: `burst-${i}@pbx`,
+              direction: "inbound",
+              number: `+7495000${i}`,
+            },
+          }).then(json)),
+      );
+      for (const r of results) assertEquals(r.status, 200);
+      const refreshes = h.portal.records.oauth().filter((o) => o.grantType === "refresh_token");
+      assertEquals(refreshes.length, 1);
+      assertEquals(refreshes[0].status, 200);
+      const registered = h.portal.records.calls("telephony.externalcall.register")
+        .filter((c) => c.status === 200);
+      assertEquals(registered.length, 20);
+    }),
+});
+
+Deno.test({
+  name: "[bitrix] a 503 / rate-limit storm, then a restart: every call synced exactly once",
+  ignore: noPostgres,
+  ...options,
+  async fn() {
+    const pg = (await startPostgres())!;
+    try {
+      const key = generateKey();
+      const h = await startBitrixHarness({ databaseUrl: pg.url, env: { ENCRYPTION_KEY: key } });
+      await installWithAccounts(h);
+      assertEquals((await h.widget(ANNA, { event: "GETME" })).status, 200); // the phone's page load
+      h.portal.records.clear();
+      h.portal.setFault({ method: "*", kind: "503", forMs: 60_000 });
+      const ids = Array.from({ length: 8 }, (_, i) => `storm-${i}@pbx`);
+      for (const sipCallId of ids) {
+        await h.calls(ANNA, {
+          body: { phase: "start", sipCallId, direction: "outbound", number: "+74951112233" },
+        });
+        await h.calls(ANNA, { body: { phase: "answer", sipCallId } });
+        await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 200, durationSec: 5 } });
+      }
+      assertEquals(await h.app.services.calls.countPending(), ids.length);
+
+      // The app restarts while Bitrix24 is still failing; a new instance picks the rows up.
+      await h.app.close();
+      h.portal.clearFaults();
+      h.portal.setFault({ method: "*", kind: "query_limit", times: 5 });
+      const port = new URL(h.app.url).port;
+      await using restarted = await startTestApp({
+        DATABASE_URL: pg.url,
+        ENCRYPTION_KEY: key,
+        PORT: port,
+        APP_BASE_URL: h.app.url,
+        BITRIX_OAUTH_URL: h.portal.tokenUrl,
+      }, { bitrix: TEST_BITRIX_TIMINGS });
+      const sync = restarted.services.bitrix.callSync;
+      // Two concurrent passes, like two instances; rows leased by the dead instance come back
+      // when their lease ends.
+      for (let pass = 0; pass < 40 && await restarted.services.calls.countPending() > 0; pass++) {
+        await Promise.all([sync.runOnce(), sync.runOnce()]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals(await restarted.services.calls.countPending(), 0);
+      const ok = (method: string) => h.portal.records.calls(method).filter((c) => c.status === 200);
+      const registered = ok("telephony.externalcall.register").map((c) =>
+        c.params.EXTERNAL_CALL_ID
+      );
+      assertEquals(registered.sort(), [...ids].sort());
+      const finished = ok("telephony.externalcall.finish").map((c) => c.params.CALL_ID);
+      assertEquals(new Set(finished).size, ids.length);
+      assertEquals(finished.length, ids.length);
+      await h.portal.close();
+    } finally {
+      await pg.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "[bitrix] two app instances, one PostgreSQL, expired token → exactly one refresh",
+  ignore: noPostgres,
+  ...options,
+  async fn() {
+    const pg = (await startPostgres())!;
+    try {
+      const key = generateKey();
+      await using h = await startBitrixHarness({
+        databaseUrl: pg.url,
+        env: { ENCRYPTION_KEY: key },
+      });
+      await installWithAccounts(h);
+      await using second = await startTestApp({
+        DATABASE_URL: pg.url,
+        ENCRYPTION_KEY: key,
+        APP_BASE_URL: h.app.url,
+        BITRIX_OAUTH_URL: h.portal.tokenUrl,
+      }, { bitrix: TEST_BITRIX_TIMINGS });
+      const portal = (await second.services.portals.findByMemberId(h.portal.memberId))!;
+      const first = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
+      // Both instances hold a client with the same (soon expired) token pair.
+      const clients = [
+        await h.app.services.bitrix.clients.forPortal(first),
+        await second.services.bitrix.clients.forPortal(portal),
+      ];
+      h.portal.records.clear();
+      h.portal.expireAllTokens();
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => clients[i % 2].call("user.current")),
+      );
+      assertEquals(answers.length, 10);
+      const refreshes = h.portal.records.oauth().filter((o) => o.grantType === "refresh_token");
+      assertEquals(refreshes.map((r) => r.status), [200]);
+    } finally {
+      await pg.close();
+    }
+  },
+});
