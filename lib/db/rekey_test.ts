@@ -1,6 +1,5 @@
-import { getTableColumns, getTableName, is } from "drizzle-orm";
+import { eq, getTableColumns, getTableName, is } from "drizzle-orm";
 import { PgTable } from "drizzle-orm/pg-core";
-import { eq } from "drizzle-orm";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { testBothEngines } from "../../tests/support/db.ts";
 import { generateKey, SecretBox } from "../secrets/crypto.ts";
@@ -118,7 +117,7 @@ testBothEngines(
     );
     const partial = await countByKey(database);
     assertEquals(partial["portals.access_token"], { "2": 3 });
-    assertEquals(partial["portals.refresh_token"], { "1": 2, "2": 1 });
+    assertEquals(partial["portals.refresh_token"], { "1": 1, "2": 2 }, "killed after 3 batches");
     const rest = await rekeyDatabase(database, box, { batchSize: 2 });
     assertEquals(rest.rewritten, 12 - 5);
     assertEquals(await keyIdsInUse(database), new Set(["2"]));
@@ -162,22 +161,24 @@ testBothEngines(
     assertEquals(result.failures.length, 1);
     const [failure] = result.failures;
     assertEquals([failure.table, failure.field, failure.keyId], ["sip_accounts", "password", "9"]);
-    const [row] = await database.db.select({ id: schema.sipAccounts.id }).from(schema.sipAccounts)
-      .where(eq(schema.sipAccounts.passwordEnc, (await database.db.select({
-        v: schema.sipAccounts.passwordEnc,
-      }).from(schema.sipAccounts).where(eq(schema.sipAccounts.id, failure.rowId)))[0].v));
-    assertEquals(row.id, failure.rowId, "the failed value is untouched");
-    assertEquals((await new PortalRepo(database.db, box).getTokens(ids[0]))?.accessToken, "access-1b");
+    const [row] = await database.db.select({ value: schema.sipAccounts.passwordEnc })
+      .from(schema.sipAccounts).where(eq(schema.sipAccounts.id, failure.rowId));
+    assert(row.value.startsWith("v1:9:"), "the failed value is untouched");
+    assertEquals(
+      (await new PortalRepo(database.db, box).getTokens(ids[0]))?.accessToken,
+      "access-1b",
+    );
 
-    // A second run picks up what the app wrote with the old key.
+    // A second run picks up the access token the app wrote with the old key (its refresh token
+    // was read after the write, so the first run already moved it).
     const second = await rekeyDatabase(database, box);
-    assertEquals([second.rewritten, second.failures.length], [2, 1]);
+    assertEquals([second.rewritten, second.failures.length], [1, 1]);
     assertEquals(await keyIdsInUse(database), new Set(["2", "9"]));
   },
 );
 
 Deno.test("[rekey] SEALED_COLUMNS lists every *_enc column of the schema", () => {
-  const inSchema = Object.values(schema)
+  const inSchema = (Object.values(schema) as unknown[])
     .filter((value): value is PgTable => is(value, PgTable))
     .flatMap((table) =>
       Object.values(getTableColumns(table))
