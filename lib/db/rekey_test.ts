@@ -4,7 +4,8 @@ import { assert, assertEquals, assertRejects } from "../../tests/support/assert.
 import { testBothEngines } from "../../tests/support/db.ts";
 import { generateKey, SecretBox } from "../secrets/crypto.ts";
 import type { KeyRing } from "../secrets/provider.ts";
-import type { Database } from "./client.ts";
+import { type Database, openDatabase } from "./client.ts";
+import { startVaultTestServer } from "../../dev/vault/mod.ts";
 import { PortalRepo } from "./portals.ts";
 import { SipAccountRepo } from "./sip_accounts.ts";
 import * as schema from "./schema.ts";
@@ -188,4 +189,153 @@ Deno.test("[rekey] SEALED_COLUMNS lists every *_enc column of the schema", () =>
     .sort();
   assertEquals(SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`).sort(), inSchema);
   assert(SEALED_COLUMNS.every((c) => `${c.field}_enc` === c.column), "field = column less _enc");
+});
+
+// ---- tasks/rotate_key.ts, run as `deno task db:rotate-key` runs it ---------------------------
+
+const TASK = new URL("../../tasks/rotate_key.ts", import.meta.url).pathname;
+
+/**
+ * Runs the task in a child process with `env` only (plus PATH/HOME), outside the repository
+ * (so no `.env` is read); returns the exit code and the output.
+ */
+async function rotateKey(env: Record<string, string>, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      TASK,
+      ...args,
+    ],
+    cwd: "/",
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, text };
+}
+
+/** An on-disk PGlite database (shared with the child process, one process at a time). */
+async function withSeededDir(
+  ring: KeyRing,
+  fn: (url: string, ids: string[]) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "rekey-task-" });
+  try {
+    const url = `pglite:${dir}/pg`;
+    const database = await openDatabase(url);
+    let ids: string[];
+    try {
+      await database.migrate();
+      ids = await seed(database, await SecretBox.fromKeyRing(ring));
+    } finally {
+      await database.close();
+    }
+    await fn(url, ids);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function readBack(url: string, ring: KeyRing, ids: string[]) {
+  const database = await openDatabase(url);
+  try {
+    return {
+      values: await readAll(database, await SecretBox.fromKeyRing(ring), ids),
+      inUse: await keyIdsInUse(database),
+    };
+  } finally {
+    await database.close();
+  }
+}
+
+Deno.test("[rekey] db:rotate-key with a local key file: add, activate, rekey, prune", async () => {
+  await withSeededDir(ringOld, async (url, ids) => {
+    const keyFile = `${url.slice("pglite:".length)}/../master.key`;
+    await Deno.writeTextFile(keyFile, JSON.stringify(ringOld), { mode: 0o600 });
+    const env = { DATABASE_URL: url, LOCAL_KEY_FILE: keyFile, LOG_LEVEL: "warn" };
+    const ring = async () => JSON.parse(await Deno.readTextFile(keyFile)) as KeyRing;
+
+    const added = await rotateKey(env, "add");
+    assertEquals(added.code, 0, added.text);
+    assertEquals((await ring()).active, "1", "added, not active yet");
+    assertEquals(Object.keys((await ring()).keys), ["1", "2"]);
+    assert(!added.text.includes((await ring()).keys["2"]), "never prints a key");
+    assertEquals((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
+
+    const activated = await rotateKey(env, "activate", "2");
+    assertEquals(activated.code, 0, activated.text);
+    assertEquals((await ring()).active, "2");
+
+    const status = await rotateKey(env, "status");
+    assertEquals(status.code, 0, status.text);
+    assert(status.text.includes("sip_accounts.password: key 1: 3"), status.text);
+
+    const rekeyed = await rotateKey(env, "rekey");
+    assertEquals(rekeyed.code, 0, rekeyed.text);
+    assert(rekeyed.text.includes("rekey: 12 values now sealed with key 2"), rekeyed.text);
+
+    const pruned = await rotateKey(env, "prune");
+    assertEquals(pruned.code, 0, pruned.text);
+    const final = await ring();
+    assertEquals(Object.keys(final.keys), ["2"], "key 1 dropped once nothing uses it");
+    assertEquals(await readBack(url, final, ids), { values: expected, inUse: new Set(["2"]) });
+
+    const bad = await rotateKey(env, "activate", "7");
+    assertEquals(bad.code, 2, bad.text);
+    assert(bad.text.includes("no key 7"));
+  });
+});
+
+Deno.test("[rekey] db:rotate-key refuses to rotate ENCRYPTION_KEY or a missing key file", async () => {
+  const fromEnv = await rotateKey({ ENCRYPTION_KEY: key1, DATABASE_URL: "pglite:memory" }, "add");
+  assertEquals(fromEnv.code, 2, fromEnv.text);
+  assert(fromEnv.text.includes("cannot be rotated in place"), fromEnv.text);
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = await rotateKey({ LOCAL_KEY_FILE: `${dir}/none.key` }, "rotate");
+    assertEquals(missing.code, 2, missing.text);
+    await assertRejects(() => Deno.stat(`${dir}/none.key`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("[rekey] db:rotate-key rotate with SECRETS=vault writes the ring to KV (cas)", async () => {
+  const vault = startVaultTestServer();
+  try {
+    const cryptoPath = "secret/data/bitrix-app/crypto";
+    await vault.admin("POST", cryptoPath, { data: ringOld });
+    await withSeededDir(ringOld, async (url, ids) => {
+      const env = {
+        SECRETS: "vault",
+        VAULT_ADDR: vault.addr,
+        VAULT_ROLE_ID: "unused",
+        VAULT_SECRET_ID: "unused",
+        VAULT_TOKEN: vault.rootToken,
+        DATABASE_URL: url,
+        LOG_LEVEL: "warn",
+      };
+      const noToken = await rotateKey({ ...env, VAULT_TOKEN: "" }, "add");
+      assertEquals(noToken.code, 2, noToken.text);
+
+      const rotated = await rotateKey(env, "rotate");
+      assertEquals(rotated.code, 0, rotated.text);
+      const kv = await vault.admin("GET", cryptoPath) as {
+        data: { data: KeyRing; metadata: { version: number } };
+      };
+      assertEquals(kv.data.metadata.version, 2, "one new version, written with cas");
+      const ring = kv.data.data;
+      assertEquals([ring.active, Object.keys(ring.keys)], ["2", ["1", "2"]]);
+      assertEquals(await readBack(url, ring, ids), { values: expected, inUse: new Set(["2"]) });
+    });
+  } finally {
+    await vault.close();
+  }
 });
