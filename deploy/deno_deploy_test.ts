@@ -1,0 +1,73 @@
+/**
+ * The app as Deno Deploy runs it: no filesystem writes at all (the process gets no write
+ * permission), an external PostgreSQL, the key from `ENCRYPTION_KEY`, migrations applied out
+ * of band by `tasks/db_migrate.ts` (`deno task db:migrate`), not at start.
+ *
+ * @module
+ */
+import { assertEquals } from "../tests/support/assert.ts";
+import { noPostgres, startPostgres } from "../tests/support/postgres.ts";
+import { freePort } from "../tests/support/services.ts";
+import { generateKey } from "../lib/secrets/crypto.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+
+/** `deno run` without `--allow-write`: any attempt to write a file fails the process. */
+function denoRun(script: string, cwd: string, env: Record<string, string>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-sys", "--allow-read", `${root}${script}`],
+    cwd,
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+Deno.test({
+  name: "[deploy] Deno Deploy shape: external PostgreSQL, ENCRYPTION_KEY, nothing written",
+  ignore: noPostgres,
+  async fn() {
+    const pg = await startPostgres();
+    const cwd = await Deno.makeTempDir({ prefix: "deno-deploy-" });
+    try {
+      const port = freePort();
+      const env = {
+        DATABASE_URL: pg.url,
+        ENCRYPTION_KEY: generateKey(),
+        MIGRATE_ON_START: "false",
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        LOG_LEVEL: "warn",
+      };
+      const migrate = await denoRun("tasks/db_migrate.ts", cwd, env).output();
+      assertEquals(migrate.code, 0, new TextDecoder().decode(migrate.stderr));
+
+      const app = denoRun("main.ts", cwd, env).spawn();
+      const stderr = new Response(app.stderr).text();
+      await app.stdout.cancel();
+      try {
+        let ready: { status: number; body: unknown } | undefined;
+        for (let i = 0; i < 200 && ready?.status !== 200; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+            ready = { status: res.status, body: await res.json() };
+          } catch {
+            // not listening yet
+          }
+        }
+        assertEquals(ready?.status, 200, JSON.stringify(ready?.body));
+      } finally {
+        app.kill("SIGTERM");
+        await app.status;
+      }
+      assertEquals(await stderr, "", "no permission errors, no warnings");
+      assertEquals([...Deno.readDirSync(cwd)], [], "no key file, no data directory");
+    } finally {
+      await Deno.remove(cwd, { recursive: true });
+      await pg.close();
+    }
+  },
+});
