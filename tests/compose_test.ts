@@ -7,6 +7,9 @@
 import { parseDocument } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { run } from "./support/services.ts";
+import { startVaultTestServer } from "../dev/vault/mod.ts";
+import { VaultSecrets } from "../lib/secrets/vault.ts";
+import { log } from "../lib/log.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, root));
@@ -230,5 +233,80 @@ Deno.test("[compose] Dockerfile: pinned Deno, build-time install and bundles, no
   const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim());
   for (const path of ["deploy/secrets", "deploy/certs", ".env", "node_modules", "data", ".git"]) {
     assert(ignored.includes(path), `.dockerignore keeps ${path} out of the image`);
+  }
+});
+
+Deno.test("[compose] the vault-init command and files work: the app then logs in and reads", async () => {
+  log.setLevel("warn");
+  const vault = startVaultTestServer({ kvMounts: [] }); // a fresh production server
+  const tmp = await Deno.makeTempDir({ prefix: "compose-vault-init-" });
+  try {
+    // The compose paths, mapped into a temporary directory.
+    const map = (text: string) =>
+      text.replaceAll("/run/secrets", `${tmp}/secrets`)
+        .replaceAll("/run/vault-approle", `${tmp}/approle`)
+        .replaceAll("/app,", `${root.pathname},`);
+    await Deno.mkdir(`${tmp}/secrets`);
+    const secrets: Record<string, string> = {
+      vault_admin_token: vault.rootToken,
+      bitrix_client_id: "app.compose.1",
+      bitrix_client_secret: "compose-client-secret",
+      postgres_password: "0123abcd",
+    };
+    const service = services["vault-init"];
+    for (const name of (service.secrets ?? []).map((s) => typeof s === "string" ? s : s.source)) {
+      await Deno.writeTextFile(`${tmp}/secrets/${name}`, `${secrets[name]}\n`, { mode: 0o600 });
+    }
+    const env = Object.fromEntries(
+      environmentOf(service).map(([k, v]) => [k, map(v ?? "")]),
+    );
+    env.VAULT_ADDR = vault.addr;
+    env.PATH = Deno.env.get("PATH") ?? "";
+    const asRoot = Deno.uid() === 0;
+    if (!asRoot) { // chown needs root (vault-init runs as root in compose)
+      delete env.APP_UID;
+      delete env.APP_GID;
+    }
+    const [shell, flag, script] = [service.command ?? []].flat();
+    const out = await new Deno.Command(shell, {
+      args: [
+        flag,
+        map(script.replaceAll("$$", "$")).replace(/^/, `PATH="${Deno.env.get("PATH")}" `),
+      ],
+      cwd: root.pathname,
+      clearEnv: true,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, output);
+    assert(!/compose-client-secret|0123abcd/.test(output), "no secrets logged");
+
+    // The app's side: AppRole files from the shared volume, the values from Vault.
+    const appEnv = Object.fromEntries(
+      environmentOf(services.app).map(([k, v]) => [k, map(v ?? "")]),
+    );
+    const provider = new VaultSecrets({
+      addr: vault.addr,
+      roleIdFile: appEnv.VAULT_ROLE_ID_FILE,
+      secretIdFile: appEnv.VAULT_SECRET_ID_FILE,
+      kvMount: appEnv.VAULT_KV_MOUNT,
+      kvPath: appEnv.VAULT_KV_PATH,
+    });
+    try {
+      assertEquals(await provider.appSecrets(), {
+        bitrixClientId: "app.compose.1",
+        bitrixClientSecret: "compose-client-secret",
+        databaseUrl: "postgres://app:0123abcd@postgres:5432/app",
+      });
+      const ring = await provider.keyRing();
+      assert(ring.active in ring.keys, "a key ring was created");
+    } finally {
+      await provider.close();
+    }
+  } finally {
+    await vault.close();
+    await Deno.remove(tmp, { recursive: true });
   }
 });
