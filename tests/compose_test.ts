@@ -6,8 +6,9 @@
  */
 import { parseDocument } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
-import { run } from "./support/services.ts";
-import { startVaultTestServer } from "../dev/vault/mod.ts";
+import { freePort, run } from "./support/services.ts";
+import { noPostgres, startPostgres } from "./support/postgres.ts";
+import { startVaultTestServer, type VaultTestServer } from "../dev/vault/mod.ts";
 import { VaultSecrets } from "../lib/secrets/vault.ts";
 import { log } from "../lib/log.ts";
 
@@ -236,63 +237,114 @@ Deno.test("[compose] Dockerfile: pinned Deno, build-time install and bundles, no
   }
 });
 
-Deno.test("[compose] the vault-init command and files work: the app then logs in and reads", async () => {
-  log.setLevel("warn");
-  const vault = startVaultTestServer({ kvMounts: [] }); // a fresh production server
-  const tmp = await Deno.makeTempDir({ prefix: "compose-vault-init-" });
-  try {
-    // The compose paths, mapped into a temporary directory.
-    const map = (text: string) =>
-      text.replaceAll("/run/secrets", `${tmp}/secrets`)
-        .replaceAll("/run/vault-approle", `${tmp}/approle`)
-        .replaceAll("/app,", `${root.pathname},`);
-    await Deno.mkdir(`${tmp}/secrets`);
-    const secrets: Record<string, string> = {
-      vault_admin_token: vault.rootToken,
-      bitrix_client_id: "app.compose.1",
-      bitrix_client_secret: "compose-client-secret",
-      postgres_password: "0123abcd",
-    };
-    const service = services["vault-init"];
-    for (const name of (service.secrets ?? []).map((s) => typeof s === "string" ? s : s.source)) {
-      await Deno.writeTextFile(`${tmp}/secrets/${name}`, `${secrets[name]}\n`, { mode: 0o600 });
-    }
-    const env = Object.fromEntries(
-      environmentOf(service).map(([k, v]) => [k, map(v ?? "")]),
-    );
-    env.VAULT_ADDR = vault.addr;
-    env.PATH = Deno.env.get("PATH") ?? "";
-    const asRoot = Deno.uid() === 0;
-    if (!asRoot) { // chown needs root (vault-init runs as root in compose)
-      delete env.APP_UID;
-      delete env.APP_GID;
-    }
-    const [shell, flag, script] = [service.command ?? []].flat();
-    const out = await new Deno.Command(shell, {
-      args: [
-        flag,
-        map(script.replaceAll("$$", "$")).replace(/^/, `PATH="${Deno.env.get("PATH")}" `),
-      ],
-      cwd: root.pathname,
-      clearEnv: true,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assertEquals(out.code, 0, output);
-    assert(!/compose-client-secret|0123abcd/.test(output), "no secrets logged");
+// ---- The services' commands, run as processes with the compose paths mapped to a temp dir ------
 
-    // The app's side: AppRole files from the shared volume, the values from Vault.
-    const appEnv = Object.fromEntries(
-      environmentOf(services.app).map(([k, v]) => [k, map(v ?? "")]),
-    );
+/** A temporary stand-in for the containers' filesystem: /run/secrets, the AppRole volume, /app. */
+interface Sandbox extends AsyncDisposable {
+  dir: string;
+  /** Maps compose paths and `$$` escapes in `text` to this machine. */
+  map(text: string): string;
+}
+
+async function sandbox(): Promise<Sandbox> {
+  const dir = await Deno.makeTempDir({ prefix: "compose-" });
+  await Deno.mkdir(`${dir}/secrets`);
+  return {
+    dir,
+    map: (text) =>
+      text.replaceAll("$$", "$")
+        .replaceAll("/run/secrets", `${dir}/secrets`)
+        .replaceAll("/run/vault-approle", `${dir}/approle`)
+        .replace(/(?<=[=,])\/app(?=,|$|\s)/g, root.pathname.replace(/\/$/, "")),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** Compose interpolation: `${NAME:-default}` and `${NAME:?error}` from `values`. */
+function interpolate(text: string, values: Record<string, string>): string {
+  return text.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, name, op, rest) => {
+    if (values[name] !== undefined) return values[name];
+    if (op === "-") return rest;
+    throw new Error(`compose: ${name} is not set (${rest})`);
+  });
+}
+
+/** The environment a service gets, mapped, plus `extra`. */
+function serviceEnv(service: Service, box: Sandbox, extra: Record<string, string> = {}) {
+  const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "" };
+  for (const [k, v] of environmentOf(service)) {
+    env[k] = box.map(interpolate(v ?? "", { APP_BASE_URL: "https://phone.example.test" }));
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs a service's command (or `command`) to completion; returns its code and output. */
+async function runService(
+  service: Service,
+  box: Sandbox,
+  env: Record<string, string>,
+  command = [service.command ?? []].flat(),
+) {
+  const out = await new Deno.Command(command[0], {
+    args: command.slice(1).map((a) => box.map(a)),
+    cwd: root.pathname,
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, text };
+}
+
+/** Runs vault-init against `vault` with the given bootstrap secrets. */
+async function runVaultInit(
+  vault: VaultTestServer,
+  box: Sandbox,
+  secrets: Record<string, string>,
+) {
+  const service = services["vault-init"];
+  for (const s of service.secrets ?? []) {
+    const name = typeof s === "string" ? s : s.source;
+    const value = name === "vault_admin_token" ? vault.rootToken : secrets[name];
+    await Deno.writeTextFile(`${box.dir}/secrets/${name}`, `${value}\n`, { mode: 0o600 });
+  }
+  const env = serviceEnv(service, box, { VAULT_ADDR: vault.addr });
+  if (Deno.uid() !== 0) { // chown needs root (vault-init runs as root in compose)
+    delete env.APP_UID;
+    delete env.APP_GID;
+  }
+  return await runService(service, box, env);
+}
+
+const BOOTSTRAP = {
+  bitrix_client_id: "app.compose.1",
+  bitrix_client_secret: "compose-client-secret",
+  postgres_password: "0123abcd",
+};
+
+Deno.test("[compose] the vault-init command seeds Vault; the app logs in with its files", async () => {
+  log.setLevel("warn");
+  await using box = await sandbox();
+  const vault = startVaultTestServer({ kvMounts: [] }); // a fresh production server
+  try {
+    const init = await runVaultInit(vault, box, BOOTSTRAP);
+    assertEquals(init.code, 0, init.text);
+    assert(!/compose-client-secret|0123abcd/.test(init.text), "no secrets logged");
+    const secretId = await Deno.stat(`${box.dir}/approle/secret_id`);
+    assertEquals(secretId.mode! & 0o777, 0o600);
+    if (Deno.uid() === 0) {
+      const uid = Number(Object.fromEntries(environmentOf(services["vault-init"])).APP_UID);
+      assertEquals(secretId.uid, uid, "owned by the app's user");
+    }
+
+    const env = serviceEnv(services.app, box);
     const provider = new VaultSecrets({
       addr: vault.addr,
-      roleIdFile: appEnv.VAULT_ROLE_ID_FILE,
-      secretIdFile: appEnv.VAULT_SECRET_ID_FILE,
-      kvMount: appEnv.VAULT_KV_MOUNT,
-      kvPath: appEnv.VAULT_KV_PATH,
+      roleIdFile: env.VAULT_ROLE_ID_FILE,
+      secretIdFile: env.VAULT_SECRET_ID_FILE,
+      kvMount: env.VAULT_KV_MOUNT,
+      kvPath: env.VAULT_KV_PATH,
     });
     try {
       assertEquals(await provider.appSecrets(), {
@@ -307,6 +359,72 @@ Deno.test("[compose] the vault-init command and files work: the app then logs in
     }
   } finally {
     await vault.close();
-    await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "[compose] vault-init → migrate → the Dockerfile's CMD: ready, healthcheck passes",
+  ignore: noPostgres,
+  async fn() {
+    log.setLevel("warn");
+    await using box = await sandbox();
+    const vault = startVaultTestServer({ kvMounts: [] });
+    const pg = await startPostgres();
+    let app: Deno.ChildProcess | undefined;
+    try {
+      const init = await runVaultInit(vault, box, BOOTSTRAP);
+      assertEquals(init.code, 0, init.text);
+      // In compose the seeded URL names the `postgres` service; here, the test server.
+      const appPath = "secret/data/bitrix-app/app";
+      const current = await vault.admin("GET", appPath) as { data: { data: object } };
+      await vault.admin("POST", appPath, { data: { ...current.data.data, database_url: pg.url } });
+
+      const vaultAt = { VAULT_ADDR: vault.addr };
+      const migrate = await runService(
+        services.migrate,
+        box,
+        serviceEnv(services.migrate, box, vaultAt),
+      );
+      assertEquals(migrate.code, 0, migrate.text);
+
+      const port = freePort();
+      const env = serviceEnv(services.app, box, { ...vaultAt, PORT: String(port) });
+      const dockerfile = await read("Dockerfile");
+      const cmd = JSON.parse(/^CMD\s+(\[.*\])$/m.exec(dockerfile)![1]) as string[];
+      app = new Deno.Command(cmd[0], {
+        args: cmd.slice(1).map((a) => box.map(a)),
+        cwd: root.pathname,
+        clearEnv: true,
+        env,
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      let ready: Response | undefined;
+      for (let i = 0; i < 300 && ready?.status !== 200; i++) {
+        await ready?.body?.cancel();
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      }
+      const report = await ready?.json();
+      assertEquals(report?.ready, true, JSON.stringify(report));
+
+      const [, ...check] = services.app.healthcheck!.test as string[];
+      const health = await runService(
+        services.app,
+        box,
+        env,
+        check.map((a) => a.replace(":8000/", `:${port}/`)),
+      );
+      assertEquals(health.code, 0, health.text);
+    } finally {
+      if (app) {
+        app.kill("SIGTERM");
+        const stderr = await new Response(app.stderr).text();
+        const { code } = await app.status;
+        assertEquals(code, 0, stderr);
+      }
+      await pg.close();
+      await vault.close();
+    }
+  },
 });
