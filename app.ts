@@ -24,6 +24,7 @@ import * as bitrixCallback from "./routes/api/bitrix/callback.ts";
 import * as placementError from "./routes/api/bitrix/placement-error.ts";
 import * as widget from "./routes/api/bitrix/widget.ts";
 import * as calls from "./routes/api/calls.ts";
+import * as background from "./routes/placement/background.tsx";
 
 /** The route table: URL → route module. */
 const ROUTES: [string, { handler: RouteHandlers }][] = [
@@ -31,6 +32,7 @@ const ROUTES: [string, { handler: RouteHandlers }][] = [
   ["/healthz", healthz],
   ["/readyz", readyz],
   ["/install", install],
+  ["/placement/background", background],
   ["/api/bitrix/install", bitrixInstall],
   ["/api/bitrix/callback", bitrixCallback],
   ["/api/bitrix/placement-error", placementError],

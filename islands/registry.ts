@@ -3,4 +3,5 @@
 export const islands: Record<string, () => Promise<{ default: any }>> = {
   Phone: () => import("./Phone.tsx"),
   Installer: () => import("./Installer.tsx"),
+  Admin: () => import("./Admin.tsx"),
 };

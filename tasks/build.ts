@@ -10,7 +10,12 @@
 const SPLIT_ENTRIES = ["client/main.ts"];
 
 /** Entries bundled alone (workers must be a single file). */
-const STANDALONE_ENTRIES: string[] = ["client/sip_worker.ts", "client/phone_tab.ts"];
+const STANDALONE_ENTRIES: string[] = [
+  "client/sip_worker.ts",
+  "client/phone_tab.ts",
+  "client/background_boot.ts",
+  "client/background.ts",
+];
 
 async function bundle(args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {

@@ -40,6 +40,9 @@ export class CallRepo {
    * row the ONEXTERNALCALLSTART event created.
    */
   async recordStart(start: CallStart): Promise<{ call: CallRow; created: boolean }> {
+    const bitrixCallId = start.bitrixCallId ??
+      (start.direction === "outbound" ? await this.pendingClickToCall(start) : undefined);
+    if (bitrixCallId) start = { ...start, bitrixCallId };
     if (start.bitrixCallId) {
       const [linked] = await this.db.update(calls).set({
         sipCallId: start.sipCallId,
@@ -62,6 +65,32 @@ export class CallRepo {
     }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning();
     if (inserted[0]) return { call: inserted[0], created: true };
     return { call: (await this.find(start.portalId, start.sipCallId))!, created: false };
+  }
+
+  /**
+   * The CALL_ID of a click-to-call of this user to this number from the last two minutes that
+   * no phone has claimed yet (any page of the user may be the one reporting the dial).
+   */
+  private async pendingClickToCall(start: CallStart): Promise<string | undefined> {
+    const digits = start.phoneNumber.replace(/\D/g, "");
+    if (!digits) return undefined;
+    const rows = await this.db.select({ id: calls.bitrixCallId, number: calls.phoneNumber })
+      .from(calls).where(and(
+        eq(calls.portalId, start.portalId),
+        eq(calls.bitrixUserId, start.bitrixUserId),
+        eq(calls.origin, "click_to_call"),
+        sql`${calls.sipCallId} like 'bitrix24:%'`,
+        sql`${calls.createdAt} > now() - interval '2 minutes'`,
+      )).orderBy(desc(calls.createdAt));
+    return rows.find((r) => r.number.replace(/\D/g, "") === digits)?.id ?? undefined;
+  }
+
+  /** The call Bitrix24 knows as `bitrixCallId` in the portal. */
+  async findByBitrixCallId(portalId: string, bitrixCallId: string): Promise<CallRow | undefined> {
+    const [row] = await this.db.select().from(calls).where(
+      and(eq(calls.portalId, portalId), eq(calls.bitrixCallId, bitrixCallId)),
+    );
+    return row;
   }
 
   /**

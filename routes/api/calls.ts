@@ -9,6 +9,8 @@ const listQuerySchema = z.object({
   before: z.iso.datetime().transform((s) => new Date(s)).optional(),
   /** Admins: every employee's calls. */
   all: z.enum(["0", "1"]).default("0"),
+  /** One call by Bitrix24's CALL_ID (the call card knows only that). */
+  bitrixCallId: z.string().min(1).max(200).optional(),
 });
 
 /** The call journal: phones report calls (POST); the history is read back (GET). */
@@ -22,12 +24,17 @@ export const handler = define.handlers({
     const user = await frameUser(c);
     const query = parseWith(listQuerySchema, c.req.query());
     if (query.all === "1" && !user.isAdmin) throw new ForbiddenError("administrators only");
+    c.header("Cache-Control", "no-store");
+    if (query.bitrixCallId) {
+      const row = await c.var.services.calls.findByBitrixCallId(user.portal.id, query.bitrixCallId);
+      const visible = row && (row.bitrixUserId === user.userId || user.isAdmin);
+      return c.json({ calls: visible ? [callView(row)] : [] });
+    }
     const rows = await c.var.services.calls.list(user.portal.id, {
       userId: query.all === "1" ? undefined : user.userId,
       limit: query.limit,
       before: query.before,
     });
-    c.header("Cache-Control", "no-store");
     return c.json({ calls: rows.map(callView) });
   },
 });

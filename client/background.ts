@@ -1,0 +1,51 @@
+/**
+ * The background worker page (PAGE_BACKGROUND_WORKER): starts the employee's phone in this
+ * portal page and drives Bitrix24's call card with it.
+ *
+ * @module
+ */
+import { initializeB24Frame } from "@bitrix24/b24jssdk";
+import { FrameApi } from "../lib/frame_api.ts";
+import { startPhoneSession } from "../lib/phone_session.ts";
+import { CallCardBridge } from "../lib/call_card.ts";
+import { pickLang, t } from "../lib/i18n.ts";
+
+/** Claims `key` browser-wide with a Web Lock; resolves its release, or undefined if taken. */
+function claim(key: string): Promise<(() => void) | undefined> {
+  return new Promise((resolve) => {
+    navigator.locks.request(`b24-sip:${key}`, { ifAvailable: true }, (lock) => {
+      if (!lock) return resolve(undefined);
+      return new Promise<void>((release) => resolve(() => release()));
+    });
+  });
+}
+
+const frame = await initializeB24Frame();
+const auth = frame.auth.getAuthData();
+if (auth) {
+  const api = new FrameApi({ authId: auth.access_token, memberId: auth.member_id }, async () => {
+    const fresh = await frame.auth.refreshAuth();
+    return { authId: fresh.access_token, memberId: fresh.member_id };
+  });
+  const { phone } = await startPhoneSession(api, {
+    onRegisterError: (error) => console.warn("SIP registration failed", error),
+  });
+  const lang = pickLang(frame.getLang());
+  if (!frame.placement.isSliderMode) {
+    new CallCardBridge({
+      phone,
+      card: {
+        command: (name, params) => frame.placement.call(name, params ?? {}),
+        on: (name, callback) =>
+          void frame.placement.bindEvent(`BackgroundCallCard::${name}`, callback),
+      },
+      lookupSipCallId: async (bitrixCallId) => {
+        const { calls } = await api.history<{ calls: { sipCallId: string }[] }>({ bitrixCallId });
+        return calls[0]?.sipCallId;
+      },
+      claim,
+      text: (key) => t(lang, key),
+      onError: (error) => console.warn("call card", error),
+    }).start();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Starts the employee's phone in a page: asks the app who the user is (`GETME`: their SIP
+ * account with its password, the portal's ICE servers), joins the shared phone engine, reports
+ * the call journal to the server, and registers.
+ *
+ * @module
+ */
+import type { FrameApi } from "./frame_api.ts";
+import type { PhoneAccount, PhoneClient } from "./phone/client.ts";
+
+/** Where the phone's page module is served (built by tasks/build.ts). */
+const PHONE_MODULE_URL = "/static/build/phone_tab.js";
+
+/** What `GETME` answers. */
+export interface Me {
+  userId: number;
+  isAdmin: boolean;
+  portal: {
+    domain: string;
+    appKind: "marketplace" | "local";
+    hasCredentials: boolean;
+    usersEditOwnAccount: boolean;
+    iceServers: RTCIceServer[];
+  };
+  account:
+    | null
+    | {
+      wsUrl: string;
+      sipUri: string;
+      authUser: string;
+      password: string;
+      displayName: string | null;
+      hasPassword: boolean;
+    };
+}
+
+/** Loads the phone module (one copy shared by every page of the origin). */
+export async function loadPhoneModule(): Promise<typeof import("./phone/client.ts")> {
+  const url = PHONE_MODULE_URL;
+  return await import(url);
+}
+
+/** The phone account of `me`, or undefined when none (or no password) is assigned. */
+export function accountOf(me: Me): PhoneAccount | undefined {
+  const a = me.account;
+  if (!a?.password) return undefined;
+  return {
+    wsUrl: a.wsUrl,
+    sipUri: a.sipUri,
+    authUser: a.authUser,
+    password: a.password,
+    displayName: a.displayName ?? undefined,
+    iceServers: me.portal.iceServers,
+  };
+}
+
+/** Joins the engine, reports the journal through `api`, and registers `me`'s account. */
+export async function startPhoneSession(
+  api: FrameApi,
+  options: { onRegisterError?: (error: unknown) => void } = {},
+): Promise<{ phone: PhoneClient; me: Me }> {
+  const me = await api.widget<Me>({ event: "GETME" });
+  const { connectPhone } = await loadPhoneModule();
+  const phone = await connectPhone();
+  phone.onJournal((entry) =>
+    api.reportCall({
+      phase: entry.phase,
+      sipCallId: entry.sipCallId,
+      ...(entry.phase === "start" ? { direction: entry.direction, number: entry.number } : {}),
+      ...(entry.phase === "end"
+        ? { sipStatus: entry.sipStatus ?? 487, durationSec: entry.durationSec ?? 0 }
+        : {}),
+    }).then(() => {})
+  );
+  const account = accountOf(me);
+  if (account) phone.register(account).catch((err) => options.onRegisterError?.(err));
+  return { phone, me };
+}

@@ -1,0 +1,88 @@
+/**
+ * The app's pages in Chromium against the portal emulator and Kamailio: the employee's phone and
+ * the admin panel in Russian and English (screenshots in test-artifacts/ for review), a
+ * registration through the page, and the background worker page reaching `onload` quickly.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { startBitrixHarness } from "./support/bitrix.ts";
+import { launchChromium } from "./support/chromium.ts";
+import { startKamailio } from "./kamailio/kamailio.ts";
+import { phoneTest } from "./phone/gate.ts";
+
+const ADMIN = 1;
+const ANNA = 2;
+const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;
+
+phoneTest("[ui] phone and admin pages in both languages, registered through Kamailio", async () => {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await using kamailio = await startKamailio();
+  for (const lang of ["ru", "en"] as const) {
+    await using h = await startBitrixHarness({ portal: { language: lang } });
+    assertEquals((await h.install()).status, 200);
+    await h.widget(ADMIN, {
+      event: "UPDATECREED",
+      clientId: h.portal.app.clientId,
+      secretId: h.portal.app.clientSecret,
+    });
+    for (const [userId, user] of [[ADMIN, "1001"], [ANNA, "1002"]] as const) {
+      const saved = await h.widget(ADMIN, {
+        event: "SAVEUSERDATA",
+        userId,
+        url: kamailio.wsUrl,
+        user,
+        password: "secret",
+        sipUri: `sip:${user}@test.local`,
+      });
+      assertEquals(saved.status, 200);
+    }
+    await using browser = await launchChromium();
+    for (const [userId, who] of [[ADMIN, "admin"], [ANNA, "employee"]] as const) {
+      const page =
+        await (await browser.browser.newContext({ viewport: { width: 1100, height: 900 } }))
+          .newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId });
+      const query = new URLSearchParams({ ...load.fields, LANG: lang });
+      await page.goto(`${h.app.url}/?${query}`);
+      await page.waitForSelector("[data-testid=registration][data-state=registered]", {
+        timeout: 15_000,
+      });
+      assertEquals(await page.getAttribute("html", "lang"), lang);
+      const adminPanel = await page.$("[data-island=Admin]");
+      assertEquals(Boolean(adminPanel), who === "admin");
+      if (who === "admin") await page.waitForSelector("[data-testid^=employee-]");
+      await page.screenshot({ path: `${ARTIFACTS}/phone-${who}-${lang}.png`, fullPage: true });
+      if (who === "employee") {
+        await page.click("role=tab >> nth=1");
+        await page.waitForSelector(".history");
+        await page.screenshot({ path: `${ARTIFACTS}/history-${lang}.png` });
+      }
+      assertEquals(errors, []);
+      await page.context().close();
+    }
+  }
+});
+
+phoneTest(
+  "[ui] the background worker page reaches onload with only its tiny boot script",
+  async () => {
+    await using h = await startBitrixHarness();
+    await using browser = await launchChromium();
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${h.app.url}/placement/background`, { waitUntil: "load" });
+    const timing = await page.evaluate(() => {
+      const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+      const before = performance.getEntriesByType("resource")
+        .filter((r) => r.startTime < nav.loadEventStart)
+        .map((r) => ({
+          path: new URL(r.name).pathname,
+          bytes: (r as PerformanceResourceTiming).encodedBodySize,
+        }));
+      return { onload: nav.loadEventStart, before };
+    });
+    console.log(`background worker onload after ${timing.onload.toFixed(0)} ms`, timing.before);
+    assertEquals(timing.before.map((r) => r.path), ["/static/build/background_boot.js"]);
+    assert(timing.before[0].bytes < 1024);
+  },
+);
