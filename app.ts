@@ -25,12 +25,15 @@ import * as placementError from "./routes/api/bitrix/placement-error.ts";
 import * as widget from "./routes/api/bitrix/widget.ts";
 import * as calls from "./routes/api/calls.ts";
 import * as background from "./routes/placement/background.tsx";
+import * as metrics from "./routes/metrics.ts";
+import { httpDuration, httpRequests } from "./lib/metrics.ts";
 
 /** The route table: URL → route module. */
 const ROUTES: [string, { handler: RouteHandlers }][] = [
   ["/", index],
   ["/healthz", healthz],
   ["/readyz", readyz],
+  ["/metrics", metrics],
   ["/install", install],
   ["/placement/background", background],
   ["/api/bitrix/install", bitrixInstall],
@@ -56,6 +59,10 @@ export function createApp(services: Services): Hono<AppEnv> {
     c.set("log", log.child({ requestId }));
     await next();
     c.header("X-Request-Id", requestId);
+    const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+    const seconds = (performance.now() - started) / 1000;
+    httpRequests.inc({ route, method: c.req.method, status: String(c.res.status) });
+    httpDuration.observe({ route }, seconds);
     if (c.req.path !== "/healthz") {
       c.var.log.info("request", {
         method: c.req.method,

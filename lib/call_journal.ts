@@ -10,6 +10,7 @@ import type { Services } from "./services.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import type { CallRow } from "./db/calls.ts";
 import { NotFoundError } from "./errors.ts";
+import { callsEnded } from "./metrics.ts";
 
 const sipCallId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "SIP Call-ID");
 
@@ -94,6 +95,7 @@ export async function reportCall(services: Services, user: FrameUser, report: Ca
     sipStatus: report.sipStatus,
     durationSec: report.durationSec,
   }))!;
+  callsEnded.inc({ direction: ended.direction, status: String(ended.sipStatus) });
   await syncSoon(services, ended.id);
   return callView((await calls.find(portalId, report.sipCallId))!);
 }

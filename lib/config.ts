@@ -39,6 +39,7 @@ export const envSchema = z.object({
   FRAME_ANCESTORS: csv.default(["https://*.bitrix24.ru", "https://*.bitrix24.com"]),
   TRUST_PROXY: bool.default(false),
   MIGRATE_ON_START: bool.default(true),
+  METRICS_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).superRefine((env, ctx) => {
   if (env.SECRETS !== "vault") return;

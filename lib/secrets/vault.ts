@@ -26,6 +26,10 @@ const log = rootLog.child({ component: "vault" });
 // Errors
 
 /** What went wrong talking to Vault, independent of the exact status code. */
+
+/** Counters for /metrics: AppRole logins, token renewals, failed background renewals. */
+export const vaultStats = { logins: 0, renewals: 0, renewalFailures: 0 };
+
 export type VaultErrorKind =
   | "network"
   | "timeout"
@@ -530,6 +534,7 @@ export class VaultClient {
     }
     this.#token = state;
     this.#failures = 0;
+    vaultStats.logins++;
     log.info("vault.login", { leaseSeconds: auth.lease_duration, renewable: auth.renewable });
     if (auth.lease_duration > 0) this.#schedule(this.#renewDelay(auth.lease_duration));
     return state;
@@ -552,6 +557,7 @@ export class VaultClient {
     const run = this.#renewOrLogin().catch((err) => {
       if (this.#closing.signal.aborted) return;
       this.#failures++;
+      vaultStats.renewalFailures++;
       const reason = err instanceof Error ? err.message : "unexpected error";
       log.warn("vault.renewal_failed", { reason, failures: this.#failures });
       const remaining = (this.#token?.expiresAt ?? 0) - this.#clock.now();
@@ -593,6 +599,7 @@ export class VaultClient {
     }
     current.expiresAt = this.#clock.now() + auth.lease_duration * 1000;
     this.#failures = 0;
+    vaultStats.renewals++;
     log.debug("vault.token.renewed", { leaseSeconds: auth.lease_duration });
     this.#schedule(this.#renewDelay(auth.lease_duration));
   }

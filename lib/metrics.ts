@@ -1,0 +1,142 @@
+/**
+ * Prometheus metrics (text exposition format 0.0.4): HTTP requests and latency by route, calls
+ * by direction and final status, the Bitrix24 sync backlog and failures, OAuth token refreshes
+ * and Vault renewals — what the reliability tests exercise, for operators to alert on.
+ *
+ * @module
+ */
+import type { Services } from "./services.ts";
+import { oauthStats } from "./bitrix/portal_clients.ts";
+import { syncStats } from "./bitrix/call_sync.ts";
+import { vaultStats } from "./secrets/vault.ts";
+
+type Labels = Record<string, string>;
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) =>
+    `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
+  );
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+/** A counter with labels. */
+class Counter {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+  constructor(readonly name: string, readonly help: string) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels);
+    const entry = this.values.get(key) ?? { labels, value: 0 };
+    entry.value += by;
+    this.values.set(key, entry);
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const { labels, value } of this.values.values()) {
+      lines.push(`${this.name}${labelText(labels)} ${value}`);
+    }
+    return lines;
+  }
+}
+
+/** A histogram with fixed buckets and labels. */
+class Histogram {
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >();
+  constructor(readonly name: string, readonly help: string, readonly buckets = LATENCY_BUCKETS) {}
+
+  observe(labels: Labels, value: number): void {
+    const key = labelText(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    this.buckets.forEach((b, i) => {
+      if (value <= b) s.counts[i]++;
+    });
+    s.sum += value;
+    s.count++;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const s of this.series.values()) {
+      this.buckets.forEach((b, i) =>
+        lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i]}`)
+      );
+      lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
+      lines.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
+      lines.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
+    }
+    return lines;
+  }
+}
+
+function gauge(name: string, help: string, value: number, type = "gauge"): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
+}
+
+/** HTTP requests by route pattern, method and status. */
+export const httpRequests = new Counter("http_requests_total", "HTTP requests served.");
+/** HTTP latency by route pattern. */
+export const httpDuration = new Histogram(
+  "http_request_duration_seconds",
+  "HTTP request latency.",
+);
+/** Calls reported ended by phones, by direction and final SIP status. */
+export const callsEnded = new Counter("calls_ended_total", "Calls reported ended by phones.");
+
+/** The whole exposition, with gauges read live (the sync backlog asks the database). */
+export async function renderMetrics(services: Services): Promise<string> {
+  const backlog = await services.calls.countPending().catch(() => -1);
+  return [
+    ...httpRequests.render(),
+    ...httpDuration.render(),
+    ...callsEnded.render(),
+    ...gauge("bitrix_sync_backlog", "Call rows waiting for Bitrix24 (-1: unknown).", backlog),
+    ...gauge(
+      "bitrix_sync_registered_total",
+      "Calls registered in Bitrix24.",
+      syncStats.registered,
+      "counter",
+    ),
+    ...gauge(
+      "bitrix_sync_finished_total",
+      "Calls finished in Bitrix24.",
+      syncStats.finished,
+      "counter",
+    ),
+    ...gauge(
+      "bitrix_sync_failures_total",
+      "Failed Bitrix24 sync attempts.",
+      syncStats.failures,
+      "counter",
+    ),
+    ...gauge(
+      "bitrix_token_refreshes_total",
+      "OAuth token refreshes done.",
+      oauthStats.refreshes,
+      "counter",
+    ),
+    ...gauge(
+      "bitrix_token_refresh_failures_total",
+      "OAuth token refreshes that failed.",
+      oauthStats.refreshFailures,
+      "counter",
+    ),
+    ...gauge("vault_logins_total", "Vault AppRole logins.", vaultStats.logins, "counter"),
+    ...gauge("vault_renewals_total", "Vault token renewals.", vaultStats.renewals, "counter"),
+    ...gauge(
+      "vault_renewal_failures_total",
+      "Failed background Vault renewals.",
+      vaultStats.renewalFailures,
+      "counter",
+    ),
+  ].join("\n") + "\n";
+}
