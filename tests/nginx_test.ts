@@ -167,6 +167,16 @@ Deno.test({
     await redirect.body?.cancel();
     assertEquals(redirect.status, 301);
     assertEquals(redirect.headers.get("location"), `${https}/x?DOMAIN=a.example`);
+    // …except Docker's health probe and ACME http-01 challenges.
+    const probe = await fetch(`http://127.0.0.1:${setup.httpPort}/nginx-health`);
+    assertEquals([probe.status, await probe.text()], [200, "ok\n"]);
+    await Deno.mkdir(`${setup.values.ACME_ROOT}/.well-known/acme-challenge`, { recursive: true });
+    await Deno.writeTextFile(
+      `${setup.values.ACME_ROOT}/.well-known/acme-challenge/t0k3n`,
+      "t0k3n.x",
+    );
+    const acme = await fetch(`http://127.0.0.1:${setup.httpPort}/.well-known/acme-challenge/t0k3n`);
+    assertEquals([acme.status, await acme.text()], [200, "t0k3n.x"]);
 
     // Bitrix24 loads the app page with a POST form: through the proxy it is the page the app
     // itself answers (whatever the app decides about this unknown portal), byte for byte.
