@@ -234,6 +234,10 @@ Deno.test({
       viaProxy: false,
     });
 
+    // Metrics stay internal.
+    const metrics = await fetch(`${https}/metrics`, { client });
+    assertEquals([metrics.status, (await metrics.json()).error.code], [404, "not_found"]);
+
     // nginx refuses a body over the limit before the app sees it.
     const tooLarge = await fetch(`${https}/?DOMAIN=x`, {
       client,
