@@ -76,6 +76,11 @@ Deno.test({
       assertEquals(portal.records.calls("telephony.externalLine.add").length, 1);
       assertEquals((await app.services.database.db.select().from(portals)).length, 1);
 
+      // Frame tokens are checked with the portal once, then cached.
+      const asked = portal.records.calls("app.info").length;
+      for (let i = 0; i < 3; i++) await h.widget(ANNA, { event: "GETME" });
+      assertEquals(portal.records.calls("app.info").length, asked + 1);
+
       // Widget: the owner gets the password, the admin only sees that there is one.
       const me = await json(await h.widget(ANNA, { event: "GETME" }));
       assertEquals(me.body.account.password, "anna-SIP-pass");
@@ -422,5 +427,29 @@ Deno.test({
     } finally {
       await pg.close();
     }
+  },
+});
+
+Deno.test({
+  name: "[bitrix] a marketplace app refreshes with the credentials from the secrets provider",
+  ...options,
+  async fn() {
+    await using h = await startBitrixHarness({
+      portal: {
+        app: { type: "market", code: "example.sipphone", clientId: "app.1", clientSecret: "s1" },
+      },
+      env: {
+        BITRIX_APP_CODE: "example.sipphone",
+        BITRIX_CLIENT_ID: "app.1",
+        BITRIX_CLIENT_SECRET: "s1",
+      },
+    });
+    assertEquals((await h.install()).status, 200);
+    const portal = await h.app.services.portals.findByMemberId(h.portal.memberId);
+    assertEquals(portal?.appKind, "marketplace");
+    h.portal.expireAllTokens();
+    const list = await json(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
+    assertEquals(list.status, 200);
+    assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [["app.1", 200]]);
   },
 });

@@ -84,8 +84,8 @@ export async function installPortal(
   }
   if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
 
-  const { bitrixClientId } = await services.secrets.appSecrets();
-  const appKind = bitrixClientId && who.app.CODE === bitrixClientId ? "marketplace" : "local";
+  // app.info's STATUS is "L" for a local app; marketplace apps report their plan (F, P, T…).
+  const appKind = who.app.STATUS === "L" ? "local" : "marketplace";
   const serverEndpoint = req.SERVER_ENDPOINT &&
       services.config.BITRIX_ALLOWED_OAUTH_HOSTS.includes(new URL(req.SERVER_ENDPOINT).hostname)
     ? req.SERVER_ENDPOINT
