@@ -16,17 +16,18 @@ Deno.test("[app] health, readiness and a placement page by POST and GET", async 
     method: "POST",
     body: new URLSearchParams({ AUTH_ID: "a1", member_id: "m1", PLACEMENT: "DEFAULT" }),
   });
-  assertEquals(post.status, 200);
   assertMatch(post.headers.get("content-type")!, /text\/html/);
   assertEquals(post.headers.get("x-frame-options"), null);
   assertStringIncludes(post.headers.get("content-security-policy")!, "frame-ancestors");
   const html = await post.text();
   assertStringIncludes(html, 'lang="ru"');
-  assertStringIncludes(html, 'data-island="Phone"');
-  assertStringIncludes(html, "acme.bitrix24.ru");
+  // An unknown portal's token is not trusted: a notice instead of the phone.
+  assertStringIncludes(html, "Приложение ещё не установлено");
+  assertEquals(post.status, 401);
 
   const get = await fetch(`${app.url}/?LANG=en`);
-  assertStringIncludes(await get.text(), 'lang="en"');
+  assertEquals(get.status, 200);
+  assertStringIncludes(await get.text(), "Open this page from Bitrix24");
 });
 
 Deno.test("[app] bad input gets a 4xx JSON error without a stack trace", async () => {
