@@ -14,6 +14,7 @@ import type { AppEnv, Method, RouteHandlers } from "./lib/http.ts";
 import type { Services } from "./lib/services.ts";
 import { PayloadTooLargeError, toErrorBody } from "./lib/errors.ts";
 import { log } from "./lib/log.ts";
+import { peerAddress, resolveClient } from "./lib/proxy.ts";
 import { ErrorPage } from "./components/ErrorPage.tsx";
 import * as index from "./routes/index.tsx";
 import * as healthz from "./routes/healthz.ts";
@@ -54,9 +55,14 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.use(async function requestContext(c, next) {
     const requestId = crypto.randomUUID();
     const started = performance.now();
+    const client = resolveClient(c.req.raw, peerAddress(c.env), {
+      trustProxy: services.config.TRUST_PROXY,
+      trustedProxies: services.config.TRUSTED_PROXIES,
+    });
     c.set("services", services);
     c.set("requestId", requestId);
-    c.set("log", log.child({ requestId }));
+    c.set("client", client);
+    c.set("log", log.child({ requestId, ip: client.ip }));
     await next();
     c.header("X-Request-Id", requestId);
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;

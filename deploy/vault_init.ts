@@ -408,7 +408,8 @@ export async function vaultInitOptionsFromEnv(
   for (const [k, v] of Object.entries(env)) if (v) values[k] = v;
   for (const name of FILE_VARIABLES) {
     const file = values[`${name}_FILE`];
-    if (!values[name] && file) values[name] = (await Deno.readTextFile(file)).trim();
+    const text = !values[name] && file ? (await Deno.readTextFile(file)).trim() : "";
+    if (text) values[name] = text; // an empty secret file means "not set" (local apps)
   }
   const parsed = envSchema.safeParse(values);
   if (!parsed.success) {

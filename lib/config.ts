@@ -38,6 +38,7 @@ export const envSchema = z.object({
   BITRIX_ALLOW_INSECURE_PORTALS: bool.default(false),
   FRAME_ANCESTORS: csv.default(["https://*.bitrix24.ru", "https://*.bitrix24.com"]),
   TRUST_PROXY: bool.default(false),
+  TRUSTED_PROXIES: csv.optional(),
   MIGRATE_ON_START: bool.default(true),
   METRICS_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

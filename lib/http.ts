@@ -9,6 +9,7 @@ import type { Context, Handler } from "hono";
 import type { z } from "zod";
 import type { Services } from "./services.ts";
 import type { Logger } from "./log.ts";
+import type { ClientInfo } from "./proxy.ts";
 import { BadRequestError } from "./errors.ts";
 import { type FormValue, parseBracketForm } from "./form.ts";
 
@@ -17,6 +18,8 @@ export interface AppVariables {
   services: Services;
   log: Logger;
   requestId: string;
+  /** The client's address and scheme (from a trusted proxy's headers when TRUST_PROXY is on). */
+  client: ClientInfo;
 }
 
 /** The Hono environment of the app. */

@@ -74,6 +74,11 @@ export class SecretBox implements Sealer {
     return new SecretBox(ring.active, keys);
   }
 
+  /** Whether the ring holds key `id`. */
+  hasKey(id: string): boolean {
+    return this.keys.has(id);
+  }
+
   /** The id of the key new values are sealed with. */
   get activeKeyId(): string {
     return this.activeId;
@@ -119,18 +124,25 @@ export class SecretBox implements Sealer {
 }
 
 /**
- * A `Sealer` that loads its key ring from `load` on first use and again after a failure (so a
- * provider that was down at start, such as a sealed Vault, recovers without a restart).
+ * A `Sealer` that loads its key ring from `load` on first use, again after a failure (so a
+ * provider that was down at start, such as a sealed Vault, recovers without a restart), and
+ * again when a value names a key it does not have (another instance rotated the key).
  */
 export function lazySealer(load: () => Promise<KeyRing>): Sealer {
   let box: Promise<SecretBox> | undefined;
-  const get = () => {
+  const get = (reload = false) => {
+    if (reload) box = undefined;
     box ??= load().then((ring) => SecretBox.fromKeyRing(ring));
     box.catch(() => box = undefined);
     return box;
   };
   return {
     seal: async (plaintext, additionalData) => (await get()).seal(plaintext, additionalData),
-    open: async (sealed, additionalData) => (await get()).open(sealed, additionalData),
+    open: async (sealed, additionalData) => {
+      const current = await get();
+      const keyId = SecretBox.keyIdOf(sealed);
+      const known = keyId !== undefined && current.hasKey(keyId);
+      return (known ? current : await get(true)).open(sealed, additionalData);
+    },
   };
 }

@@ -46,6 +46,18 @@ Deno.test("[crypto] lazy sealer retries a provider that failed", async () => {
   assertEquals(calls, 2);
 });
 
+Deno.test("[crypto] lazy sealer reloads the ring when a value names a key it lacks", async () => {
+  const k1 = generateKey();
+  const k2 = generateKey();
+  let ring = { active: "1", keys: { "1": k1 } as Record<string, string> };
+  const sealer = lazySealer(() => Promise.resolve(ring));
+  await sealer.seal("warm", "x");
+  const rotated = await SecretBox.fromKeyRing({ active: "2", keys: { "1": k1, "2": k2 } });
+  const sealedElsewhere = await rotated.seal("new", "x");
+  ring = { active: "2", keys: { "1": k1, "2": k2 } };
+  assertEquals(await sealer.open(sealedElsewhere, "x"), "new");
+});
+
 Deno.test("[secrets] local provider generates a 0600 key file once and reuses it", async () => {
   const dir = await Deno.makeTempDir();
   try {
