@@ -122,7 +122,7 @@ export class PortalClients {
 
 function toHandlerAuth(portal: Portal, tokens: PortalTokens): HandlerRefreshAuth {
   const expires = Math.floor(tokens.expiresAt.getTime() / 1000);
-  return {
+  const auth: HandlerRefreshAuth = {
     access_token: tokens.accessToken,
     refresh_token: tokens.refreshToken,
     expires: String(expires),
@@ -133,5 +133,6 @@ function toHandlerAuth(portal: Portal, tokens: PortalTokens): HandlerRefreshAuth
     scope: portal.scope ?? "",
     status: "L",
     domain: portal.domain,
-  } as unknown as HandlerRefreshAuth;
+  };
+  return auth;
 }

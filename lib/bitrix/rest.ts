@@ -5,7 +5,16 @@
  *
  * @module
  */
-import { AjaxError, B24OAuth, type CustomRefreshAuth, SdkError } from "@bitrix24/b24jssdk";
+import {
+  AjaxError,
+  B24OAuth,
+  type BatchNamedCommandsUniversal,
+  type CommandTuple,
+  type CustomRefreshAuth,
+  EnumAppStatus,
+  SdkError,
+  type TypeCallParams,
+} from "@bitrix24/b24jssdk";
 import { AppError } from "../errors.ts";
 
 /** A REST call failed; `code` is Bitrix24's error code (`expired_token`, `QUERY_LIMIT_EXCEEDED`…). */
@@ -74,7 +83,7 @@ export class RestClient {
         domain: options.domain,
         clientEndpoint: options.clientEndpoint,
         serverEndpoint: options.serverEndpoint,
-        status: "L" as never,
+        status: EnumAppStatus.Local,
       },
       // The SDK's own refresh is never used (see setCustomRefreshAuth): no secret here.
       { clientId: "", clientSecret: "" },
@@ -120,13 +129,15 @@ export class RestClient {
   async batch(
     calls: Record<string, { method: string; params?: Record<string, unknown> }>,
   ): Promise<{ results: Record<string, unknown>; errors: Record<string, BitrixApiError> }> {
-    const cmd = Object.fromEntries(
-      Object.entries(calls).map(([key, { method, params }]) => [key, [method, params ?? {}]]),
+    const cmd: BatchNamedCommandsUniversal = Object.fromEntries(
+      Object.entries(calls).map((
+        [key, { method, params }],
+      ): [string, CommandTuple] => [key, [method, (params ?? {}) as TypeCallParams]]),
     );
     // With `returnAjaxResult` the SDK answers one AjaxResult per command, keyed like `calls`.
     const answer = await this.run("batch", () =>
       this.b24.actions.v2.batch.make({
-        calls: cmd as never,
+        calls: cmd,
         options: { isHaltOnError: false, returnAjaxResult: true },
       }));
     const results: Record<string, unknown> = {};
