@@ -75,6 +75,8 @@ export interface ConnectPhoneOptions {
   ringtone?: boolean;
   /** Where hidden `<audio>` elements for call audio go. @defaultValue document.body */
   audioContainer?: HTMLElement;
+  /** How long a command may wait for the engine's answer, ms. @defaultValue 30000 */
+  commandTimeoutMs?: number;
 }
 
 /** Available audio devices (labels are empty until microphone permission was granted). */
@@ -148,6 +150,7 @@ function newTabId(): string {
 
 const EMPTY: PhoneSnapshot = {
   host: "worker",
+  engineId: "",
   registration: { state: RegistrationState.Unregistered },
   connection: "disconnected",
   calls: [],
@@ -186,6 +189,12 @@ export async function connectPhone(options: ConnectPhoneOptions = {}): Promise<P
   return client;
 }
 
+interface PendingCommand {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 class Client implements PhoneClient {
   readonly tabId: string;
   readonly #lockName?: string;
@@ -194,10 +203,8 @@ class Client implements PhoneClient {
   readonly #logs = new EmitterImpl<EngineLog>();
   readonly #journal = new EmitterImpl<JournalEntry>();
   readonly #journalCallbacks = new Set<(e: JournalEntry) => void | Promise<void>>();
-  readonly #pending = new Map<
-    number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void }
-  >();
+  readonly #pending = new Map<number, PendingCommand>();
+  readonly #commandTimeoutMs: number;
   readonly #media: TabMedia;
   readonly #ringtone?: Ringtone;
   #connection?: HostConnection;
@@ -213,6 +220,7 @@ class Client implements PhoneClient {
     this.tabId = tabId;
     this.#lockName = lockName;
     this.#media = new TabMedia({ container: options.audioContainer });
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
     if (options.ringtone !== false) this.#ringtone = new Ringtone();
   }
 
@@ -311,10 +319,16 @@ class Client implements PhoneClient {
 
   #onMessage(message: HostMessage): void {
     switch (message.t) {
-      case "welcome":
+      case "welcome": {
+        const previous = this.#snapshot.engineId;
+        if (previous && previous !== message.snapshot.engineId) {
+          // A new engine (fallback host takeover): whatever the old one was doing is lost.
+          this.#failPending("the phone engine restarted; try again");
+        }
         this.#setSnapshot(message.snapshot);
         this.#maybeRestoreRegistration();
         return;
+      }
       case "snapshot":
         this.#setSnapshot(message.snapshot);
         return;
@@ -322,6 +336,7 @@ class Client implements PhoneClient {
         const p = this.#pending.get(message.id);
         if (!p) return;
         this.#pending.delete(message.id);
+        clearTimeout(p.timer);
         if (message.ok) p.resolve(message.value);
         else {
           const e = message.error!;
@@ -421,9 +436,23 @@ class Client implements PhoneClient {
     }
     const id = ++this.#seq;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(
+          new PhoneError("host-unavailable", `no answer from the phone engine (${command.op})`),
+        );
+      }, this.#commandTimeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
       this.#connection!.send({ t: "cmd", id, command });
     });
+  }
+
+  #failPending(message: string): void {
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new PhoneError("host-unavailable", message));
+    }
+    this.#pending.clear();
   }
 
   register(account: PhoneAccount, options?: RegisterOptions): Promise<PhoneSnapshot> {
@@ -529,10 +558,7 @@ class Client implements PhoneClient {
     this.#ringtone?.stop();
     this.#media.closeAll();
     for (const fn of this.#cleanup) fn();
-    for (const p of this.#pending.values()) {
-      p.reject(new PhoneError("host-unavailable", "phone client closed"));
-    }
-    this.#pending.clear();
+    this.#failPending("phone client closed");
   }
 }
 

@@ -153,6 +153,7 @@ export class PhoneEngine {
   #snapshotQueued = false;
   #journalTimer?: ReturnType<typeof setTimeout>;
   #generation = 0;
+  readonly #engineId = newId("engine");
 
   constructor(options: PhoneEngineOptions) {
     this.#hostKind = options.host;
@@ -281,6 +282,7 @@ export class PhoneEngine {
   snapshot(): PhoneSnapshot {
     return {
       host: this.#hostKind,
+      engineId: this.#engineId,
       registration: {
         state: this.#reg.state,
         error: this.#regError,

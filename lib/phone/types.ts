@@ -117,6 +117,8 @@ export interface DeviceSettings {
 export interface PhoneSnapshot {
   /** Which host runs the engine. */
   host: "worker" | "tab";
+  /** Id of the engine instance; it changes when a fallback host takes over (calls are lost). */
+  engineId: string;
   registration: {
     state: RegistrationState;
     error?: RegistrationError;

@@ -114,11 +114,18 @@ export function startPageServer(bundleDir: string): PageServer {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/phone.html") {
-      return html(`<body><script type="module">${PAGE_SCRIPT}</script></body>`);
+      const response = html(`<body><script type="module">${PAGE_SCRIPT}</script></body>`);
+      // ?nomic: the page may not use the microphone (as in an iframe without allow="microphone").
+      if (url.searchParams.has("nomic")) {
+        response.headers.set("permissions-policy", "microphone=()");
+      }
+      return response;
     }
     if (url.pathname === "/top.html") {
-      const src = url.searchParams.get("src") ?? "";
-      return html(`<body><iframe id="phone" src="${src.replace(/"/g, "")}"></iframe></body>`);
+      const src = (url.searchParams.get("src") ?? "").replace(/"/g, "");
+      return html(
+        `<body><iframe id="phone" src="${src}" allow="microphone; autoplay; speaker-selection"></iframe></body>`,
+      );
     }
     const m = url.pathname.match(/^\/build\/([a-z_]+\.js)$/);
     if (m) {
@@ -181,7 +188,7 @@ export class PhonePage {
     page: Page,
     origin: string,
     name: string,
-    options: Record<string, unknown> = {},
+    options: Record<string, unknown> & { query?: string } = {},
   ): Promise<PhonePage> {
     page.on("pageerror", (e) => console.error(`[${name}] page error: ${e.message}`));
     if (Deno.env.get("PHONE_VERBOSE")) {
@@ -190,8 +197,34 @@ export class PhonePage {
         addEventListener("DOMContentLoaded", () => ((globalThis as any).T.echo = true));
       });
     }
-    await page.goto(`${origin}/phone.html`);
+    await page.goto(`${origin}/phone.html${options.query ?? ""}`);
     const p = new PhonePage(page, name);
+    await p.connect(options);
+    return p;
+  }
+
+  /**
+   * Opens the phone in a cross-site iframe: the top page is on 127.0.0.1, the frame on
+   * `localhost` (another site), as Bitrix24 embeds apps.
+   */
+  static async openInCrossSiteFrame(
+    page: Page,
+    port: number,
+    name: string,
+    options: Record<string, unknown> = {},
+  ): Promise<PhonePage> {
+    page.on("pageerror", (e) => console.error(`[${name}] page error: ${e.message}`));
+    if (Deno.env.get("PHONE_VERBOSE")) {
+      page.on("console", (m) => console.log(`[${name}] ${m.text()}`));
+    }
+    const src = encodeURIComponent(`http://localhost:${port}/phone.html`);
+    await page.goto(`http://127.0.0.1:${port}/top.html?src=${src}`);
+    const frame = await eventually(
+      () => Promise.resolve(page.frames().find((f) => f.url().includes("/phone.html"))),
+      "phone frame",
+    );
+    await frame.waitForFunction(() => (globalThis as any).T !== undefined);
+    const p = new PhonePage(frame, name);
     await p.connect(options);
     return p;
   }
