@@ -109,6 +109,8 @@ export interface PhoneClient {
   readonly dtmfReceived: Emitter<DtmfReceived>;
   /** Engine diagnostics (info, warn, error). */
   readonly log: Emitter<EngineLog>;
+  /** True while this tab plays the ringtone (the engine picks one tab to ring). */
+  readonly ringing: boolean;
   /** Registers the account (resolves when registered, throws {@link PhoneError} when it fails). */
   register(account: PhoneAccount, options?: RegisterOptions): Promise<PhoneSnapshot>;
   unregister(): Promise<PhoneSnapshot>;
@@ -219,7 +221,11 @@ class Client implements PhoneClient {
   constructor(tabId: string, lockName: string | undefined, options: ConnectPhoneOptions) {
     this.tabId = tabId;
     this.#lockName = lockName;
-    this.#media = new TabMedia({ container: options.audioContainer });
+    this.#media = new TabMedia({
+      container: options.audioContainer,
+      onIceState: (callId, sdhId, state) =>
+        this.#connection?.send({ t: "ice", callId, sdhId, state }),
+    });
     this.#commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
     if (options.ringtone !== false) this.#ringtone = new Ringtone();
   }
@@ -282,6 +288,10 @@ class Client implements PhoneClient {
 
   get log(): Emitter<EngineLog> {
     return this.#logs;
+  }
+
+  get ringing(): boolean {
+    return this.#ringing !== undefined;
   }
 
   #hello(): TabHello {

@@ -92,6 +92,8 @@ interface CallRecord {
   endHint?: CallEndReason;
   /** Serialises re-INVITEs (SIP.js refuses a second one while one is pending). */
   reinvites: Promise<unknown>;
+  /** When ICE was last restarted (rate limit). */
+  iceRestartAt?: number;
 }
 
 interface PendingMedia {
@@ -270,6 +272,12 @@ export class PhoneEngine {
       case "bye":
         this.detachTab(tabId, "pagehide");
         return;
+      case "ice": {
+        const rec = this.#calls.get(message.callId);
+        if (!rec || rec.sdh?.sdhId !== message.sdhId) return;
+        if (message.state === "failed") this.#restartIce(rec, "ICE failed");
+        return;
+      }
       case "hello":
       case "heartbeat":
         return;
@@ -482,13 +490,35 @@ export class PhoneEngine {
     this.#queueSnapshot();
     this.#sendRegister();
     if (reconnected) {
-      // Media may be dead after a network change: ICE restart on every live call.
+      // After a network change media may be dead too: restart ICE where it is not connected.
+      // (Where it still is, the far end keeps the call; an ICE failure later restarts it.)
       for (const rec of this.#calls.values()) {
-        if (!LIVE_STATES.includes(rec.fsm.state)) continue;
-        this.#reinvite(rec, { hold: rec.info.held, offerOptions: { iceRestart: true } })
-          .catch((e) => this.#log("warn", `ICE restart of ${rec.info.id} failed`, e?.message));
+        if (!LIVE_STATES.includes(rec.fsm.state) || !rec.sdh) continue;
+        this.#mediaRequest(rec, "iceState", rec.sdh.sdhId, {}).then((state) => {
+          if (state !== "connected" && state !== "completed") this.#restartIce(rec, `ICE ${state}`);
+        }).catch(() => {});
       }
     }
+  }
+
+  /** ICE restart by re-INVITE (once per 10 s per call); retried once after glare (491). */
+  #restartIce(rec: CallRecord, why: string, retry = true): void {
+    if (!LIVE_STATES.includes(rec.fsm.state) || this.#connection !== "connected") return;
+    const now = Date.now();
+    if (retry && rec.iceRestartAt && now - rec.iceRestartAt < 10_000) return;
+    rec.iceRestartAt = now;
+    this.#log("info", `restarting ICE of ${rec.info.id} (${why})`);
+    this.#reinvite(rec, { hold: rec.info.held, offerOptions: { iceRestart: true } })
+      .catch((e) => {
+        this.#log("warn", `ICE restart of ${rec.info.id} failed`, e?.message);
+        const status = (e as PhoneError)?.sipStatus;
+        if (retry && (status === 491 || status === 500)) {
+          setTimeout(
+            () => this.#restartIce(rec, "retry after glare", false),
+            1000 + Math.random() * 1500,
+          );
+        }
+      });
   }
 
   #onDisconnect(error?: Error): void {
@@ -666,6 +696,7 @@ export class PhoneEngine {
       onInvite: () => this.#queueSnapshot(),
     };
     this.#journal(rec, "start");
+    this.#updateRinger();
     this.#queueSnapshot();
     return rec;
   }

@@ -25,6 +25,8 @@ type SinkableAudio = HTMLAudioElement & { setSinkId?: (id: string) => Promise<vo
 export interface TabMediaOptions {
   /** Where the hidden `<audio>` elements go. @defaultValue document.body */
   container?: HTMLElement;
+  /** Called when a peer connection's ICE state changes (the engine restarts ICE on failure). */
+  onIceState?: (callId: string, sdhId: string, state: RTCIceConnectionState) => void;
 }
 
 function audioConstraints(devices: DeviceSettings): MediaTrackConstraints | boolean {
@@ -48,11 +50,13 @@ function mediaError(error: unknown): PhoneError {
 export class TabMedia {
   readonly #handlers = new Map<string, Handler>();
   readonly #container?: HTMLElement;
+  readonly #onIceState?: TabMediaOptions["onIceState"];
   readonly #loggerFactory = new Core.LoggerFactory();
   #devices: DeviceSettings = {};
 
   constructor(options: TabMediaOptions = {}) {
     this.#container = options.container;
+    this.#onIceState = options.onIceState;
     this.#loggerFactory.builtinEnabled = false;
     this.#loggerFactory.level = Core.Levels.error;
   }
@@ -98,6 +102,9 @@ export class TabMedia {
         if (!dtmf || !dtmf.canInsertDTMF) return false;
         dtmf.insertDTMF(String(args.tones), 100, 70);
         return true;
+      }
+      case "iceState": {
+        return this.#handlers.get(sdhId)?.sdh.peerConnection?.iceConnectionState ?? "closed";
       }
       case "mute": {
         const h = this.#handlers.get(sdhId);
@@ -151,6 +158,7 @@ export class TabMedia {
       bytesSent: 0,
       packetsReceived: 0,
       packetsSent: 0,
+      totalAudioEnergy: 0,
       directions: pc.getTransceivers().map((t) => t.currentDirection ?? null),
       dtmfSent: h.dtmfSent,
     };
@@ -163,6 +171,7 @@ export class TabMedia {
       if (s.type === "inbound-rtp" && s.kind === "audio") {
         out.bytesReceived += s.bytesReceived ?? 0;
         out.packetsReceived += s.packetsReceived ?? 0;
+        out.totalAudioEnergy += s.totalAudioEnergy ?? 0;
       } else if (s.type === "outbound-rtp" && s.kind === "audio") {
         out.bytesSent += s.bytesSent ?? 0;
         out.packetsSent += s.packetsSent ?? 0;
@@ -225,6 +234,12 @@ export class TabMedia {
     const handler = h;
     sdh.peerConnectionDelegate = {
       ontrack: () => this.#attach(handler),
+      oniceconnectionstatechange: () => {
+        const state = handler.sdh.peerConnection?.iceConnectionState;
+        if (state && this.#handlers.get(sdhId) === handler) {
+          this.#onIceState?.(callId, sdhId, state);
+        }
+      },
     };
     this.#handlers.set(sdhId, h);
     this.#setSink(audio).catch(() => {});

@@ -53,6 +53,7 @@ export type MediaOp =
   | "setDescription"
   | "dtmf"
   | "mute"
+  | "iceState"
   | "close";
 
 /** Per-call media configuration sent with every media request. */
@@ -69,6 +70,8 @@ export type ClientMessage =
   | { t: "cmd"; id: number; command: Command }
   | { t: "media-result"; id: number; ok: boolean; value?: unknown; error?: string; code?: string }
   | { t: "visible"; visible: boolean }
+  /** The media tab's ICE connection state changed for a call's peer connection. */
+  | { t: "ice"; callId: string; sdhId: string; state: RTCIceConnectionState }
   | { t: "journal-sub"; on: boolean }
   | { t: "journal-ack"; entryId: string; ok: boolean }
   | { t: "heartbeat"; hidden: boolean }

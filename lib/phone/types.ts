@@ -197,6 +197,8 @@ export interface MediaStats {
   bytesSent: number;
   packetsReceived: number;
   packetsSent: number;
+  /** Energy of the received audio so far (grows while the far end is not silent). */
+  totalAudioEnergy: number;
   /** Current directions of the transceivers. */
   directions: (RTCRtpTransceiverDirection | null)[];
   /** The selected ICE candidate pair. */

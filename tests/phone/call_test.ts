@@ -87,10 +87,37 @@ phoneTest(
       await audioFlowing(a, aCall, b, bCall);
     });
 
-    await t.step("mute stops alice's outgoing audio", async () => {
+    await t.step("mute silences alice at bob; unmute brings her back", async () => {
+      const energyGain = async () => {
+        const before = (await b.stats(bCall))!.totalAudioEnergy;
+        await new Promise((r) => setTimeout(r, 1200));
+        return (await b.stats(bCall))!.totalAudioEnergy - before;
+      };
+      const loud = await energyGain();
+      assert(loud > 0, "bob hears alice before mute");
       const muted = await a.run((p, id) => p.mute(id, true), aCall);
       assertEquals(muted.muted, true);
+      await new Promise((r) => setTimeout(r, 300));
+      const silent = await energyGain();
+      assert(silent < loud / 20, `bob hears silence while muted (${silent} vs ${loud})`);
       await a.run((p, id) => p.mute(id, false), aCall);
+      await new Promise((r) => setTimeout(r, 300));
+      assert((await energyGain()) > 0, "bob hears alice after unmute");
+    });
+
+    await t.step("devices: the fake microphone is listed and selectable", async () => {
+      const devices = await a.run((p) =>
+        p.listDevices().then((d: { microphones: { deviceId: string }[] }) =>
+          d.microphones.map((m) => m.deviceId)
+        )
+      );
+      assert(devices.length > 0, "a microphone");
+      const s = await a.run(
+        (p, id) => p.setDevices({ microphoneId: id, ringVolume: 0.3 }),
+        devices[0],
+      );
+      assertEquals(s.devices, { microphoneId: devices[0], ringVolume: 0.3 });
+      await audioFlowing(a, aCall, b, bCall);
     });
 
     await t.step(
@@ -148,6 +175,35 @@ phoneTest(
       );
       assertEquals(end.durationSec, 0);
       assertEquals(end.sipStatus, 487);
+    });
+
+    await t.step("microphone not allowed: clear media-denied errors both ways", async () => {
+      const c = await browser.newContext();
+      const dave = await PhonePage.open(await c.newPage(), server.origin, "dave", {
+        query: "?nomic",
+      });
+      await dave.register("dave", kam.wsUrl);
+      const placed = await dave.call("bob");
+      const failed = await eventually(
+        async () =>
+          (await dave.state()).calls.find((x) => x.id === placed.id && x.state === "ended"),
+        "ended",
+      );
+      assertEquals(failed.endReason, "media-denied");
+      const out = await b.call("dave");
+      const incoming = await dave.waitForCall("incoming", "inbound");
+      const code = await dave.run(
+        (p, id) => p.answer(id).then(() => null, (e: { code: string }) => e.code),
+        incoming.id,
+      );
+      assertEquals(code, "media-denied");
+      const refused = await eventually(
+        async () => (await b.state()).calls.find((x) => x.id === out.id && x.state === "ended"),
+        "bob's end",
+      );
+      // SIP.js answers 480 Temporarily Unavailable when it cannot produce an answer.
+      assertEquals(refused.sipStatus, 480);
+      await c.close();
     });
 
     await t.step("a wrong password ends in a clear failed state", async () => {
