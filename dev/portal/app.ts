@@ -1,11 +1,11 @@
 /**
  * The portal's web application. REST lives under `/rest/`; the page side (portal pages with
- * app frames, the frame postMessage protocol, the call card) will be mounted from
- * `dev/portal/pages/` next to it.
+ * app frames, the frame postMessage protocol, the call card) is mounted from `pages/`.
  *
  * @module
  */
 import { Hono } from "hono";
+import { pagesApp } from "./pages/mod.ts";
 import { type HeldRequests, restApp } from "./rest/server.ts";
 import type { PortalState } from "./state.ts";
 
@@ -13,6 +13,6 @@ import type { PortalState } from "./state.ts";
 export function portalApp(state: PortalState, held: HeldRequests): Hono {
   const app = new Hono();
   app.route("/rest", restApp(state, held));
-  app.get("/", (c) => c.text(`Bitrix24 portal emulator ${state.endpoints.domain}\n`));
+  app.route("/", pagesApp(state));
   return app;
 }

@@ -9,6 +9,8 @@
  * const t = portal.issueTokens({ userId: 1 });
  * await fetch(`${portal.url}/rest/user.current`, { method: "POST", body: JSON.stringify({ auth: t.accessToken }) });
  * portal.records.calls("user.current");
+ * // In a browser: the portal page with the app's frames and the call card (see pages/mod.ts).
+ * portal.pageUrl({ userId: 1, placement: "DEFAULT" });
  * await portal.close();
  * ```
  *
@@ -30,6 +32,7 @@ import {
 } from "./install.ts";
 import { oauthApp } from "./oauth.ts";
 import { type PortalOptions, portalOptionsSchema } from "./options.ts";
+import type { PageRegistry } from "./pages/registry.ts";
 import type { EventRecord, Records } from "./records.ts";
 import type { HeldRequests } from "./rest/server.ts";
 import { type Endpoints, PortalState, type TokenSet } from "./state.ts";
@@ -43,6 +46,28 @@ export type { InstallAppInput, InstallResult, PageLoad, PageLoadInput } from "./
 export type { ClickToCallInput } from "./click_to_call.ts";
 export type { Endpoints, PortalState, TokenSet } from "./state.ts";
 export type { PortalUser, UserInput } from "./users.ts";
+export type {
+  FrameLoadRecord,
+  OvertimeReport,
+  PageLogEntry,
+  PageRegistry,
+} from "./pages/registry.ts";
+
+/** Which portal page {@link Portal.pageUrl} points at. */
+export interface PageUrlInput {
+  /** Default: the first administrator. */
+  userId?: number;
+  /** `DEFAULT` (the app's main page), `LEFT_MENU`…; absent: the CRM contacts page. */
+  placement?: string;
+  /** The placement row (`placement.bind` id) when several are bound. */
+  id?: number;
+  /** `apps`: the applications page (install, reinstall, delete). */
+  view?: "apps";
+  /** Page language (default: the portal's). */
+  lang?: string;
+  /** False: no PAGE_BACKGROUND_WORKER frames on the page. */
+  workers?: boolean;
+}
 
 /** A running portal emulator. */
 export interface Portal extends Endpoints {
@@ -61,6 +86,10 @@ export interface Portal extends Endpoints {
   records: Records;
   /** The live state (users, placements, handlers, lines, calls…), for assertions. */
   state: PortalState;
+  /** The portal pages: protocol log, frame load times, overtime reports, installer, options. */
+  pages: PageRegistry;
+  /** URL of a portal page (open it in a browser: app frames, call card, click-to-call). */
+  pageUrl(input?: PageUrlInput): string;
   /** Adds a user; returns it. */
   addUser(input: UserInput): PortalUser;
   /** Issues a token pair for a user (default: the first administrator). */
@@ -85,7 +114,7 @@ export interface Portal extends Endpoints {
   ): Promise<EventRecord[]>;
   /** The POST of an app page load (DEFAULT page or a placement) for a user. */
   pageLoad(input: PageLoadInput): PageLoad;
-  /** Starts installing the app (see install.ts). */
+  /** Starts installing the app (see install.ts); the admin's portal page shows the installer. */
   installApp(input: InstallAppInput): Promise<InstallResult>;
   /** The frame's installFinish(): installs and sends ONAPPINSTALL to bound handlers. */
   finishInstall(): Promise<EventRecord[]>;
@@ -161,6 +190,17 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
     tokenUrl: `${o.url}/oauth/token/`,
     records: state.records,
     state,
+    pages: state.pages,
+    pageUrl: (i = {}) => {
+      const q = new URLSearchParams();
+      if (i.placement) q.set("placement", i.placement);
+      if (i.id !== undefined) q.set("id", String(i.id));
+      if (i.view) q.set("view", i.view);
+      if (i.lang) q.set("lang", i.lang);
+      if (i.workers === false) q.set("workers", "0");
+      const query = q.size ? `?${q}` : "";
+      return `${p.url}/page/${i.userId ?? admin()}${query}`;
+    },
     addUser: (u) => state.users.add(u),
     issueTokens: (opts = {}) => state.tokenSet(state.issue(opts.userId ?? admin())),
     expireAllTokens: () => state.tokens.expireAccessTokens(),
@@ -172,12 +212,21 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
     fireEvent: (event, data, opts = {}) =>
       fireEvent(state, event, data, opts.userId === undefined ? admin() : opts.userId),
     pageLoad: (i) => pageLoad(state, i),
-    installApp: (i) => installApp(state, i),
+    installApp: async (i) => {
+      const result = await installApp(state, i);
+      state.pages.installerUrl = result.page ? i.handlerUrl : null;
+      if (result.page) state.pages.lastInstallerUrl = i.handlerUrl;
+      return result;
+    },
     finishInstall: () => finishInstall(state),
-    uninstallApp: (opts) => uninstallApp(state, opts),
+    uninstallApp: (opts) => {
+      state.pages.installerUrl = null;
+      return uninstallApp(state, opts);
+    },
     clickToCall: (i) => clickToCall(state, i),
     close: async () => {
       for (const release of [...held]) release();
+      state.pages.closeStreams();
       await Promise.all([portalServer.shutdown(), oauthServer.shutdown()]);
     },
   });

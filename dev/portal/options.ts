@@ -23,10 +23,28 @@ export const appOptionsSchema = z.object({
   scope: z.array(z.string().min(1)).default(["crm", "user", "telephony", "placement", "im"]),
   /** Paid period over: the token endpoint answers PAYMENT_REQUIRED. */
   paymentExpired: z.boolean().default(false),
+  /** App name in the portal's menus; default: a localized "SIP phone". */
+  name: z.string().min(1).optional(),
 });
 
 /** Input of the app part of the options. */
 export type AppOptions = z.input<typeof appOptionsSchema>;
+
+/** Options of the portal pages. */
+export const pageOptionsSchema = z.object({
+  /**
+   * A PAGE_BACKGROUND_WORKER frame loading (insert → iframe `load`) longer than this is an
+   * overtime load (CORE `MAX_LOAD_DELAY`).
+   */
+  maxLoadDelayMs: z.number().int().min(0).default(5000),
+  /** More overtime loads than this in a day delete the placement (CORE `MAX_OVERTIME_COUNT`). */
+  maxOvertimeCount: z.number().int().min(0).default(10),
+  /**
+   * Placement events go to a frame no earlier than this after its `placementBindEvent`, so that
+   * they reach the b24jssdk callback instead of resolving the bind promise (reference §E).
+   */
+  bindEventDelayMs: z.number().int().min(0).default(1000),
+});
 
 /** Options of the whole emulator. */
 export const portalOptionsSchema = z.object({
@@ -60,6 +78,15 @@ export const portalOptionsSchema = z.object({
   users: z.array(z.custom<UserInput>((v) => typeof v === "object" && v !== null)).optional(),
   /** Source clock in ms (default `Date.now`); `advanceTime()` adds to it. */
   now: z.custom<() => number>((v) => typeof v === "function").optional(),
+  /**
+   * The app's main page (the handler URL of its settings, PLACEMENT `DEFAULT`) that the portal
+   * pages embed; also the installer when `installUrl` is absent.
+   */
+  appUrl: z.url().optional(),
+  /** The app's installer page ("initial installation path"), used by the page's Install button. */
+  installUrl: z.url().optional(),
+  /** The portal pages (`pages/`): frame load rules and event timing. */
+  pages: pageOptionsSchema.prefault({}),
 });
 
 /** Input of {@link startPortal}. */

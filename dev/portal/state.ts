@@ -9,6 +9,7 @@ import { Crm, SEED_CRM } from "./crm.ts";
 import { Faults } from "./faults.ts";
 import { randomHex, randomToken } from "./ids.ts";
 import type { ResolvedPortalOptions } from "./options.ts";
+import { PageRegistry } from "./pages/registry.ts";
 import { LeakyBucket } from "./rate_limit.ts";
 import { Records } from "./records.ts";
 import { isoSeconds } from "./rest/time.ts";
@@ -153,6 +154,8 @@ export class PortalState {
   readonly eventHandlers: EventHandlerBinding[] = [];
   readonly lines: ExternalLine[] = [];
   readonly calls = new Map<string, ExternalCall>();
+  /** The portal pages: sessions, installer, frame options, protocol log, frame load times. */
+  readonly pages: PageRegistry;
   #nextId = 1;
 
   constructor(readonly options: ResolvedPortalOptions, readonly endpoints: Endpoints) {
@@ -165,6 +168,7 @@ export class PortalState {
     });
     this.bucket = options.rateLimit ? new LeakyBucket(options.rateLimit, this.clock) : null;
     this.app = createApp(options);
+    this.pages = new PageRegistry(options.pages);
   }
 
   /** A fresh id for placements, handlers, lines, statistics rows, files. */
