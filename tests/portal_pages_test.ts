@@ -355,6 +355,27 @@ Deno.test({
         await waitFor("card closed", () => !portal.state.calls.get(callId)!.shownTo.has(1));
       });
 
+      await t.step("externalcall.show and hide open and close the card", async () => {
+        const admin = portal.issueTokens({ userId: 1 });
+        const reg = await rest(portal, "telephony.externalcall.register", {
+          USER_ID: 1,
+          PHONE_NUMBER: "+44 20 7946 0018",
+          TYPE: 2,
+          SHOW: 0,
+          EXTERNAL_CALL_ID: "sip-call-1",
+        }, admin.accessToken);
+        const callId = reg.result.CALL_ID;
+        await rest(portal, "telephony.externalcall.show", { CALL_ID: callId }, admin.accessToken);
+        await card(page).waitFor({ state: "visible" });
+        assertEquals(await card(page).getAttribute("data-call-id"), callId);
+        await eventNamed(worker, "initialized", (d) => d.CALL_ID === callId);
+        assertEquals(await call(worker, "CallCardSetUiState", { uiState: "incoming" }), []);
+        await page.click("[data-testid=call-card-answer]");
+        await eventNamed(worker, "answerButtonClick");
+        await rest(portal, "telephony.externalcall.hide", { CALL_ID: callId }, admin.accessToken);
+        await card(page).waitFor({ state: "hidden" });
+      });
+
       await t.step("refreshAuth and the origin check", async () => {
         const before = (await worker.evaluate("window.init") as Any).auth.access_token;
         const after = await worker.evaluate(

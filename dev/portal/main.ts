@@ -1,8 +1,13 @@
 /**
- * `deno task portal`: runs the Bitrix24 portal emulator and prints its URL, the app identity,
- * the users and a token pair per active user. Settings come from the environment:
- * PORTAL_HOST, PORTAL_PORT, PORTAL_OAUTH_PORT, PORTAL_CLIENT_ID, PORTAL_CLIENT_SECRET,
- * PORTAL_APP_TYPE (local|market), PORTAL_RATE_LIMIT (off to disable).
+ * `deno task portal`: runs the Bitrix24 portal emulator and prints its URL, the portal pages,
+ * the app identity, the users and a token pair per active user. Settings come from the
+ * environment: PORTAL_HOST, PORTAL_PORT, PORTAL_OAUTH_PORT, PORTAL_CLIENT_ID,
+ * PORTAL_CLIENT_SECRET, PORTAL_APP_TYPE (local|market), PORTAL_RATE_LIMIT (off to disable),
+ * PORTAL_APP_URL (the app's main page), PORTAL_INSTALL_URL (its installer), PORTAL_LANG (ru|en),
+ * PORTAL_INSTALLED (false: start with the app not installed).
+ *
+ * On Linux the portal listens on 127.0.0.2 by default, so that pages of the app on 127.0.0.1 are
+ * cross-site frames as on a real portal (macOS has only 127.0.0.1 on loopback).
  *
  * @module
  */
@@ -10,13 +15,18 @@ import { z } from "zod";
 import { startPortal } from "./mod.ts";
 
 const envSchema = z.object({
-  PORTAL_HOST: z.string().min(1).default("127.0.0.1"),
+  PORTAL_HOST: z.string().min(1).default(Deno.build.os === "linux" ? "127.0.0.2" : "127.0.0.1"),
   PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
   PORTAL_OAUTH_PORT: z.coerce.number().int().min(0).max(65535).default(9001),
   PORTAL_CLIENT_ID: z.string().min(1).optional(),
   PORTAL_CLIENT_SECRET: z.string().min(1).optional(),
   PORTAL_APP_TYPE: z.enum(["local", "market"]).default("local"),
   PORTAL_RATE_LIMIT: z.enum(["on", "off"]).default("on"),
+  /** The app's DEFAULT page and installer (the app's own routes on its default address). */
+  PORTAL_APP_URL: z.url().default("http://127.0.0.1:8000/"),
+  PORTAL_INSTALL_URL: z.url().default("http://127.0.0.1:8000/install"),
+  PORTAL_LANG: z.string().regex(/^[a-z]{2}$/).default("ru"),
+  PORTAL_INSTALLED: z.enum(["true", "false"]).default("true"),
 });
 
 const env = envSchema.parse(Deno.env.toObject());
@@ -25,6 +35,10 @@ const portal = await startPortal({
   port: env.PORTAL_PORT,
   oauthPort: env.PORTAL_OAUTH_PORT,
   rateLimit: env.PORTAL_RATE_LIMIT === "off" ? false : undefined,
+  appUrl: env.PORTAL_APP_URL,
+  installUrl: env.PORTAL_INSTALL_URL,
+  language: env.PORTAL_LANG,
+  installed: env.PORTAL_INSTALLED === "true",
   app: {
     clientId: env.PORTAL_CLIENT_ID,
     clientSecret: env.PORTAL_CLIENT_SECRET,
@@ -34,6 +48,10 @@ const portal = await startPortal({
 
 const lines = [
   `Bitrix24 portal emulator at ${portal.url}`,
+  `  portal page (admin):     ${portal.pageUrl()}`,
+  `  install the app:         ${
+    portal.pageUrl({ view: "apps" })
+  }  (installer ${env.PORTAL_INSTALL_URL})`,
   `  REST (client_endpoint):  ${portal.clientEndpoint}`,
   `  OAuth token endpoint:    ${portal.tokenUrl}`,
   `  member_id:               ${portal.memberId}`,
