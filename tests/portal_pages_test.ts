@@ -227,10 +227,14 @@ Deno.test({
             method: "event.bind",
             params: { event: "ONEXTERNALCALLSTART", handler: `${url}/events` },
           });
+          const c = await b24.actions.v2.call.make({
+            method: "placement.bind",
+            params: { PLACEMENT: "LEFT_MENU", HANDLER: `${url}/left`, TITLE: "Phone" },
+          });
           b24.installFinish().catch(() => {});
-          return [a.getData().result, b.getData().result];
+          return [a.getData().result, b.getData().result, c.getData().result];
         }, app.url);
-        assertEquals(bound, [true, true]);
+        assertEquals(bound, [true, true, true]);
         await page.waitForURL(/install_finished=Y/);
         assert(portal.app.installed);
         assertEquals(portal.pages.log({ name: "setInstallFinish" }).length, 1);
@@ -264,6 +268,28 @@ Deno.test({
           () => portal.pages.frameLoads().find((l) => l.placement === "PAGE_BACKGROUND_WORKER"),
         );
         assert(load.ms > 0 && !load.overtime);
+      });
+
+      await t.step("slider (openApplication) and a LEFT_MENU widget", async () => {
+        const main = await appFrame(page, app, "/main");
+        const closed = main.evaluate(
+          "window.b24.slider.openSliderAppPage({ bx24_title: 'Settings', tab: 'sip' })",
+        );
+        const slider = await appFrame(page, app, "/main", main);
+        assertEquals((await slider.evaluate("window.init") as Any).options, { tab: "sip" });
+        await page.click("[data-testid=slider-close]");
+        assertEquals(await closed, "");
+
+        await page.click("[data-testid^=menu-left-]");
+        const left = await appFrame(page, app, "/left");
+        assertEquals((await left.evaluate("window.init") as Any).placement, "LEFT_MENU");
+        await left.evaluate("window.b24.parent.setTitle('nope')");
+        const denied = await waitFor(
+          "denied setTitle",
+          () => portal.pages.log({ kind: "dropped", name: "setTitle" })[0],
+        );
+        assertEquals(denied.reason, "denied outside DEFAULT");
+        worker = await appFrame(page, app, "/worker", worker);
       });
 
       await t.step("call card: register SHOW=1, commands, buttons, close", async () => {
