@@ -75,7 +75,7 @@ button { font: inherit; cursor: pointer; }
 .b24-devbar { margin: 0 24px 24px 264px; font-size: 12px; }
 .b24-devbar details { background: rgba(255,255,255,.7); border-radius: 10px; padding: 8px 14px; margin-bottom: 8px; }
 .b24-devbar summary { cursor: pointer; color: var(--b24-menu); font-weight: 600; }
-.b24-devbar ol, .b24-devbar ul { margin: 8px 0 0; padding-left: 18px; max-height: 260px; overflow: auto; font-family: ui-monospace, Menlo, Consolas, monospace; }
+.b24-devbar ol, .b24-devbar ul { margin: 8px 0 0; padding-left: 40px; max-height: 260px; overflow: auto; font-family: ui-monospace, Menlo, Consolas, monospace; }
 .b24-log-dropped { color: #c0392b; }
 .b24-log-event { color: #1a8db3; }
 .b24-log-card { color: #5c8500; }
