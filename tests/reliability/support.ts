@@ -1,0 +1,178 @@
+/**
+ * Helpers of the reliability tests: a seeded random generator, a snapshot of every table, a
+ * polling wait, log capture and the checks every answer must pass.
+ *
+ * @module
+ */
+import { sql } from "drizzle-orm";
+import type { Database } from "../../lib/db/client.ts";
+import { log } from "../../lib/log.ts";
+
+/** Seeded PRNG (mulberry32): the same seed gives the same requests. */
+export class Random {
+  #state: number;
+
+  constructor(readonly seed: number) {
+    this.#state = seed >>> 0;
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An integer in [min, max]. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  /** One element of `items`. */
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)];
+  }
+
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** A string of `length` characters drawn from `alphabet`. */
+  string(length: number, alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"): string {
+    let s = "";
+    for (let i = 0; i < length; i++) s += alphabet[Math.floor(this.next() * alphabet.length)];
+    return s;
+  }
+
+  /** Lower-case hex of `length` digits. */
+  hex(length: number): string {
+    return this.string(length, "0123456789abcdef");
+  }
+
+  /** Random bytes. */
+  bytes(length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = Math.floor(this.next() * 256);
+    return out;
+  }
+}
+
+/** The seed: `RELIABILITY_SEED` from the environment, else `fallback`. */
+export function seedFromEnv(fallback: number): number {
+  const raw = Deno.env.get("RELIABILITY_SEED");
+  return raw && /^\d+$/.test(raw) ? Number(raw) : fallback;
+}
+
+function rowsOf(result: unknown): Record<string, unknown>[] {
+  if (Array.isArray(result)) return result as Record<string, unknown>[];
+  return (result as { rows: Record<string, unknown>[] }).rows;
+}
+
+/**
+ * Every row of every table (all schemas but the catalogs, so drizzle's migrations table too),
+ * as sorted JSON per table: equal snapshots mean an unchanged database.
+ */
+export async function snapshotDatabase(database: Database): Promise<Record<string, string[]>> {
+  const tables = rowsOf(
+    await database.db.execute(sql`
+      select table_schema as s, table_name as t from information_schema.tables
+      where table_type = 'BASE TABLE'
+        and table_schema not in ('pg_catalog', 'information_schema')
+      order by 1, 2`),
+  );
+  const out: Record<string, string[]> = {};
+  for (const { s, t } of tables as { s: string; t: string }[]) {
+    const name = `"${s.replaceAll('"', '""')}"."${t.replaceAll('"', '""')}"`;
+    const rows = rowsOf(await database.db.execute(sql.raw(`select * from ${name}`)));
+    out[`${s}.${t}`] = rows.map((r) => JSON.stringify(r)).sort();
+  }
+  return out;
+}
+
+/** Polls `check` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  { timeoutMs = 20_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** `GET /readyz`: status and body. */
+export async function readiness(baseUrl: string): Promise<{ status: number; body: Readiness }> {
+  const res = await fetch(`${baseUrl}/readyz`);
+  return { status: res.status, body: await res.json() };
+}
+
+/** What `/readyz` answers. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<"database" | "secrets" | "migrations", { ok: boolean; reason?: string }>;
+}
+
+/** Shapes of a stack trace or of source locations that must never reach a client. */
+const STACK_TRACE = [
+  /\n\s+at\s/,
+  /\bat\s+\S+\s+\((?:file|ext|node):/,
+  /file:\/\//,
+  /ext:[a-z_]+\//,
+  /\.tsx?:\d+:\d+/,
+  /\.m?js:\d+:\d+/,
+  /node_modules/,
+];
+
+/** The pattern a body matches if it leaks a stack trace, or undefined. */
+export function stackTraceIn(body: string): RegExp | undefined {
+  return STACK_TRACE.find((re) => re.test(body));
+}
+
+/** Captures the process-wide log lines while `fn` runs (nothing printed). */
+export async function withCapturedLogs<T>(
+  fn: (lines: string[]) => Promise<T>,
+): Promise<T> {
+  const lines: string[] = [];
+  const previous = log.setSink((line) => lines.push(line));
+  try {
+    return await fn(lines);
+  } finally {
+    log.setSink(previous);
+  }
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
