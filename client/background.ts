@@ -9,16 +9,7 @@ import { FrameApi } from "../lib/frame_api.ts";
 import { startPhoneSession } from "../lib/phone_session.ts";
 import { CallCardBridge } from "../lib/call_card.ts";
 import { pickLang, t } from "../lib/i18n.ts";
-
-/** Claims `key` browser-wide with a Web Lock; resolves its release, or undefined if taken. */
-function claim(key: string): Promise<(() => void) | undefined> {
-  return new Promise((resolve) => {
-    navigator.locks.request(`b24-sip:${key}`, { ifAvailable: true }, (lock) => {
-      if (!lock) return resolve(undefined);
-      return new Promise<void>((release) => resolve(() => release()));
-    });
-  });
-}
+import { claim } from "../lib/claim.ts";
 
 const frame = await initializeB24Frame();
 const auth = frame.auth.getAuthData();

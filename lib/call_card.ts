@@ -9,7 +9,8 @@
  *  card: initialized (incoming)                ──CALL_ID → SIP Call-ID──▶ bind to the ringing call
  *  card: answer / hangup / mute / hold / dialpad / transfer ──▶ phone.answer / hangup / … (bound call)
  *  phone: dialing|ringing ─▶ connectingOutgoing   incoming ─▶ incoming   connecting ─▶ connectingIncoming
- *         connected|held ─▶ connected (+ timer, hold/mute mirrored)     ended ─▶ timer off, status, close
+ *         connected|held ─▶ connected (+ timer, hold/mute mirrored)
+ *         ended ─▶ timer off; unanswered incoming: close; otherwise idle + "ended"
  * ```
  *
  * Every worker frame of a tab receives the card's events, and every tab has worker frames: the
@@ -206,6 +207,8 @@ export class CallCardBridge {
       if (call.direction === "inbound" && !call.answeredAt) {
         await card.command("CallCardClose");
       } else {
+        // Idle: the card keeps the call's CRM form and offers Close (and redial).
+        await card.command("CallCardSetUiState", { uiState: "idle" });
         await card.command("CallCardSetStatusText", { statusText: text("stateEnded") });
       }
       return;

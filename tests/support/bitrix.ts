@@ -38,12 +38,19 @@ export interface BitrixHarness extends AsyncDisposable {
 export async function startBitrixHarness(
   opts: { databaseUrl?: string; portal?: PortalOptions; env?: Record<string, string> } = {},
 ): Promise<BitrixHarness> {
-  const portal = await startPortal({ app: { type: "local" }, ...opts.portal });
   const port = freePort();
+  const appUrl = `http://127.0.0.1:${port}`;
+  const portal = await startPortal({
+    app: { type: "local" },
+    appUrl: `${appUrl}/`,
+    installUrl: `${appUrl}/install`,
+    ...opts.portal,
+  });
   const app = await startTestApp({
     PORT: String(port),
-    APP_BASE_URL: `http://127.0.0.1:${port}`,
+    APP_BASE_URL: appUrl,
     BITRIX_OAUTH_URL: portal.tokenUrl,
+    FRAME_ANCESTORS: portal.url,
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   }, { bitrix: TEST_BITRIX_TIMINGS });

@@ -1,0 +1,65 @@
+/**
+ * Browser-wide claims: exactly one page of the origin gets to act on a key (dial a
+ * click-to-call, answer from the card). Web Locks where the page may use them; in a cross-site
+ * frame whose storage is blocked (Web Locks throw `SecurityError` there, as SharedWorker does) a
+ * short BroadcastChannel election among the pages that claim at the same moment.
+ *
+ * @module
+ */
+
+/** Releases a claim. */
+export type Release = () => void;
+
+const ELECTION_MS = 200;
+
+/** Claims `key`; resolves its release, or undefined when another page holds it. */
+export async function claim(key: string): Promise<Release | undefined> {
+  try {
+    return await claimWithLock(key);
+  } catch (err) {
+    if ((err as Error).name !== "SecurityError" && typeof navigator.locks !== "undefined") {
+      throw err;
+    }
+    return await claimByElection(key);
+  }
+}
+
+function claimWithLock(key: string): Promise<Release | undefined> {
+  if (typeof navigator.locks === "undefined") {
+    return Promise.reject(new DOMException("no Web Locks", "SecurityError"));
+  }
+  return new Promise((resolve, reject) => {
+    navigator.locks.request(`claim:${key}`, { ifAvailable: true }, (lock) => {
+      if (!lock) return resolve(undefined);
+      return new Promise<void>((release) => resolve(() => release()));
+    }).catch(reject);
+  });
+}
+
+/**
+ * Every claimant announces a random ticket; after a short window the lowest ticket wins and then
+ * answers later claimants that the key is held.
+ */
+async function claimByElection(key: string): Promise<Release | undefined> {
+  const channel = new BroadcastChannel("b24-sip-claims");
+  const ticket = Math.random();
+  let lowest = ticket;
+  let held = false;
+  channel.onmessage = (e: MessageEvent<{ key: string; type: string; ticket?: number }>) => {
+    if (e.data.key !== key) return;
+    if (e.data.type === "held") held = true;
+    if (e.data.type === "claim" && typeof e.data.ticket === "number") {
+      lowest = Math.min(lowest, e.data.ticket);
+    }
+  };
+  channel.postMessage({ key, type: "claim", ticket });
+  await new Promise((r) => setTimeout(r, ELECTION_MS));
+  if (held || lowest !== ticket) {
+    channel.close();
+    return undefined;
+  }
+  channel.onmessage = (e: MessageEvent<{ key: string; type: string }>) => {
+    if (e.data.key === key && e.data.type === "claim") channel.postMessage({ key, type: "held" });
+  };
+  return () => channel.close();
+}
