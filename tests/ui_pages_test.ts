@@ -51,12 +51,20 @@ phoneTest("[ui] phone and admin pages in both languages, registered through Kama
       assertEquals(await page.getAttribute("html", "lang"), lang);
       const adminPanel = await page.$("[data-island=Admin]");
       assertEquals(Boolean(adminPanel), who === "admin");
-      if (who === "admin") await page.waitForSelector("[data-testid^=employee-]");
+      if (who === "admin") {
+        await page.waitForSelector("[data-testid^=employee-]");
+        await page.click(`[data-testid=employee-${ANNA}] >> role=button`);
+        await page.waitForSelector(`[data-testid=employee-${ANNA}] form.editor`);
+      }
       await page.screenshot({ path: `${ARTIFACTS}/phone-${who}-${lang}.png`, fullPage: true });
       if (who === "employee") {
         await page.click("role=tab >> nth=1");
         await page.waitForSelector(".history");
         await page.screenshot({ path: `${ARTIFACTS}/history-${lang}.png` });
+        await page.click("role=tab >> nth=2");
+        await page.click(".self-test button");
+        await page.waitForSelector(".self-test li[data-check=ok] >> nth=2", { timeout: 10_000 });
+        await page.screenshot({ path: `${ARTIFACTS}/settings-${lang}.png`, fullPage: true });
       }
       assertEquals(errors, []);
       await page.context().close();
