@@ -97,13 +97,13 @@ export async function waitUntil<T>(
   what: string,
   check: () => Promise<T> | T,
   { timeoutMs = 20_000, intervalMs = 100 } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
       last = value;
     } catch (err) {
       last = err;
@@ -175,4 +175,95 @@ export async function pool<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const REPO = new URL("../../", import.meta.url).pathname;
+
+/** The app as `deno task start` runs it: `main.ts` in its own process. */
+export interface AppProcess extends AsyncDisposable {
+  url: string;
+  pid: number;
+  /** Resolves with the exit status when the process ends. */
+  status: Promise<Deno.CommandStatus>;
+  /** Everything it printed so far. */
+  output(): string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves with the exit status. */
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Starts `main.ts` with exactly `env` (plus PATH, HOME, DENO_DIR) from a temporary working
+ * directory (so no `.env` is read), and waits until `/healthz` answers.
+ */
+export async function spawnApp(env: Record<string, string>, port: number): Promise<AppProcess> {
+  const cwd = await Deno.makeTempDir({ prefix: "reliability-app-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", `${REPO}deno.json`, `${REPO}main.ts`],
+    cwd,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      NO_COLOR: "1",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  const status = child.status.then(async (s) => {
+    exited = true;
+    await drained;
+    await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    return s;
+  });
+  const stop = async () => {
+    if (!exited) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+      }, 5000);
+      await status;
+      clearTimeout(timer);
+    }
+    return await status;
+  };
+  try {
+    await waitUntil("the app process to answer /healthz", async () => {
+      if (exited) throw new Error(`the app exited:\n${text}`);
+      const res = await fetch(`${url}/healthz`);
+      await res.body?.cancel();
+      return res.status === 200;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- app output ---\n${text}`);
+  }
+  return {
+    url,
+    pid: child.pid,
+    status,
+    output: () => text,
+    stop,
+    [Symbol.asyncDispose]: async () => void await stop(),
+  };
 }
