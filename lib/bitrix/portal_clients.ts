@@ -17,12 +17,17 @@ import { log } from "../log.ts";
 import { refreshTokens, tokenUrlFor } from "./oauth.ts";
 import { RestClient } from "./rest.ts";
 
+/** A 401 this soon after this process's own refresh came from a request sent before it. */
+const RECENT_REFRESH_MS = 10_000;
+
 /** Counters an operator can alert on (exported in /metrics). */
 export const oauthStats = { refreshes: 0, refreshFailures: 0, refreshesSkippedByLock: 0 };
 
 /** Creates and caches one REST client per portal. */
 export class PortalClients {
   private readonly clients = new Map<string, Promise<RestClient>>();
+  /** The pair this process got from its last refresh of each portal, and when. */
+  private readonly lastRefresh = new Map<string, { accessToken: string; at: number }>();
 
   constructor(
     private readonly deps: {
@@ -83,7 +88,16 @@ export class PortalClients {
     return this.deps.database.withLock(`oauth-refresh:${portal.id}`, async () => {
       const stored = await this.deps.portals.getTokens(portal.id);
       if (!stored) throw new UnauthorizedError("the portal has no tokens (app not installed)");
-      if (stored.accessToken !== failedAccessToken && stored.expiresAt.getTime() > Date.now()) {
+      // Someone already rotated the pair: another process (the stored token is not the one that
+      // failed), or this one moments ago (a request that left with the old token came back 401
+      // after the client had switched to the new one).
+      const last = this.lastRefresh.get(portal.id);
+      const justRefreshed = last?.accessToken === stored.accessToken &&
+        Date.now() - last.at < RECENT_REFRESH_MS;
+      if (
+        (stored.accessToken !== failedAccessToken || justRefreshed) &&
+        stored.expiresAt.getTime() > Date.now()
+      ) {
         oauthStats.refreshesSkippedByLock++;
         return toHandlerAuth(portal, stored);
       }
@@ -108,6 +122,7 @@ export class PortalClients {
           ),
         };
         await this.deps.portals.saveTokens(portal.id, next);
+        this.lastRefresh.set(portal.id, { accessToken: next.accessToken, at: Date.now() });
         oauthStats.refreshes++;
         log.info("bitrix24 tokens refreshed", { memberId: portal.memberId });
         return toHandlerAuth(portal, next);
