@@ -911,7 +911,11 @@ export class PhoneEngine {
     return { ...rec.info };
   }
 
-  #reinvite(rec: CallRecord, sdhOptions: Record<string, unknown>): Promise<void> {
+  #reinvite(
+    rec: CallRecord,
+    sdhOptions: Record<string, unknown>,
+    withoutSdp = false,
+  ): Promise<void> {
     const run = () =>
       new Promise<void>((resolve, reject) => {
         if (rec.session.state !== SessionState.Established) {
@@ -919,6 +923,7 @@ export class PhoneEngine {
           return;
         }
         rec.session.invite({
+          withoutSdp,
           sessionDescriptionHandlerOptions: {
             constraints: { audio: true, video: false },
             ...sdhOptions,
@@ -1201,9 +1206,19 @@ export class PhoneEngine {
       return;
     }
     this.#log("info", `moving media of ${rec.info.id} to tab ${next}`);
+    // Who starts the new DTLS handshake decides how fast audio returns (Chrome as far end):
+    // - we were the DTLS client: offer from the new peer connection; the far end stays server
+    //   and accepts the new connection's ClientHello at once (~0.4 s);
+    // - we were the server: an offerless re-INVITE, so the far end offers and the new peer
+    //   connection answers as client (~3.4 s; offering instead leaves the far end as a client
+    //   of the dead connection, which retransmits its ClientHello only after ~6 s).
+    const wasClient = rec.sdh?.dtlsClient === true;
     rec.sdh?.rebind();
     const started = Date.now();
-    this.#reinvite(rec, { hold: rec.info.held, offerOptions: { iceRestart: true } })
+    const moved = wasClient
+      ? this.#reinvite(rec, { hold: rec.info.held, offerOptions: { iceRestart: true } })
+      : this.#reinvite(rec, { hold: rec.info.held }, true);
+    moved
       .then(() => {
         this.#log("info", `media of ${rec.info.id} moved in ${Date.now() - started} ms`);
         this.#queueSnapshot();

@@ -34,6 +34,7 @@ let counter = 0;
 export class ProxySessionDescriptionHandler implements SessionDescriptionHandler {
   #sdhId: string;
   #closed = false;
+  #dtlsClient?: boolean;
   readonly #channel: MediaChannel;
 
   constructor(channel: MediaChannel) {
@@ -57,9 +58,18 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     return this.#closed;
   }
 
+  /**
+   * Whether the media tab's peer connection is the DTLS client (`a=setup:active` in our answer
+   * or `a=setup:passive` in the far end's answer); undefined before an answer.
+   */
+  get dtlsClient(): boolean | undefined {
+    return this.#dtlsClient;
+  }
+
   /** Forgets the old peer connection: the next offer is made by a fresh one (media migration). */
   rebind(): void {
     this.#sdhId = ProxySessionDescriptionHandler.newId();
+    this.#dtlsClient = undefined;
   }
 
   async getDescription(
@@ -70,6 +80,9 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     const value = await this.#channel.request("getDescription", this.#sdhId, {
       options: jsonSafe(options ?? {}),
     }) as BodyAndContentType;
+    const setup = sdpSetup(value.body);
+    if (setup === "active") this.#dtlsClient = true;
+    else if (setup === "passive") this.#dtlsClient = false;
     return { body: value.body, contentType: value.contentType };
   }
 
@@ -87,6 +100,9 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
       sdp,
       options: jsonSafe(options ?? {}),
     });
+    const setup = sdpSetup(sdp);
+    if (setup === "active") this.#dtlsClient = false;
+    else if (setup === "passive") this.#dtlsClient = true;
     this.#channel.onRemoteDescription?.(sdp);
   }
 
@@ -105,6 +121,15 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
   #assertOpen(): void {
     if (this.#closed) throw new Error("session description handler closed");
   }
+}
+
+/** The DTLS `a=setup` value of an SDP. */
+export function sdpSetup(sdp: string): "active" | "passive" | "actpass" | undefined {
+  return sdp.match(/\r?\na=setup:(active|passive|actpass)\b/)?.[1] as
+    | "active"
+    | "passive"
+    | "actpass"
+    | undefined;
 }
 
 /** The media direction of the first audio section of an SDP (session-level fallback). */

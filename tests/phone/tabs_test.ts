@@ -80,6 +80,31 @@ phoneTest(
     });
 
     await t.step(
+      "a tab that placed a call crashes: the call moves too (offerless re-INVITE)",
+      async () => {
+        const page3 = await ctxA.newPage();
+        const tab3 = await PhonePage.open(page3, server.origin, "alice-3");
+        const placed = await tab3.call("bob");
+        const incoming = await b.waitForCall("incoming", "inbound");
+        await b.run((p, id) => p.answer(id), incoming.id);
+        await tab3.waitForCall("connected");
+        await audioFlowing(tab3, placed.id, b, incoming.id);
+        const cdp = await ctxA.newCDPSession(page3);
+        cdp.send("Page.crash").catch(() => {});
+        const tab1Id = await tab1.run((p) => p.tabId);
+        await eventually(
+          async () =>
+            (await tab1.state()).calls.find((c) => c.id === placed.id)?.mediaTabId === tab1Id,
+          "media owner = tab 1",
+        );
+        await audioFlowing(tab1, placed.id, b, incoming.id, 15_000);
+        await page3.close().catch(() => {});
+        await tab1.run((p, id) => p.hangup(id), placed.id);
+        await b.waitForCall("ended");
+      },
+    );
+
+    await t.step(
       "Kamailio restarts mid-call: the call survives, both re-register, calls work",
       async () => {
         const live = await tab1.call("bob");
