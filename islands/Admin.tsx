@@ -6,6 +6,7 @@ import { type Lang, t, type TextKey } from "../lib/i18n.ts";
 import { ApiError, FrameApi, type FrameAuth } from "../lib/frame_api.ts";
 import { loadPhoneModule } from "../lib/phone_session.ts";
 import { AccountFields, type AccountView } from "../components/AccountFields.tsx";
+import { Tabs } from "../components/Tabs.tsx";
 
 /** Props of the admin island. */
 export interface AdminProps {
@@ -50,20 +51,7 @@ export default function Admin({ lang, auth, appKind }: AdminProps) {
   return (
     <section class="admin" aria-label={t(lang, "adminTitle")}>
       <h2 class="section-title">{t(lang, "adminTitle")}</h2>
-      <nav class="tabs" role="tablist">
-        {TABS.map(([name, label]) => (
-          <button
-            type="button"
-            role="tab"
-            key={name}
-            aria-selected={tab.value === name}
-            class={tab.value === name ? "tab active" : "tab"}
-            onClick={() => tab.value = name}
-          >
-            {t(lang, label)}
-          </button>
-        ))}
-      </nav>
+      <Tabs active={tab} tabs={TABS.map(([name, label]) => [name, t(lang, label)])} />
       {tab.value === "employees" && <Employees lang={lang} api={api} />}
       {tab.value === "portal" && <PortalSettings lang={lang} api={api} />}
       {tab.value === "credentials" && <Credentials lang={lang} api={api} appKind={appKind} />}

@@ -1,12 +1,14 @@
 // The employee's phone on the app page: status, dial pad, calls, history, devices and self-test.
 import { type Signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
+import type { ComponentChildren } from "preact";
 import { type Lang, t, type TextKey } from "../lib/i18n.ts";
 import { ApiError, FrameApi, type FrameAuth } from "../lib/frame_api.ts";
 import { accountOf, type Me, startPhoneSession } from "../lib/phone_session.ts";
 import { formatDuration, normalizeNumber } from "../lib/dial.ts";
 import type { AudioDevices, CallInfo, PhoneClient, PhoneSnapshot } from "../lib/phone/client.ts";
 import { AccountFields } from "../components/AccountFields.tsx";
+import { Tabs } from "../components/Tabs.tsx";
 
 /** Props of the phone island. */
 export interface PhoneProps {
@@ -82,20 +84,14 @@ export default function Phone({ lang, auth }: PhoneProps) {
         <h1>{tx("appTitle")}</h1>
         <Status lang={lang} snapshot={snapshot.value} me={me.value} />
       </header>
-      <nav class="tabs" role="tablist">
-        {(["phone", "history", "settings"] as Tab[]).map((name) => (
-          <button
-            type="button"
-            role="tab"
-            key={name}
-            aria-selected={tab.value === name}
-            class={tab.value === name ? "tab active" : "tab"}
-            onClick={() => tab.value = name}
-          >
-            {tx(name === "phone" ? "tabPhone" : name === "history" ? "tabHistory" : "tabSettings")}
-          </button>
-        ))}
-      </nav>
+      <Tabs
+        active={tab}
+        tabs={[
+          ["phone", tx("tabPhone")],
+          ["history", tx("tabHistory")],
+          ["settings", tx("tabSettings")],
+        ]}
+      />
       {error.value && (
         <p class="banner error" role="alert">
           {error.value}
@@ -395,42 +391,25 @@ function SettingsTab({ lang, phone, api, me, run }: {
     <div class="settings-grid">
       <section class="card">
         <h2>{t(lang, "devices")}</h2>
-        <label class="field">
-          <span>{t(lang, "microphone")}</span>
-          <select
-            value={settings.microphoneId ?? ""}
-            onChange={(e) =>
-              run(phone.setDevices({
-                ...settings,
-                microphoneId: (e.target as HTMLSelectElement).value || undefined,
-              }))}
-          >
-            <option value="">{t(lang, "defaultDevice")}</option>
-            {devices.value?.microphones.map((d) => (
-              <option value={d.deviceId} key={d.deviceId}>{d.label || d.deviceId}</option>
-            ))}
-          </select>
-        </label>
-        <label class="field">
-          <span>{t(lang, "speaker")}</span>
-          <select
-            disabled={!devices.value?.canSelectSpeaker}
-            value={settings.speakerId ?? ""}
-            onChange={(e) =>
-              run(phone.setDevices({
-                ...settings,
-                speakerId: (e.target as HTMLSelectElement).value || undefined,
-              }))}
-          >
-            <option value="">{t(lang, "defaultDevice")}</option>
-            {devices.value?.speakers.map((d) => (
-              <option value={d.deviceId} key={d.deviceId}>{d.label || d.deviceId}</option>
-            ))}
-          </select>
+        <DeviceSelect
+          label={t(lang, "microphone")}
+          defaultLabel={t(lang, "defaultDevice")}
+          devices={devices.value?.microphones ?? []}
+          value={settings.microphoneId}
+          onChange={(microphoneId) => run(phone.setDevices({ ...settings, microphoneId }))}
+        />
+        <DeviceSelect
+          label={t(lang, "speaker")}
+          defaultLabel={t(lang, "defaultDevice")}
+          devices={devices.value?.speakers ?? []}
+          value={settings.speakerId}
+          disabled={!devices.value?.canSelectSpeaker}
+          onChange={(speakerId) => run(phone.setDevices({ ...settings, speakerId }))}
+        >
           {devices.value && !devices.value.canSelectSpeaker && (
             <small class="muted">{t(lang, "speakerUnsupported")}</small>
           )}
-        </label>
+        </DeviceSelect>
         <label class="field">
           <span>{t(lang, "ringVolume")}</span>
           <input
@@ -452,6 +431,33 @@ function SettingsTab({ lang, phone, api, me, run }: {
         <OwnAccount lang={lang} api={api} me={me} phone={phone} run={run} />
       )}
     </div>
+  );
+}
+
+function DeviceSelect({ label, defaultLabel, devices, value, disabled, onChange, children }: {
+  label: string;
+  defaultLabel: string;
+  devices: MediaDeviceInfo[];
+  value?: string;
+  disabled?: boolean;
+  onChange: (deviceId: string | undefined) => void;
+  children?: ComponentChildren;
+}) {
+  return (
+    <label class="field">
+      <span>{label}</span>
+      <select
+        disabled={disabled}
+        value={value ?? ""}
+        onChange={(e) => onChange((e.target as HTMLSelectElement).value || undefined)}
+      >
+        <option value="">{defaultLabel}</option>
+        {devices.map((d) => (
+          <option value={d.deviceId} key={d.deviceId}>{d.label || d.deviceId}</option>
+        ))}
+      </select>
+      {children}
+    </label>
   );
 }
 
