@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { launchChromium } from "../support/chromium.ts";
-import { startKamailio } from "../kamailio/kamailio.ts";
+import { freePort, startKamailio } from "../kamailio/kamailio.ts";
 import { audioFlowing, eventually, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
 import { phoneTest } from "./gate.ts";
 
@@ -219,6 +219,36 @@ phoneTest(
       assertEquals(s.registration.error?.code, "bad-credentials");
       assertEquals(await kam.contacts("eve"), 0);
       await c.close();
+    });
+
+    await t.step(
+      "an unreachable server is a clear failed state, retried with backoff",
+      async () => {
+        const c = await browser.newContext();
+        const frank = await PhonePage.open(await c.newPage(), server.origin, "frank");
+        const deadPort = freePort();
+        const error = await frank.run(
+          (p, a) => p.register(a).then(() => null, (e: { code: string }) => e.code),
+          {
+            wsUrl: `ws://127.0.0.1:${deadPort}`,
+            sipUri: "sip:frank@test.local",
+            authUser: "frank",
+            password: "secret",
+          },
+        );
+        assertEquals(error, "unreachable");
+        const s = await frank.state();
+        assertEquals(s.registration.state, "failed");
+        assertEquals(s.registration.error?.code, "unreachable");
+        assert((s.registration.retryAt ?? 0) > Date.now() - 1000, "a retry is scheduled");
+        await c.close();
+      },
+    );
+
+    await t.step("unregister removes alice's contact", async () => {
+      const s = await a.run((p) => p.unregister());
+      assertEquals(s.registration.state, "unregistered");
+      await eventually(async () => (await kam.contacts("alice")) === 0, "no contact");
     });
   },
 );
