@@ -211,6 +211,12 @@ export class PhoneEngine {
     }
     this.#updateRinger();
     this.#flushJournal();
+    if (this.#tabs.size === 0 && this.#account) {
+      // The last page is leaving and the worker dies with it: take the contact off the
+      // registrar now rather than leave a dead one until it expires.
+      this.#log("info", "no tab left: unregistering");
+      this.unregister().catch(() => {});
+    }
   }
 
   /** True while `tabId` is attached. */

@@ -146,9 +146,12 @@ phoneTest(
       },
     );
 
-    await t.step("no call is left behind at bob", async () => {
+    await t.step("no call left behind; the last tab leaving unregisters", async () => {
       const calls = (await b.state()).calls.filter((c) => c.state !== "ended");
       assert(calls.length === 0, JSON.stringify(calls));
+      // The last alice tab leaving takes her contact off the registrar (un-REGISTER on pagehide).
+      for (const page of ctxA.pages()) await page.close({ runBeforeUnload: false });
+      await eventually(async () => (await kam.contacts("alice")) === 0, "alice unregistered");
     });
   },
 );
