@@ -71,6 +71,12 @@ export async function phoneBundles(): Promise<string> {
   } catch {
     await Deno.remove(staging, { recursive: true }).catch(() => {}); // a parallel run won
   }
+  // Drop builds of older sources (keep this one and any being staged right now).
+  for await (const e of Deno.readDir(`${ROOT}.tmp/phone-build`)) {
+    const age = Number(e.name.split(".")[0]);
+    if (!(age < newest)) continue;
+    await Deno.remove(`${ROOT}.tmp/phone-build/${e.name}`, { recursive: true }).catch(() => {});
+  }
   return dir;
 }
 
