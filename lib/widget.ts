@@ -16,8 +16,16 @@ import { BitrixApiError } from "./bitrix/rest.ts";
 
 const userId = z.coerce.number().int().positive().max(2 ** 31 - 1);
 
-/** The widget requests. */
+/** The widget requests (built once per setting: zod schemas are costly to construct). */
 export function widgetRequestSchema(allowInsecureLoopback: boolean) {
+  return (widgetSchemas[String(allowInsecureLoopback)] ??= buildWidgetSchema(
+    allowInsecureLoopback,
+  ));
+}
+
+const widgetSchemas: Record<string, ReturnType<typeof buildWidgetSchema>> = {};
+
+function buildWidgetSchema(allowInsecureLoopback: boolean) {
   const account = sipAccountFields(allowInsecureLoopback);
   return z.discriminatedUnion("event", [
     z.object({ event: z.literal("GETME") }),
@@ -41,7 +49,7 @@ export function widgetRequestSchema(allowInsecureLoopback: boolean) {
 }
 
 /** A parsed widget request. */
-export type WidgetRequest = z.output<ReturnType<typeof widgetRequestSchema>>;
+export type WidgetRequest = z.output<ReturnType<typeof buildWidgetSchema>>;
 
 function requireAdmin(user: FrameUser): void {
   if (!user.isAdmin) throw new ForbiddenError("only a portal administrator can do this");
@@ -75,6 +83,7 @@ export async function handleWidget(
       requireAdmin(user);
       await services.portals.saveLocalCredentials(portal.id, req.clientId, req.secretId);
       services.bitrix.clients.forget(portal.id);
+      services.bitrix.frameAuth.refreshPortal(portal.memberId);
       return { ok: true, clientId: req.clientId };
     case "GETUSERDATA": {
       if (req.userId === user.userId) {
@@ -136,6 +145,7 @@ export async function handleWidget(
     case "SAVESETTINGS":
       requireAdmin(user);
       await services.portals.updateSettings(portal.id, req.settings);
+      services.bitrix.frameAuth.refreshPortal(portal.memberId);
       return { settings: req.settings };
     case "GETPLACEMENTERRORS":
       requireAdmin(user);

@@ -196,17 +196,20 @@ Deno.test({
       assertEquals(res.status, 401);
       assertEquals((await h.widget(ADMIN, { event: "GETME" })).status, 200);
 
-      // A made-up token for the right member.
-      const fake = await fetch(`${app.url}/api/bitrix/widget`, {
-        method: "POST",
-        headers: {
-          authorization: "Bearer not-a-real-token",
-          "x-member-id": portal.memberId,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ event: "GETME" }),
-      });
-      assertEquals(fake.status, 401);
+      // A made-up token for the right member: refused, and the refusal is remembered.
+      const fake = () =>
+        fetch(`${app.url}/api/bitrix/widget`, {
+          method: "POST",
+          headers: {
+            authorization: "Bearer not-a-real-token",
+            "x-member-id": portal.memberId,
+            "content-type": "application/json",
+          },
+          body: JSON.stringify({ event: "GETME" }),
+        }).then((r) => (r.body?.cancel(), r.status));
+      const asked = portal.records.calls("batch").length;
+      assertEquals([await fake(), await fake(), await fake()], [401, 401, 401]);
+      assertEquals(portal.records.calls("batch").length, asked + 1);
 
       // Another user's account and admin-only events.
       const other = await json(await h.widget(JOHN, { event: "GETUSERDATA", userId: ANNA }));

@@ -12,7 +12,7 @@ import type { Config } from "../config.ts";
 import type { Portal, PortalRepo } from "../db/portals.ts";
 import { sha256Hex } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
-import { UnauthorizedError, UpstreamError } from "../errors.ts";
+import { RateLimitedError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
 
 /** Who is calling, as verified with the portal. */
@@ -77,17 +77,25 @@ export async function whoIs(
   };
 }
 
-interface CacheEntry {
-  portalId: string;
-  userId: number;
-  isAdmin: boolean;
-  expiresAt: number;
-}
+/** A cached answer: the user, or the portal's refusal of the token. */
+type CacheEntry =
+  | { portalId: string; userId: number; isAdmin: boolean; expiresAt: number }
+  | { portalId: string; refused: string; expiresAt: number };
+
+/** How long a portal row is reused between requests (settings changes invalidate it here). */
+const PORTAL_TTL_MS = 5_000;
+/** How long a token the portal refused stays refused without asking again. */
+const REFUSED_TTL_MS = 5 * 60_000;
+/** Portal calls for unknown tokens: a bucket like Bitrix24's own (burst 50, 2 per second). */
+const ASK_BURST = 50;
+const ASK_PER_SEC = 2;
 
 /** Verifies frame credentials and caches the answers. */
 export class FrameAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly pending = new Map<string, Promise<CacheEntry>>();
+  private readonly portals = new Map<string, { portal?: Portal; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   /** Portal calls made (for tests and metrics). */
   verifications = 0;
 
@@ -98,17 +106,18 @@ export class FrameAuthenticator {
 
   /**
    * The verified user for `authId` in `memberId`'s portal. Throws `UnauthorizedError` for an
-   * unknown portal, a token the portal rejects or a token of another app.
+   * unknown portal, a token the portal rejects or a token of another app, and
+   * `RateLimitedError` when a portal is asked about too many new tokens at once.
    */
   async verify(memberId: string, authId: string, expiresInSec?: number): Promise<FrameUser> {
-    const portal = await this.deps.portals.findByMemberId(memberId);
+    const portal = await this.portalOf(memberId);
     if (!portal?.installed) throw new UnauthorizedError("unknown portal");
     const key = await sha256Hex(`${memberId}\n${authId}`);
-    const now = Date.now();
     let entry = this.cache.get(key);
-    if (!entry || entry.expiresAt <= now) {
+    if (!entry || entry.expiresAt <= Date.now()) {
       let inflight = this.pending.get(key);
       if (!inflight) {
+        this.spendAsk(portal.id);
         inflight = this.ask(portal, authId, expiresInSec);
         this.pending.set(key, inflight);
         inflight.finally(() => this.pending.delete(key)).catch(() => {});
@@ -117,27 +126,61 @@ export class FrameAuthenticator {
       this.remember(key, entry);
     }
     if (entry.portalId !== portal.id) throw new UnauthorizedError("token of another portal");
+    if ("refused" in entry) throw new UnauthorizedError(entry.refused);
     return { portal, userId: entry.userId, isAdmin: entry.isAdmin };
   }
 
   /** Drops every cached answer of a portal (on uninstall). */
   forgetPortal(portalId: string): void {
     for (const [key, entry] of this.cache) if (entry.portalId === portalId) this.cache.delete(key);
+    for (const [memberId, row] of this.portals) {
+      if (row.portal?.id === portalId) this.portals.delete(memberId);
+    }
+  }
+
+  /** Forgets the cached row of a portal whose settings or credentials changed. */
+  refreshPortal(memberId: string): void {
+    this.portals.delete(memberId);
+  }
+
+  private async portalOf(memberId: string): Promise<Portal | undefined> {
+    const cached = this.portals.get(memberId);
+    if (cached && Date.now() - cached.at < PORTAL_TTL_MS) return cached.portal;
+    const portal = await this.deps.portals.findByMemberId(memberId);
+    if (this.portals.size >= (this.options.maxEntries ?? 10_000)) this.portals.clear();
+    this.portals.set(memberId, { portal, at: Date.now() });
+    return portal;
+  }
+
+  /** Takes one portal call from the portal's bucket, or throws 429 when it is empty. */
+  private spendAsk(portalId: string): void {
+    const now = Date.now();
+    const bucket = this.buckets.get(portalId) ?? { tokens: ASK_BURST, at: now };
+    bucket.tokens = Math.min(ASK_BURST, bucket.tokens + ((now - bucket.at) / 1000) * ASK_PER_SEC);
+    bucket.at = now;
+    if (bucket.tokens < 1) throw new RateLimitedError("too many sign-ins at once; retry shortly");
+    bucket.tokens--;
+    this.buckets.set(portalId, bucket);
   }
 
   private async ask(portal: Portal, authId: string, expiresInSec?: number): Promise<CacheEntry> {
     this.verifications++;
     let answer;
+    const refused = (reason: string): CacheEntry => ({
+      portalId: portal.id,
+      refused: reason,
+      expiresAt: Date.now() + REFUSED_TTL_MS,
+    });
     try {
       answer = await whoIs(portal, authId);
     } catch (err) {
       if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
-        throw new UnauthorizedError("the portal did not accept the token");
+        return refused("the portal did not accept the token");
       }
       throw new UpstreamError("bitrix24", "the portal could not be asked", { cause: err });
     }
     if (!answer.app.INSTALLED || !(await isOurApp(answer.app.CODE, portal, this.deps))) {
-      throw new UnauthorizedError("the token belongs to another app");
+      return refused("the token belongs to another app");
     }
     const ttl = Math.min(
       this.options.ttlMs ?? 3600_000,

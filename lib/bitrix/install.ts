@@ -105,6 +105,7 @@ export async function installPortal(
     lang: req.LANG ?? null,
   });
   clients.forget(result.portal.id);
+  services.bitrix.frameAuth.refreshPortal(req.member_id);
   await bindEverything(services, clients, result.portal);
   await services.portals.recordEvent(result.portal, existing ? "reinstall" : "install", {
     userId: who.userId,

@@ -7,14 +7,14 @@
  *
  * | route                            | methods    | allowed                                        |
  * | -------------------------------- | ---------- | ---------------------------------------------- |
- * | `/`                              | GET, POST  | 200 only as the "open it in Bitrix24" notice (no island rendered), 400, 401, 413 |
+ * | `/`                              | GET, POST  | 200 only as the "open it in Bitrix24" notice (no island rendered), 400, 401, 413, 429 |
  * | `/install`                       | GET, POST  | 400, 401, 413                                  |
  * | `/api/bitrix/install`            | POST       | 400, 401, 413                                  |
  * | `/api/bitrix/callback`           | POST       | 400, 401, 413                                  |
  * | `/api/bitrix/placement-error`    | POST       | 400, 401, 413                                  |
- * | `/api/bitrix/widget`             | POST       | 400, 401, 413 (forged frames 401; an admin's frame with a broken body 400) |
- * | `/api/calls`                     | POST       | 400, 401, 413                                  |
- * | `/api/calls`                     | GET        | 200 (a read with a real frame), 400, 401       |
+ * | `/api/bitrix/widget`             | POST       | 400, 401, 413, 429 (forged frames 401, or 429 past the portal's sign-in budget; an admin's frame with a broken body 400) |
+ * | `/api/calls`                     | POST       | 400, 401, 413, 429                             |
+ * | `/api/calls`                     | GET        | 200 (a read with a real frame), 400, 401, 429  |
  * | `/placement/background`          | GET, POST  | 200 (the static worker page), 413              |
  * | any route, another method        | PUT, …     | 404, 413                                       |
  *
@@ -483,9 +483,12 @@ function pageQuery(rng: Random, ctx: Ctx): string {
   return "?" + q.toString();
 }
 
-/** `/`: the page answers GET and POST; without credentials it shows a notice (200). */
+/**
+ * `/`: the page answers GET and POST; without credentials it shows a notice (200); forged
+ * tokens past the portal's sign-in budget get 429.
+ */
 function indexRoute(rng: Random, ctx: Ctx): Hostile {
-  const allowed = [200, 400, 401, 413];
+  const allowed = [200, 400, 401, 413, 429];
   if (rng.chance(0.15)) {
     return {
       method: "GET",
@@ -573,7 +576,8 @@ function frameApi(
       ? "application/json"
       : rng.pick([FORM, "text/plain", "application/json; charset=latin1", "multipart/form-data"]);
     if (rng.chance(0.5)) {
-      // Forged frame: whatever the body, 401.
+      // Forged frame: whatever the body, 401 — or 429 once the portal's budget for asking about
+      // unknown tokens is spent (each new token costs one portal call).
       const { headers, kind } = forgedFrame(rng, ctx);
       const body = rng.chance(0.5)
         ? JSON.stringify(rng.pick(templates))
@@ -583,7 +587,7 @@ function frameApi(
         path: route,
         headers: { ...headers, "content-type": type },
         body,
-        allowed: [401],
+        allowed: [401, 429],
         kind: `forged frame: ${kind}`,
       };
     }
@@ -722,7 +726,7 @@ function callsRoute(rng: Random, ctx: Ctx): Hostile {
       method: "GET",
       path: `/api/calls?${q}`,
       headers,
-      allowed: [401],
+      allowed: [401, 429],
       kind: `GET, forged frame: ${kind}`,
     };
   }
@@ -850,12 +854,21 @@ Deno.test({
         }).then(async (r) => (await r.body?.cancel(), r.status));
       assertEquals(await post({ event: "UPDATECREED", ...creds }), 200);
       assertEquals(await post({ event: "SAVEUSERDATA", userId: 2, ...ACCOUNT }), 200);
+      const userFrame = frame(2);
       const ctx: Ctx = {
         memberId: h.portal.memberId,
         portalDomain: h.portal.domain,
         adminToken: adminFrame.authorization.slice("Bearer ".length),
-        userToken: frame(2).authorization.slice("Bearer ".length),
+        userToken: userFrame.authorization.slice("Bearer ".length),
       };
+      // The employee's page has loaded (her token is verified) before the flood starts.
+      const me = await fetch(`${h.app.url}/api/bitrix/widget`, {
+        method: "POST",
+        headers: { ...userFrame, "content-type": "application/json" },
+        body: JSON.stringify({ event: "GETME" }),
+      });
+      assertEquals(me.status, 200);
+      await me.body?.cancel();
 
       const db = h.app.services.database;
       const before = await snapshotDatabase(db);
