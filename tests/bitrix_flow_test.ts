@@ -236,6 +236,13 @@ Deno.test({
         })).status,
         404,
       );
+      // Bitrix24 refused that call's number for good: kept, given up, not retried forever.
+      const refused = await app.services.calls.find(
+        (await app.services.portals.findByMemberId(portal.memberId))!.id,
+        "x@y",
+      );
+      assertEquals(refused?.syncState, "failed");
+      assertMatch(refused?.lastSyncError ?? "", /ERROR_CORE/);
       const [anna] = await db.select().from(sipAccounts);
       assert(!anna.passwordEnc.includes("anna-SIP-pass"));
     }),

@@ -13,8 +13,11 @@ import { log } from "../log.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError } from "./rest.ts";
 
-/** How long a claimed row is reserved for one sync attempt (then another instance may retry). */
-const LEASE_MS = 60_000;
+/**
+ * How long a claimed row is reserved for one sync attempt, then another instance may retry it
+ * (after a crash). Longer than the SDK's own retries of one call can take.
+ */
+const LEASE_MS = 300_000;
 
 /** Counters for /metrics. */
 export const syncStats = { registered: 0, finished: 0, failures: 0 };
@@ -134,6 +137,13 @@ export class CallSync {
     } catch (err) {
       syncStats.failures++;
       const code = err instanceof BitrixApiError ? err.code : (err as Error).name;
+      // Bitrix24 refused the data itself (unknown user, bad number, call not found): retrying
+      // cannot help. Rate limits, outages and token trouble are retried with backoff.
+      if (err instanceof BitrixApiError && !err.transient && !err.unauthorized) {
+        log.warn("call sync refused by Bitrix24; giving up", { callId: row.id, code });
+        await this.deps.calls.markFailed(row.id, err.message);
+        return;
+      }
       const delay = this.backoff(row.syncAttempts);
       log.warn("call sync failed; will retry", { callId: row.id, code, delayMs: delay });
       await this.deps.calls.markRetry(row.id, code, delay);

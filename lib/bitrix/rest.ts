@@ -32,9 +32,13 @@ export class BitrixApiError extends Error {
   /** Worth retrying later: rate limits, overload, 5xx, network. */
   get transient(): boolean {
     return this.status === 0 || this.status >= 500 || this.status === 429 ||
-      ["QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "OPERATION_TIME_LIMIT", "NETWORK_ERROR"].includes(
-        this.code,
-      );
+      this.status === 408 || this.code.startsWith("JSSDK_") || [
+      "QUERY_LIMIT_EXCEEDED",
+      "OVERLOAD_LIMIT",
+      "OPERATION_TIME_LIMIT",
+      "NETWORK_ERROR",
+      "REQUEST_TIMEOUT",
+    ].includes(this.code);
   }
 
   /** The token is not (or no longer) accepted. */

@@ -184,7 +184,10 @@ export class CallRepo {
     }).where(and(eq(calls.id, id), sql`${calls.endedAt} is null`));
   }
 
-  /** Schedules another attempt after `delayMs`, or gives up (`failed`) past `maxAttempts`. */
+  /**
+   * Schedules another attempt after `delayMs`, or gives up (`failed`) past `maxAttempts`; a row
+   * another attempt has meanwhile synced stays synced.
+   */
   async markRetry(id: string, error: string, delayMs: number, maxAttempts = 50): Promise<void> {
     await this.db.update(calls).set({
       syncAttempts: sql`${calls.syncAttempts} + 1`,
@@ -193,7 +196,17 @@ export class CallRepo {
       nextSyncAt: new Date(Date.now() + delayMs),
       lastSyncError: error.slice(0, 500),
       updatedAt: new Date(),
-    }).where(eq(calls.id, id));
+    }).where(and(eq(calls.id, id), eq(calls.syncState, "pending")));
+  }
+
+  /** Gives up on a row Bitrix24 refused for good (kept, with the reason, for the admin). */
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.db.update(calls).set({
+      syncAttempts: sql`${calls.syncAttempts} + 1`,
+      syncState: "failed",
+      lastSyncError: error.slice(0, 500),
+      updatedAt: new Date(),
+    }).where(and(eq(calls.id, id), eq(calls.syncState, "pending")));
   }
 
   /**
