@@ -12,7 +12,8 @@ import { renderToString } from "preact-render-to-string";
 import { h } from "preact";
 import type { AppEnv, Method, RouteHandlers } from "./lib/http.ts";
 import type { Services } from "./lib/services.ts";
-import { PayloadTooLargeError, toErrorBody } from "./lib/errors.ts";
+import { PayloadTooLargeError, toErrorBody, UnavailableError } from "./lib/errors.ts";
+import { isDatabaseUnavailable } from "./lib/db/client.ts";
 import { log } from "./lib/log.ts";
 import { peerAddress, resolveClient } from "./lib/proxy.ts";
 import { ErrorPage } from "./components/ErrorPage.tsx";
@@ -135,7 +136,9 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));
   app.onError((err, c) => {
-    const { status, body } = toErrorBody(err);
+    const { status, body } = toErrorBody(
+      isDatabaseUnavailable(err) ? new UnavailableError("the database is unavailable") : err,
+    );
     if (status >= 500) c.var.log?.error("request failed", { path: c.req.path, error: err });
     const wantsHtml = !c.req.path.startsWith("/api/") &&
       (c.req.header("accept") ?? "").includes("text/html");

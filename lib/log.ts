@@ -63,7 +63,15 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) {
-    return { name: value.name, message: redact(value.message, depth + 1) };
+    // Query errors carry the query's parameters (hashes, ciphertexts): keep only the query text.
+    const message = value.message.replace(/\nparams:[\s\S]*$/, "");
+    const code = (value as { code?: unknown }).code;
+    return {
+      name: value.name,
+      message: redact(message, depth + 1),
+      ...(typeof code === "string" ? { code } : {}),
+      ...(value.cause ? { cause: redact(value.cause, depth + 1) } : {}),
+    };
   }
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};

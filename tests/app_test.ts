@@ -70,6 +70,7 @@ Deno.test("[app] a token and a SIP password passing through a request never reac
     }).then((r) => r.body?.cancel());
     log.info("probe", { password: "sipPASS-5678", nested: { access_token: "tok-SECRET-1234" } });
     log.info("url", { url: "https://x/rest/user.current?auth=tok-SECRET-1234" });
+    log.error("query", { error: new Error("Failed query: select 1\nparams: sipPASS-5678") });
   } finally {
     log.setSink(previous);
   }

@@ -25,6 +25,18 @@ Deno.test({
       assertStringIncludes(down.body.checks.database.reason, "database unreachable");
       assertEquals(down.body.checks.secrets.ok, true);
 
+      // A request that needs the database meanwhile: 503, not 500.
+      const event = await fetch(`${app.url}/api/bitrix/callback`, {
+        method: "POST",
+        body: new URLSearchParams({
+          event: "ONAPPUNINSTALL",
+          "auth[member_id]": "m1",
+          "auth[application_token]": "t",
+        }),
+      });
+      assertEquals(event.status, 503);
+      assertEquals((await event.json()).error.code, "unavailable");
+
       await pg.start();
       let up = await ready();
       for (let i = 0; i < 20 && up.status !== 200; i++) {

@@ -49,6 +49,8 @@ function openPostgres(url: string, poolSize: number): Database {
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 60,
+    // Reconnect quickly after an outage (the default backoff grows to 20 s).
+    backoff: (retries: number) => Math.min(0.1 * 2 ** retries, 2),
     connection: { application_name: "b24-sip-phone" },
   });
   const db = drizzlePostgres({ client, schema });
@@ -98,6 +100,32 @@ async function openPglite(location: string): Promise<Database> {
     },
     close: () => client.close(),
   };
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+  "08000",
+  "08001",
+  "08003",
+  "08006",
+]);
+
+/** Whether `err` (or its cause) says the database cannot be reached right now. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+  }
+  return false;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
