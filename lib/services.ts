@@ -82,7 +82,11 @@ export async function openServices(
   } = {},
 ): Promise<Services> {
   const secrets = opts.secrets ?? await openSecrets(config);
-  const url = await resolveDatabaseUrl(config, secrets);
+  // With the database URL in Vault, start-up waits for Vault (sealed, unreachable) to answer.
+  const url = (await retryForever(
+    "reading the database URL from the secrets provider",
+    () => resolveDatabaseUrl(config, secrets),
+  ))!;
   if (url.startsWith("pglite:./") || url.startsWith("pglite:data")) {
     await Deno.mkdir(url.slice("pglite:".length), { recursive: true });
   }
@@ -125,14 +129,19 @@ export async function openServices(
   };
 }
 
-async function retryForever(what: string, fn: () => Promise<void>, stopped: () => boolean) {
+/** Runs `fn` until it succeeds (or `stopped()`), backing off up to 30 s between attempts. */
+async function retryForever<T>(
+  what: string,
+  fn: () => Promise<T>,
+  stopped: () => boolean = () => false,
+): Promise<T | undefined> {
   for (let attempt = 1;; attempt++) {
     try {
-      await fn();
+      const value = await fn();
       if (attempt > 1) log.info(`${what} succeeded`, { attempt });
-      return;
+      return value;
     } catch (err) {
-      if (stopped()) return;
+      if (stopped()) return undefined;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
       log.warn(`${what} failed; retrying`, { attempt, delayMs: delay, error: err });
       await new Promise((r) => setTimeout(r, delay));
