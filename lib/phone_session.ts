@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FrameApi } from "./frame_api.ts";
+import { ApiError, type FrameApi } from "./frame_api.ts";
 import type { PhoneAccount, PhoneClient } from "./phone/client.ts";
 
 /** Where the phone's page module is served (built by tasks/build.ts). */
@@ -62,6 +62,8 @@ export async function startPhoneSession(
   const me = await api.widget<Me>({ event: "GETME" });
   const { connectPhone } = await loadPhoneModule();
   const phone = await connectPhone();
+  // A rejected promise makes the engine offer the entry again later (outages, expired tokens);
+  // an entry the server refuses as invalid would never pass, so it counts as delivered.
   phone.onJournal((entry) =>
     api.reportCall({
       phase: entry.phase,
@@ -70,7 +72,9 @@ export async function startPhoneSession(
       ...(entry.phase === "end"
         ? { sipStatus: entry.sipStatus ?? 487, durationSec: entry.durationSec ?? 0 }
         : {}),
-    }).then(() => {})
+    }).then(() => {}, (err) => {
+      if (!(err instanceof ApiError && [400, 403, 404, 413].includes(err.status))) throw err;
+    })
   );
   const account = accountOf(me);
   if (account) phone.register(account).catch((err) => options.onRegisterError?.(err));
