@@ -30,12 +30,17 @@ const placementFieldsSchema = z.object({
 /** A page load's placement fields (invalid ones dropped) and the UI language. */
 export type PlacementRequest = z.output<typeof placementFieldsSchema> & { lang: Lang };
 
-/** Reads the placement fields of a page load: query parameters, then the POST form. */
-export async function readPlacement(c: Context<AppEnv>): Promise<PlacementRequest> {
+/** The raw fields of a page load: query parameters, overridden by the POST form. */
+export async function readPageFields(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const values: Record<string, unknown> = { ...c.req.query() };
   if (c.req.method === "POST" && /form/i.test(c.req.header("content-type") ?? "")) {
     Object.assign(values, await readBracketForm(c));
   }
-  const fields = placementFieldsSchema.parse(values);
+  return values;
+}
+
+/** Reads the placement fields of a page load (invalid ones dropped) and the UI language. */
+export async function readPlacement(c: Context<AppEnv>): Promise<PlacementRequest> {
+  const fields = placementFieldsSchema.parse(await readPageFields(c));
   return { ...fields, lang: pickLang(fields.LANG) };
 }

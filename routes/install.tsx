@@ -1,5 +1,6 @@
 import type { Handler } from "hono";
-import { type AppEnv, define, parseWith, readBracketForm } from "../lib/http.ts";
+import { type AppEnv, define, parseWith } from "../lib/http.ts";
+import { readPageFields } from "../lib/placement.ts";
 import { installPortal, installRequestSchema } from "../lib/bitrix/install.ts";
 import { pickLang } from "../lib/i18n.ts";
 import { render } from "../lib/render.tsx";
@@ -13,10 +14,7 @@ import Installer from "../islands/Installer.tsx";
  * the frame (`installFinish`).
  */
 const install: Handler<AppEnv> = async (c) => {
-  const fields = {
-    ...c.req.query(),
-    ...(c.req.method === "POST" ? await readBracketForm(c) : {}),
-  };
+  const fields = await readPageFields(c);
   const lang = pickLang(typeof fields.LANG === "string" ? fields.LANG : undefined);
   const request = parseWith(installRequestSchema, fields);
   const { portal, created } = await installPortal(
