@@ -34,6 +34,14 @@ if (auth) {
         const { calls } = await api.history<{ calls: { sipCallId: string }[] }>({ bitrixCallId });
         return calls[0]?.sipCallId;
       },
+      transferTarget: async (target) => {
+        if (typeof target !== "number") return target;
+        const { sipUri } = await api.widget<{ sipUri: string | null }>({
+          event: "GETTRANSFERTARGET",
+          userId: target,
+        }).catch(() => ({ sipUri: null }));
+        return sipUri ?? String(target);
+      },
       claim,
       text: (key) => t(lang, key),
       onError: (error) => console.warn("call card", error),

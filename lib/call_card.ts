@@ -8,6 +8,7 @@
  *  card: initialized (outgoing, click-to-call) ──claim dial lock──▶ phone.call(number)
  *  card: initialized (incoming)                ──CALL_ID → SIP Call-ID──▶ bind to the ringing call
  *  card: answer / hangup / mute / hold / dialpad / transfer ──▶ phone.answer / hangup / … (bound call)
+ *        (transfer: a colleague's user id → their SIP address, a phone number → itself)
  *  phone: dialing|ringing ─▶ connectingOutgoing   incoming ─▶ incoming   connecting ─▶ connectingIncoming
  *         connected|held ─▶ connected (+ timer, hold/mute mirrored)
  *         ended ─▶ timer off; unanswered incoming: close; otherwise idle + "ended"
@@ -51,6 +52,11 @@ export interface CardBridgeOptions {
   card: CardPort;
   /** The SIP Call-ID of the call Bitrix24 knows as `bitrixCallId` (asks the journal). */
   lookupSipCallId(bitrixCallId: string): Promise<string | undefined>;
+  /**
+   * The address to transfer to: Bitrix24's card gives a colleague's user id (a number) or a
+   * phone number (a string).
+   */
+  transferTarget(target: number | string): Promise<string>;
   /** Claims `key` for this page browser-wide; resolves a release function, or undefined. */
   claim(key: string): Promise<(() => void) | undefined>;
   /** Texts for the card's status line. */
@@ -120,9 +126,12 @@ export class CallCardBridge {
       (key) => this.guard(this.withCall((call) => phone.dtmf(call.id, String(key)))),
     );
     card.on("transferButtonClick", (data) => {
-      const { phoneNumber, target } = (data ?? {}) as { phoneNumber?: string; target?: string };
-      const to = String(phoneNumber || target || "");
-      if (to) this.guard(this.withCall((call) => phone.transfer(call.id, to)));
+      // `phoneNumber` is the far party's; `target` is where the call goes.
+      const { target } = (data ?? {}) as { target?: number | string };
+      if (target === undefined || target === "") return;
+      this.guard(
+        this.withCall(async (call) => phone.transfer(call.id, await this.o.transferTarget(target))),
+      );
     });
     phone.stateChange.addListener((snapshot) => this.guard(this.reflect(snapshot)));
   }

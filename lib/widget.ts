@@ -45,6 +45,7 @@ function buildWidgetSchema(allowInsecureLoopback: boolean) {
     }),
     z.object({ event: z.literal("SAVESETTINGS"), settings: portalSettingsSchema }),
     z.object({ event: z.literal("GETPLACEMENTERRORS") }),
+    z.object({ event: z.literal("GETTRANSFERTARGET"), userId }),
   ]);
 }
 
@@ -147,6 +148,11 @@ export async function handleWidget(
       await services.portals.updateSettings(portal.id, req.settings);
       services.bitrix.frameAuth.refreshPortal(portal.memberId);
       return { settings: req.settings };
+    case "GETTRANSFERTARGET": {
+      // Any employee may transfer a call to a colleague: only the address, never credentials.
+      const account = await accounts.get(portal.id, req.userId);
+      return { sipUri: account?.sipUri ?? null };
+    }
     case "GETPLACEMENTERRORS":
       requireAdmin(user);
       return {

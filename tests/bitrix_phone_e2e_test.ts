@@ -73,7 +73,7 @@ function finishes(h: BitrixHarness) {
 }
 
 phoneTest(
-  "[e2e] install, assign, click-to-call from the CRM card, incoming and missed calls",
+  "[e2e] install, assign, click-to-call from the CRM card, transfer, incoming and missed calls",
   async () => {
     const pg = noPostgres ? undefined : await startPostgres();
     try {
@@ -169,6 +169,36 @@ phoneTest(
       await anna.click("[data-testid=call-card][data-ui-state=idle] [data-testid=call-card-close]");
       await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
 
+      // 3b. Transfer from the card: Anna calls Bob again and transfers him to Carol (REFER).
+      const carol = await PhonePage.open(
+        await (await browser.newContext()).newPage(),
+        far.origin,
+        "carol",
+      );
+      await carol.register("1004", kamailio.wsUrl);
+      await anna.fill("[data-testid=crm-dial-input]", "1003");
+      await anna.click("[data-testid=crm-dial-call]");
+      const second = await bob.waitForCall("incoming", "inbound", 20_000);
+      await bob.run((p, id) => p.answer(id), second.id);
+      await anna.waitForSelector("[data-testid=call-card][data-ui-state=connected]");
+      await anna.click("[data-testid=call-card-transfer]");
+      await anna.fill("[data-testid=call-card-transfer-target]", "1004");
+      await anna.click("[data-testid=call-card-transfer-submit]");
+      const atCarol = await carol.waitForCall("incoming", "inbound", 20_000);
+      await carol.run((p, id) => p.answer(id), atCarol.id);
+      await carol.waitForCall("connected", "inbound", 20_000);
+      await eventually(
+        () => Promise.resolve(finishes(h).length === 2 || undefined),
+        "finish of the transferred call",
+        15_000,
+      );
+      assertEquals(String(finishes(h)[1].params.STATUS_CODE), "200");
+      await carol.run((p) =>
+        Promise.all(p.calls.map((c: { id: string }) => p.hangup(c.id).catch(() => {})))
+      );
+      await anna.click("[data-testid=call-card][data-ui-state=idle] [data-testid=call-card-close]");
+      await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
+
       // 4. An incoming call: registered as TYPE 2, the card opens, Anna answers from it.
       const callIn = await bob.call("1002");
       await anna.waitForSelector("[data-testid=call-card][data-ui-state=incoming]", {
@@ -181,11 +211,11 @@ phoneTest(
       await audioGrows(await mediaFrame(anna), "audio at Anna (incoming)");
       await bob.run((p, id) => p.hangup(id), callIn.id);
       await eventually(
-        () => Promise.resolve(finishes(h).length === 2 || undefined),
+        () => Promise.resolve(finishes(h).length === 3 || undefined),
         "finish of the incoming call",
         15_000,
       );
-      assertEquals(String(finishes(h)[1].params.STATUS_CODE), "200");
+      assertEquals(String(finishes(h)[2].params.STATUS_CODE), "200");
       await anna.click("[data-testid=call-card][data-ui-state=idle] [data-testid=call-card-close]");
       await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
 
@@ -197,12 +227,12 @@ phoneTest(
       await bob.run((p, id) => p.hangup(id), missed.id);
       await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" }); // closed by the app
       await eventually(
-        () => Promise.resolve(finishes(h).length === 3 || undefined),
+        () => Promise.resolve(finishes(h).length === 4 || undefined),
         "finish of the missed call",
         15_000,
       );
-      assertEquals(String(finishes(h)[2].params.STATUS_CODE), "304");
-      assertEquals(String(finishes(h)[2].params.DURATION), "0");
+      assertEquals(String(finishes(h)[3].params.STATUS_CODE), "304");
+      assertEquals(String(finishes(h)[3].params.DURATION), "0");
     } finally {
       await pg?.close();
     }
