@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "./client.ts";
 import { installEvents, portals, type PortalSettings } from "./schema.ts";
@@ -95,19 +95,26 @@ export function timingSafeEqual(a: string, b: string): boolean {
 
 /** Reads and writes portals. */
 export class PortalRepo {
-  constructor(private readonly db: Db, private readonly box: Sealer) {}
+  /** The hot reads (every event, every sync), built once and run with placeholders. */
+  private readonly byMemberId;
+  private readonly byId;
+
+  constructor(private readonly db: Db, private readonly box: Sealer) {
+    this.byMemberId = db.select(publicColumns).from(portals)
+      .where(eq(portals.memberId, sql.placeholder("memberId"))).prepare("portal_by_member");
+    this.byId = db.select(publicColumns).from(portals)
+      .where(eq(portals.id, sql.placeholder("id"))).prepare("portal_by_id");
+  }
 
   /** The portal with this `member_id`, or undefined. */
   async findByMemberId(memberId: string): Promise<Portal | undefined> {
-    const [row] = await this.db.select(publicColumns).from(portals).where(
-      eq(portals.memberId, memberId),
-    );
+    const [row] = await this.byMemberId.execute({ memberId });
     return row ? withSettings(row) : undefined;
   }
 
   /** The portal with this id, or undefined. */
   async findById(id: string): Promise<Portal | undefined> {
-    const [row] = await this.db.select(publicColumns).from(portals).where(eq(portals.id, id));
+    const [row] = await this.byId.execute({ id });
     return row ? withSettings(row) : undefined;
   }
 

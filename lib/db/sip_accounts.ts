@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { sipAccounts } from "./schema.ts";
 import { aad, type Sealer } from "../secrets/crypto.ts";
@@ -47,14 +47,20 @@ function toView({ passwordEnc, ...row }: typeof sipAccounts.$inferSelect): SipAc
 
 /** Reads and writes SIP accounts. */
 export class SipAccountRepo {
-  constructor(private readonly db: Db, private readonly box: Sealer) {}
+  /** The hot read (every phone start): built once, run with placeholders. */
+  private readonly byUser;
+
+  constructor(private readonly db: Db, private readonly box: Sealer) {
+    this.byUser = db.select().from(sipAccounts).where(and(
+      eq(sipAccounts.portalId, sql.placeholder("portalId")),
+      eq(sipAccounts.bitrixUserId, sql.placeholder("userId")),
+    )).prepare("sip_account_by_user");
+  }
 
   /** The account of `userId`, without its password. */
   async get(portalId: string, userId: number): Promise<SipAccountView | undefined> {
-    const [row] = await this.db.select(viewColumns).from(sipAccounts).where(
-      and(eq(sipAccounts.portalId, portalId), eq(sipAccounts.bitrixUserId, userId)),
-    );
-    return row ? toView(row as typeof sipAccounts.$inferSelect) : undefined;
+    const [row] = await this.byUser.execute({ portalId, userId });
+    return row ? toView(row) : undefined;
   }
 
   /** The accounts of several users (missing users are simply absent). */
@@ -71,9 +77,7 @@ export class SipAccountRepo {
     portalId: string,
     userId: number,
   ): Promise<(SipAccountView & { password: string }) | undefined> {
-    const [row] = await this.db.select().from(sipAccounts).where(
-      and(eq(sipAccounts.portalId, portalId), eq(sipAccounts.bitrixUserId, userId)),
-    );
+    const [row] = await this.byUser.execute({ portalId, userId });
     if (!row) return undefined;
     const password = row.passwordEnc
       ? await this.box.open(row.passwordEnc, aad("sip_accounts", row.id, "password"))
