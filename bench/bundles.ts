@@ -20,7 +20,7 @@ import { log } from "../lib/log.ts";
 const BUILD = new URL("../static/build/", import.meta.url);
 const TARGET_BEFORE_ONLOAD = 15 * 1024;
 
-async function gzipSize(bytes: Uint8Array): Promise<number> {
+async function gzipSize(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
   return (await new Response(stream).arrayBuffer()).byteLength;
 }
