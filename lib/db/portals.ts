@@ -98,12 +98,19 @@ export class PortalRepo {
   /** The hot reads (every event, every sync), built once and run with placeholders. */
   private readonly byMemberId;
   private readonly byId;
+  private readonly withHashesByMemberId;
 
   constructor(private readonly db: Db, private readonly box: Sealer) {
     this.byMemberId = db.select(publicColumns).from(portals)
       .where(eq(portals.memberId, sql.placeholder("memberId"))).prepare("portal_by_member");
     this.byId = db.select(publicColumns).from(portals)
       .where(eq(portals.id, sql.placeholder("id"))).prepare("portal_by_id");
+    this.withHashesByMemberId = db.select({
+      ...publicColumns,
+      applicationTokenHash: portals.applicationTokenHash,
+      errorTokenHash: portals.errorTokenHash,
+    }).from(portals).where(eq(portals.memberId, sql.placeholder("memberId")))
+      .prepare("portal_hashes_by_member");
   }
 
   /** The portal with this `member_id`, or undefined. */
@@ -182,7 +189,7 @@ export class PortalRepo {
    * undefined for an unknown member or a wrong token.
    */
   verifyApplicationToken(memberId: string, token: string): Promise<Portal | undefined> {
-    return this.verifyHashed(memberId, portals.applicationTokenHash, token);
+    return this.verifyHashed(memberId, "applicationTokenHash", token);
   }
 
   /**
@@ -202,19 +209,20 @@ export class PortalRepo {
 
   /** The portal whose error handler secret is `token` (constant-time compare), or undefined. */
   verifyErrorToken(memberId: string, token: string): Promise<Portal | undefined> {
-    return this.verifyHashed(memberId, portals.errorTokenHash, token);
+    return this.verifyHashed(memberId, "errorTokenHash", token);
   }
 
   private async verifyHashed(
     memberId: string,
-    column: typeof portals.applicationTokenHash | typeof portals.errorTokenHash,
+    column: "applicationTokenHash" | "errorTokenHash",
     token: string,
   ): Promise<Portal | undefined> {
-    const [row] = await this.db.select({ hash: column, id: portals.id }).from(portals).where(
-      eq(portals.memberId, memberId),
-    );
-    const matches = timingSafeEqual(await sha256Hex(token), row?.hash ?? "0".repeat(64));
-    return matches && row?.hash ? await this.findById(row.id) : undefined;
+    const [row] = await this.withHashesByMemberId.execute({ memberId });
+    const hash = row?.[column] ?? null;
+    const matches = timingSafeEqual(await sha256Hex(token), hash ?? "0".repeat(64));
+    if (!matches || !row || !hash) return undefined;
+    const { applicationTokenHash: _a, errorTokenHash: _e, ...portal } = row;
+    return withSettings(portal);
   }
 
   /** Saves a local app's client id and secret (the secret sealed). */
