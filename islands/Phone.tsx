@@ -539,7 +539,10 @@ function probeWebSocket(url: string): Promise<Check> {
   });
 }
 
-/** Peak microphone level (0..1) over half a second. */
+/**
+ * Peak microphone level (0..1): listens for up to three seconds and stops as soon as the
+ * microphone picks up sound (a quiet room, or a pause in speech, must not read as broken).
+ */
 async function microphoneLevel(): Promise<number> {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
   const context = new AudioContext();
@@ -548,7 +551,7 @@ async function microphoneLevel(): Promise<number> {
     context.createMediaStreamSource(stream).connect(analyser);
     const data = new Float32Array(analyser.fftSize);
     let peak = 0;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 60 && peak < 0.01; i++) {
       await new Promise((r) => setTimeout(r, 50));
       analyser.getFloatTimeDomainData(data);
       for (const v of data) peak = Math.max(peak, Math.abs(v));
