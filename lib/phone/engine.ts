@@ -1212,14 +1212,23 @@ export class PhoneEngine {
       return;
     }
     this.#log("info", `moving media of ${rec.info.id} to tab ${next}`);
-    // Who starts the new DTLS handshake decides how fast audio returns (Chrome as far end):
+    // Chrome as far end keeps sending to the dead tab's candidate pair until that pair has
+    // been silent for 2.5 s, unless data from the new connection arrives on a new pair it has
+    // validated and that is nominated (as ICE-controlled agent it ranks nominated pairs by last
+    // data received). So the new connection must be the DTLS client (its ClientHello is that
+    // data) and, when the far end is controlled, the controlling agent:
     // - we were the DTLS client: offer from the new peer connection; the far end stays server
-    //   and accepts the new connection's ClientHello at once (~0.4 s);
-    // - we were the server: an offerless re-INVITE, so the far end offers and the new peer
-    //   connection answers as client (~3.4 s; offering instead leaves the far end as a client
-    //   of the dead connection, which retransmits its ClientHello only after ~6 s).
+    //   (~0.4 s);
+    // - we were the server (we placed the call): an offerless re-INVITE, so the far end offers
+    //   actpass and the new connection answers as client, taking the controlling ICE role the
+    //   dead one had (both would start controlled, and the role conflict costs up to ~1.5 s).
+    //   Its checks must not reach the far end before our answer (in the ACK) does: Chrome
+    //   prunes a peer-reflexive pair learnt that early and the move takes ~3.4 s. So it applies
+    //   the offer without the far end's candidates and adds them once the answer has left
+    //   (proxy_sdh.ts, media.ts). Offering instead keeps the far end the DTLS client: our new
+    //   connection (server) sends no data and its ClientHellos go to the dead tab (~6.6 s).
     const wasClient = rec.sdh?.dtlsClient === true;
-    rec.sdh?.rebind();
+    rec.sdh?.rebind(wasClient ? {} : { iceControlling: true, deferRemoteCandidates: true });
     const started = Date.now();
     const moved = wasClient
       ? this.#reinvite(rec, { hold: rec.info.held, offerOptions: { iceRestart: true } })

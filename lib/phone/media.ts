@@ -8,6 +8,7 @@
  */
 import { Core, Web } from "sip.js";
 import type { MediaConfig, MediaOp } from "./protocol.ts";
+import { type SdpCandidate, splitSdpCandidates } from "./proxy_sdh.ts";
 import { type DeviceSettings, type MediaStats, PhoneError } from "./types.ts";
 
 interface Handler {
@@ -17,6 +18,12 @@ interface Handler {
   audio: HTMLAudioElement;
   dtmfSent: string;
   micId?: string;
+  /** The far end's candidates held back from a migration offer (`deferCandidatesMs`). */
+  deferred?: {
+    candidates: SdpCandidate[];
+    delayMs: number;
+    timer?: ReturnType<typeof setTimeout>;
+  };
 }
 
 type SinkableAudio = HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
@@ -77,6 +84,12 @@ export class TabMedia {
         try {
           const description = await h.sdh.getDescription(options);
           this.#applyMute(h, config.muted);
+          if (h.deferred && !h.deferred.timer) {
+            h.deferred.timer = setTimeout(
+              () => this.#addDeferredCandidates(h),
+              h.deferred.delayMs,
+            );
+          }
           return description;
         } catch (error) {
           throw mediaError(error);
@@ -85,8 +98,32 @@ export class TabMedia {
       case "setDescription": {
         const h = this.#handler(sdhId, callId, config);
         const options = this.#withDevices(args.options as Record<string, unknown>);
+        let sdp = args.sdp as string;
+        const deferMs = args.deferCandidatesMs;
+        if (typeof deferMs === "number" && !h.sdh.peerConnection?.remoteDescription) {
+          // Migration answered by a fresh connection: hold the far end's candidates back until
+          // our answer is on its way (the far end's own check, or deferMs after the answer has
+          // left, releases them). See ProxySessionDescriptionHandler.rebind.
+          const split = splitSdpCandidates(sdp);
+          if (split.candidates.length) {
+            sdp = split.sdp;
+            h.deferred = { candidates: split.candidates, delayMs: deferMs };
+          }
+        }
         try {
-          await h.sdh.setDescription(args.sdp as string, options);
+          const pc = h.sdh.peerConnection;
+          if (args.iceControlling && pc && !pc.remoteDescription && !pc.localDescription) {
+            // Answering in place of the call's offerer: keep its (controlling) ICE role. A peer
+            // connection's role is fixed by its first local description, so set an empty offer
+            // and roll it back before applying the far end's offer.
+            try {
+              await pc.setLocalDescription(await pc.createOffer());
+            } catch { /* keep the answerer's role */ }
+            if (pc.signalingState !== "stable") {
+              await pc.setLocalDescription({ type: "rollback" });
+            }
+          }
+          await h.sdh.setDescription(sdp, options);
         } catch (error) {
           throw mediaError(error);
         }
@@ -236,6 +273,8 @@ export class TabMedia {
       ontrack: () => this.#attach(handler),
       oniceconnectionstatechange: () => {
         const state = handler.sdh.peerConnection?.iceConnectionState;
+        // The far end's first check arrived: it has our answer, our checks are welcome now.
+        if (handler.deferred && state && state !== "new") this.#addDeferredCandidates(handler);
         if (state && this.#handlers.get(sdhId) === handler) {
           this.#onIceState?.(callId, sdhId, state);
         }
@@ -244,6 +283,16 @@ export class TabMedia {
     this.#handlers.set(sdhId, h);
     this.#setSink(audio).catch(() => {});
     return h;
+  }
+
+  #addDeferredCandidates(h: Handler): void {
+    const deferred = h.deferred;
+    if (!deferred) return;
+    h.deferred = undefined;
+    clearTimeout(deferred.timer);
+    const pc = h.sdh.peerConnection;
+    if (!pc || pc.signalingState === "closed" || this.#handlers.get(h.sdhId) !== h) return;
+    for (const c of deferred.candidates) pc.addIceCandidate(c).catch(() => {});
   }
 
   #withDevices(options: Record<string, unknown> | undefined): Record<string, unknown> {
@@ -280,6 +329,8 @@ export class TabMedia {
     const h = this.#handlers.get(sdhId);
     if (!h) return;
     this.#handlers.delete(sdhId);
+    clearTimeout(h.deferred?.timer);
+    h.deferred = undefined;
     try {
       h.sdh.close();
     } catch { /* already closed */ }

@@ -28,6 +28,11 @@ export interface MediaChannel {
   onRemoteDescription?(sdp: string): void;
 }
 
+/** Shortest hold on the far end's candidates after a migration answer has left, ms. */
+export const DEFER_CANDIDATES_MIN_MS = 40;
+/** Longest such hold (a far end that cannot reach us first waits this long for our checks). */
+export const DEFER_CANDIDATES_MAX_MS = 400;
+
 let counter = 0;
 
 /** Proxy handler bound to one call; {@link rebind} moves it to a fresh peer connection. */
@@ -35,6 +40,8 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
   #sdhId: string;
   #closed = false;
   #dtlsClient?: boolean;
+  /** The last rebind's options, until the next remote description is applied. */
+  #rebound?: { iceControlling?: boolean; deferRemoteCandidates?: boolean; at: number };
   readonly #channel: MediaChannel;
 
   constructor(channel: MediaChannel) {
@@ -66,10 +73,23 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     return this.#dtlsClient;
   }
 
-  /** Forgets the old peer connection: the next offer is made by a fresh one (media migration). */
-  rebind(): void {
+  /**
+   * Forgets the old peer connection: the next offer/answer is made by a fresh one (media
+   * migration). Options for a fresh connection that will answer the far end's offer:
+   * - `iceControlling`: it takes the controlling ICE role (the far end's role is unchanged, so
+   *   this continues the dead connection's role when that one was the call's offerer);
+   * - `deferRemoteCandidates`: it applies the offer without the far end's candidates and adds
+   *   them only after its answer has left, so that its first connectivity checks cannot reach
+   *   the far end before the answer (with the new ICE credentials) does. They are added at the
+   *   far end's own first check, or after as long as the offer took to arrive since the rebind
+   *   (a signalling round trip, which the answer's one way fits in), bounded by
+   *   {@link DEFER_CANDIDATES_MIN_MS} and {@link DEFER_CANDIDATES_MAX_MS}.
+   */
+  rebind(options: { iceControlling?: boolean; deferRemoteCandidates?: boolean } = {}): void {
     this.#sdhId = ProxySessionDescriptionHandler.newId();
     this.#dtlsClient = undefined;
+    const fresh = options.iceControlling || options.deferRemoteCandidates;
+    this.#rebound = fresh ? { ...options, at: Date.now() } : undefined;
   }
 
   async getDescription(
@@ -96,9 +116,20 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     _modifiers?: SessionDescriptionHandlerModifier[],
   ): Promise<void> {
     this.#assertOpen();
+    const rebound = this.#rebound;
+    this.#rebound = undefined;
+    const fresh: Record<string, unknown> = {};
+    if (rebound?.iceControlling) fresh.iceControlling = true;
+    if (rebound?.deferRemoteCandidates) {
+      fresh.deferCandidatesMs = Math.min(
+        DEFER_CANDIDATES_MAX_MS,
+        Math.max(DEFER_CANDIDATES_MIN_MS, Date.now() - rebound.at),
+      );
+    }
     await this.#channel.request("setDescription", this.#sdhId, {
       sdp,
       options: jsonSafe(options ?? {}),
+      ...fresh,
     });
     const setup = sdpSetup(sdp);
     if (setup === "active") this.#dtlsClient = false;
@@ -138,4 +169,34 @@ export function sdpAudioDirection(sdp: string): RTCRtpTransceiverDirection {
   const m = audio.match(/\r?\na=(sendrecv|sendonly|recvonly|inactive)\b/) ??
     sdp.match(/\r?\na=(sendrecv|sendonly|recvonly|inactive)\b/);
   return (m?.[1] as RTCRtpTransceiverDirection | undefined) ?? "sendrecv";
+}
+
+/** A candidate taken out of an SDP, with what `addIceCandidate` needs to put it back. */
+export interface SdpCandidate {
+  /** `candidate:...` (the attribute without `a=`). */
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number;
+}
+
+/**
+ * Splits the `a=candidate` (and `a=end-of-candidates`) lines off an SDP. An ICE-lite SDP is
+ * returned whole (a lite agent never sends checks, so ours must be able to start at once).
+ */
+export function splitSdpCandidates(sdp: string): { sdp: string; candidates: SdpCandidate[] } {
+  if (/^a=ice-lite\b/m.test(sdp)) return { sdp, candidates: [] };
+  const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
+  const candidates: SdpCandidate[] = [];
+  const sections = sdp.split(/\r?\n(?=m=)/).map((section, i) => {
+    if (i === 0) return section;
+    const sdpMid = section.match(/\r?\na=mid:(\S+)/)?.[1] ?? null;
+    return section.split(/\r?\n/).filter((line) => {
+      if (line.startsWith("a=candidate:")) {
+        candidates.push({ candidate: line.slice(2), sdpMid, sdpMLineIndex: i - 1 });
+        return false;
+      }
+      return line !== "a=end-of-candidates";
+    }).join(eol);
+  });
+  return { sdp: sections.join(eol), candidates };
 }

@@ -1,9 +1,12 @@
 import { assertEquals } from "../../tests/support/assert.ts";
 import {
+  DEFER_CANDIDATES_MAX_MS,
+  DEFER_CANDIDATES_MIN_MS,
   type MediaChannel,
   ProxySessionDescriptionHandler,
   sdpAudioDirection,
   sdpSetup,
+  splitSdpCandidates,
 } from "./proxy_sdh.ts";
 import { jsonSafe } from "./protocol.ts";
 
@@ -58,4 +61,66 @@ Deno.test("[phone] SDP helpers and jsonSafe", () => {
     a: 1,
     n: { b: true },
   });
+});
+
+Deno.test("[phone] a rebind can prepare the fresh connection's answer", async () => {
+  const { channel, calls } = fakeChannel();
+  const sdh = new ProxySessionDescriptionHandler(channel);
+  const fresh = () => {
+    const { deferCandidatesMs, iceControlling } = calls.at(-1)!.args;
+    return { deferCandidatesMs, iceControlling };
+  };
+  await sdh.setDescription(OFFER);
+  assertEquals(fresh(), { deferCandidatesMs: undefined, iceControlling: undefined });
+  sdh.rebind({ iceControlling: true, deferRemoteCandidates: true });
+  await sdh.setDescription(OFFER); // the offer came at once: the shortest hold
+  assertEquals(fresh(), { deferCandidatesMs: DEFER_CANDIDATES_MIN_MS, iceControlling: true });
+  await sdh.setDescription(OFFER); // only the first remote description after the rebind
+  assertEquals(fresh(), { deferCandidatesMs: undefined, iceControlling: undefined });
+  sdh.rebind({ deferRemoteCandidates: true });
+  await new Promise((r) => setTimeout(r, DEFER_CANDIDATES_MAX_MS + 20));
+  await sdh.setDescription(OFFER); // a slow offer: the longest hold
+  assertEquals(fresh(), { deferCandidatesMs: DEFER_CANDIDATES_MAX_MS, iceControlling: undefined });
+  sdh.rebind();
+  await sdh.setDescription(OFFER);
+  assertEquals(fresh(), { deferCandidatesMs: undefined, iceControlling: undefined });
+});
+
+Deno.test("[phone] splitSdpCandidates", () => {
+  const sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n" +
+    "m=audio 50000 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n" +
+    "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0\r\n" +
+    "a=candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active\r\n" +
+    "a=end-of-candidates\r\na=setup:actpass\r\n" +
+    "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n" +
+    "a=candidate:3 1 udp 2122260223 127.0.0.1 50002 typ host\r\n";
+  const { sdp: stripped, candidates } = splitSdpCandidates(sdp);
+  assertEquals(
+    stripped,
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n" +
+      "m=audio 50000 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n" +
+      "a=setup:actpass\r\nm=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n",
+  );
+  assertEquals(candidates, [
+    {
+      candidate: "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0",
+      sdpMid: "0",
+      sdpMLineIndex: 0,
+    },
+    {
+      candidate: "candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active",
+      sdpMid: "0",
+      sdpMLineIndex: 0,
+    },
+    {
+      candidate: "candidate:3 1 udp 2122260223 127.0.0.1 50002 typ host",
+      sdpMid: "1",
+      sdpMLineIndex: 1,
+    },
+  ]);
+  // A lite agent never checks first: its SDP stays whole.
+  const lite = sdp.replace("t=0 0\r\n", "t=0 0\r\na=ice-lite\r\n");
+  assertEquals(splitSdpCandidates(lite), { sdp: lite, candidates: [] });
+  // No candidates, LF line ends.
+  assertEquals(splitSdpCandidates("v=0\nm=audio 9 RTP/AVP 0\na=mid:0\n").candidates, []);
 });
