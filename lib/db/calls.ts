@@ -101,7 +101,7 @@ export class CallRepo {
     input: Omit<CallStart, "sipCallId" | "direction" | "bitrixCallId"> & { bitrixCallId: string },
   ): Promise<CallRow> {
     const sipCallId = clickToCallPlaceholder(input.bitrixCallId);
-    await this.db.insert(calls).values({
+    const [inserted] = await this.db.insert(calls).values({
       id: crypto.randomUUID(),
       ...input,
       sipCallId,
@@ -109,8 +109,8 @@ export class CallRepo {
       origin: "click_to_call",
       registeredInBitrix: true,
       syncState: "synced",
-    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] });
-    return (await this.find(input.portalId, sipCallId))!;
+    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning();
+    return inserted ?? (await this.find(input.portalId, sipCallId))!;
   }
 
   /** The call with this SIP Call-ID in the portal. */
