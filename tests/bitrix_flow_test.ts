@@ -7,6 +7,7 @@ import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./s
 import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { startTestApp } from "./support/app.ts";
 import { generateKey } from "../lib/secrets/crypto.ts";
+import { eq } from "drizzle-orm";
 import { calls as callsTable, portals, sipAccounts } from "../lib/db/schema.ts";
 
 const ADMIN = 1;
@@ -145,6 +146,20 @@ Deno.test({
       const clickFinish = portal.records.calls("telephony.externalcall.finish")[1];
       assertEquals(clickFinish.params.CALL_ID, callId);
       assertEquals(String(clickFinish.params.STATUS_CODE), "486");
+
+      // A click-to-call nobody dials is finished as cancelled after a while.
+      const undialled = await portal.clickToCall({ userId: ANNA, phoneNumber: "+74950000001" });
+      await app.services.database.db.update(callsTable).set({
+        createdAt: new Date(Date.now() - 3600_000),
+      }).where(eq(callsTable.bitrixCallId, undialled.callId));
+      await app.services.bitrix.callSync.runOnce();
+      for (let pass = 0; pass < 20 && await app.services.calls.countPending() > 0; pass++) {
+        await new Promise((r) => setTimeout(r, 200)); // the portal's rate limit drains
+        await app.services.bitrix.callSync.runOnce();
+      }
+      const cancelled = portal.records.calls("telephony.externalcall.finish")
+        .find((c) => c.params.CALL_ID === undialled.callId && c.status === 200);
+      assertEquals(String(cancelled?.params.STATUS_CODE), "603-S");
 
       // Uninstall with CLEAN removes the portal's data.
       await portal.uninstallApp({ clean: true });

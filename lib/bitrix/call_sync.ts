@@ -19,6 +19,9 @@ import { BitrixApiError } from "./rest.ts";
  */
 const LEASE_MS = 300_000;
 
+/** A click-to-call not dialled this long after Bitrix24 announced it is over. */
+const UNDIALLED_MS = 10 * 60_000;
+
 /** Counters for /metrics. */
 export const syncStats = { registered: 0, finished: 0, failures: 0 };
 
@@ -70,9 +73,13 @@ export class CallSync {
     });
   }
 
-  /** Syncs up to `limit` due rows; returns how many were attempted. */
+  /**
+   * Syncs up to `limit` due rows; returns how many were attempted. Click-to-calls nobody dialled
+   * within `UNDIALLED_MS` are ended first, so their cards get finished too.
+   */
   runOnce(limit = 20): Promise<number> {
     return this.track(async () => {
+      await this.deps.calls.endUndialledClickToCalls(new Date(Date.now() - UNDIALLED_MS));
       const rows = await this.deps.calls.claimDue(limit, this.leaseMs);
       for (const row of rows) await this.syncRow(row);
       return rows.length;

@@ -85,6 +85,28 @@ export class CallRepo {
     return rows.find((r) => r.number.replace(/\D/g, "") === digits)?.id ?? undefined;
   }
 
+  /**
+   * Ends click-to-calls no phone dialled (created before `before`): cancelled (487), due for
+   * sync, so Bitrix24's card for them is finished. Returns how many.
+   */
+  async endUndialledClickToCalls(before: Date): Promise<number> {
+    const now = new Date();
+    const rows = await this.db.update(calls).set({
+      endedAt: now,
+      sipStatus: 487,
+      durationSec: 0,
+      syncState: "pending",
+      nextSyncAt: now,
+      updatedAt: now,
+    }).where(and(
+      eq(calls.origin, "click_to_call"),
+      sql`${calls.sipCallId} like 'bitrix24:%'`,
+      sql`${calls.endedAt} is null`,
+      lte(calls.createdAt, before),
+    )).returning({ id: calls.id });
+    return rows.length;
+  }
+
   /** The call Bitrix24 knows as `bitrixCallId` in the portal. */
   async findByBitrixCallId(portalId: string, bitrixCallId: string): Promise<CallRow | undefined> {
     const [row] = await this.db.select().from(calls).where(
