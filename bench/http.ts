@@ -25,6 +25,7 @@
  */
 import { startPortal } from "../dev/portal/mod.ts";
 import { generateKey } from "../lib/secrets/crypto.ts";
+import { stopProcess } from "../tests/support/services.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const LUA = new URL("./request.lua", import.meta.url).pathname;
@@ -141,20 +142,7 @@ function spawnServer(
     pid: child.pid,
     logFile,
     async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // gone
-        }
-      }, 5000);
-      await child.status;
-      clearTimeout(timer);
+      await stopProcess(child, child.status);
     },
   };
 }

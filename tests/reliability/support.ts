@@ -7,6 +7,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../lib/db/client.ts";
 import { log } from "../../lib/log.ts";
+import { stopProcess } from "../support/services.ts";
 
 /** Seeded PRNG (mulberry32): the same seed gives the same requests. */
 export class Random {
@@ -228,25 +229,7 @@ export async function spawnApp(env: Record<string, string>, port: number): Promi
     await Deno.remove(cwd, { recursive: true }).catch(() => {});
     return s;
   });
-  const stop = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // gone
-        }
-      }, 5000);
-      await status;
-      clearTimeout(timer);
-    }
-    return await status;
-  };
+  const stop = () => exited ? status : stopProcess(child, status);
   try {
     await waitUntil("the app process to answer /healthz", async () => {
       if (exited) throw new Error(`the app exited:\n${text}`);

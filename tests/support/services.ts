@@ -54,3 +54,25 @@ export function asPostgresUser(args: string[]): [string, string[]] {
   if (Deno.uid() !== 0) return [args[0], args.slice(1)];
   return ["runuser", ["-u", "postgres", "--", ...args]];
 }
+
+/** Stops a child process: SIGTERM, SIGKILL after `graceMs`; resolves when `status` settles. */
+export async function stopProcess<T>(
+  child: Deno.ChildProcess,
+  status: Promise<T>,
+  graceMs = 5000,
+): Promise<T> {
+  const kill = (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  kill("SIGTERM");
+  const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+  try {
+    return await status;
+  } finally {
+    clearTimeout(timer);
+  }
+}
