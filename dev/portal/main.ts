@@ -60,6 +60,10 @@ const lines = [
   `  app CODE:                ${portal.app.code}`,
   `  application_token:       ${portal.app.applicationToken}`,
   "",
+  "Run the app against it with:",
+  `  BITRIX_OAUTH_URL=${portal.tokenUrl} BITRIX_ALLOW_INSECURE_PORTALS=true \\`,
+  `  FRAME_ANCESTORS=${portal.url} deno task dev`,
+  "",
   "Users and tokens (access expires in 1 h; refresh tokens rotate):",
 ];
 for (const user of portal.state.users.list()) {
