@@ -36,7 +36,11 @@ export const envSchema = z.object({
   BITRIX_OAUTH_URL: z.url({ protocol: /^https?$/ }).optional(),
   BITRIX_ALLOWED_OAUTH_HOSTS: csv.default(["oauth.bitrix.info", "oauth.bitrix24.tech"]),
   BITRIX_ALLOW_INSECURE_PORTALS: bool.default(false),
-  FRAME_ANCESTORS: csv.default(["https://*.bitrix24.ru", "https://*.bitrix24.com"]),
+  /** Who may frame the app: Bitrix24's cloud domains by default; add on-premise portals. */
+  FRAME_ANCESTORS: csv.default(
+    ["ru", "com", "de", "eu", "by", "kz", "ua", "es", "fr", "it", "pl", "uk", "com.br", "in", "id"]
+      .map((tld) => `https://*.bitrix24.${tld}`),
+  ),
   TRUST_PROXY: bool.default(false),
   TRUSTED_PROXIES: csv.optional(),
   MIGRATE_ON_START: bool.default(true),
