@@ -391,11 +391,10 @@ Deno.test({
       await h.app.close();
       h.portal.clearFaults();
       h.portal.setFault({ method: "*", kind: "query_limit", times: 5 });
-      const port = new URL(h.app.url).port;
+      // (On a fresh port: the old one may be taken by a parallel test meanwhile.)
       await using restarted = await startTestApp({
         DATABASE_URL: pg.url,
         ENCRYPTION_KEY: key,
-        PORT: port,
         APP_BASE_URL: h.app.url,
         BITRIX_OAUTH_URL: h.portal.tokenUrl,
       }, { bitrix: TEST_BITRIX_TIMINGS });
