@@ -32,12 +32,20 @@ export function requireService(name: string, present: boolean, hint: string): bo
   return true;
 }
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * A free TCP port on 127.0.0.1, picked at random below Linux's ephemeral range (32768+), so a
+ * server of a parallel test that binds port 0 cannot be handed it before we bind it.
+ */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    }
+  }
 }
 
 /** Runs a command; throws with its stderr when it fails. */
