@@ -145,7 +145,7 @@ async function withDb<T>(config: Config, fn: (database: Database) => Promise<T>)
 }
 
 async function rekey(config: Config, ring: KeyRing): Promise<boolean> {
-  const box = await SecretBox.fromKeyRing(ring);
+  const box = SecretBox.fromKeyRing(ring);
   const result = await withDb(config, (database) =>
     rekeyDatabase(database, box, {
       onBatch: ({ table, field, rewritten }) =>
@@ -183,7 +183,7 @@ async function main(args: string[]): Promise<number> {
           "ENCRYPTION_KEY, and rotate then",
       );
     }
-    await SecretBox.fromKeyRing(next); // validates ids and keys before anything is written
+    SecretBox.fromKeyRing(next); // validates ids and keys before anything is written
     await store.write(next);
     console.log(`${store.where}: ${describe(next)}`);
   };

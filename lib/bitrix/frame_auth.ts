@@ -112,7 +112,7 @@ export class FrameAuthenticator {
   async verify(memberId: string, authId: string, expiresInSec?: number): Promise<FrameUser> {
     const portal = await this.portalOf(memberId);
     if (!portal?.installed) throw new UnauthorizedError("unknown portal");
-    const key = await sha256Hex(`${memberId}\n${authId}`);
+    const key = sha256Hex(`${memberId}\n${authId}`);
     let entry = this.cache.get(key);
     if (!entry || entry.expiresAt <= Date.now()) {
       let inflight = this.pending.get(key);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "./client.ts";
@@ -79,9 +80,8 @@ const publicColumns = {
 };
 
 /** SHA-256 of `value` as hex. */
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function sha256Hex(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
 }
 
 /** Compares two strings in time that depends only on their length. */
@@ -179,7 +179,7 @@ export class PortalRepo {
   /** Keeps the SHA-256 of the portal's `application_token` (from ONAPPINSTALL). */
   async setApplicationToken(portalId: string, token: string): Promise<void> {
     await this.db.update(portals).set({
-      applicationTokenHash: await sha256Hex(token),
+      applicationTokenHash: sha256Hex(token),
       updatedAt: new Date(),
     }).where(eq(portals.id, portalId));
   }
@@ -201,7 +201,7 @@ export class PortalRepo {
       crypto.getRandomValues(new Uint8Array(24)),
       (b) => b.toString(16).padStart(2, "0"),
     ).join("");
-    await this.db.update(portals).set({ errorTokenHash: await sha256Hex(token) }).where(
+    await this.db.update(portals).set({ errorTokenHash: sha256Hex(token) }).where(
       eq(portals.id, portalId),
     );
     return token;
@@ -219,7 +219,7 @@ export class PortalRepo {
   ): Promise<Portal | undefined> {
     const [row] = await this.withHashesByMemberId.execute({ memberId });
     const hash = row?.[column] ?? null;
-    const matches = timingSafeEqual(await sha256Hex(token), hash ?? "0".repeat(64));
+    const matches = timingSafeEqual(sha256Hex(token), hash ?? "0".repeat(64));
     if (!matches || !row || !hash) return undefined;
     const { applicationTokenHash: _a, errorTokenHash: _e, ...portal } = row;
     return withSettings(portal);

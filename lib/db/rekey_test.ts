@@ -74,11 +74,11 @@ const expected = [1, 2, 3].map((n) =>
 testBothEngines(
   "[rekey] every sealed column moves to the active key, same AAD, idempotent",
   async ({ database }) => {
-    const ids = await seed(database, await SecretBox.fromKeyRing(ringOld));
+    const ids = await seed(database, SecretBox.fromKeyRing(ringOld));
     assertEquals(await keyIdsInUse(database), new Set(["1"]));
 
     const batches: number[] = [];
-    const result = await rekeyDatabase(database, await SecretBox.fromKeyRing(ringNew), {
+    const result = await rekeyDatabase(database, SecretBox.fromKeyRing(ringNew), {
       batchSize: 2,
       onBatch: ({ rewritten }) => batches.push(rewritten),
     });
@@ -91,10 +91,10 @@ testBothEngines(
       "sip_accounts.password": { "2": 3 },
     });
     // The old key is no longer needed: a ring with only the new key opens everything.
-    const onlyNew = await SecretBox.fromKeyRing({ active: "2", keys: { "2": key2 } });
+    const onlyNew = SecretBox.fromKeyRing({ active: "2", keys: { "2": key2 } });
     assertEquals(await readAll(database, onlyNew, ids), expected);
 
-    const again = await rekeyDatabase(database, await SecretBox.fromKeyRing(ringNew));
+    const again = await rekeyDatabase(database, SecretBox.fromKeyRing(ringNew));
     assertEquals(again.rewritten, 0, "nothing left to do");
   },
 );
@@ -102,8 +102,8 @@ testBothEngines(
 testBothEngines(
   "[rekey] an interrupted run is finished by the next one",
   async ({ database }) => {
-    const ids = await seed(database, await SecretBox.fromKeyRing(ringOld));
-    const box = await SecretBox.fromKeyRing(ringNew);
+    const ids = await seed(database, SecretBox.fromKeyRing(ringOld));
+    const box = SecretBox.fromKeyRing(ringNew);
     let batches = 0;
     await assertRejects(
       () =>
@@ -129,9 +129,9 @@ testBothEngines(
 testBothEngines(
   "[rekey] values that do not open are reported and left; concurrent writes win",
   async ({ database }) => {
-    const ids = await seed(database, await SecretBox.fromKeyRing(ringOld));
+    const ids = await seed(database, SecretBox.fromKeyRing(ringOld));
     // One value sealed with a key the ring does not have.
-    const stray = await SecretBox.fromKeyRing({ active: "9", keys: { "9": generateKey() } });
+    const stray = SecretBox.fromKeyRing({ active: "9", keys: { "9": generateKey() } });
     await new SipAccountRepo(database.db, stray).upsert(ids[1], 10, {
       wsUrl: "wss://pbx.example/ws",
       sipUri: "sip:10@p2.example",
@@ -139,8 +139,8 @@ testBothEngines(
       password: "unknown-key",
     });
     // The app saves fresh tokens for portal 1 while the rotation is between read and write.
-    const box = await SecretBox.fromKeyRing(ringNew);
-    const app = new PortalRepo(database.db, await SecretBox.fromKeyRing(ringOld));
+    const box = SecretBox.fromKeyRing(ringNew);
+    const app = new PortalRepo(database.db, SecretBox.fromKeyRing(ringOld));
     let raced = false;
     const racingBox: RekeyBox = {
       activeKeyId: box.activeKeyId,
@@ -233,7 +233,7 @@ async function withSeededDir(
     let ids: string[];
     try {
       await database.migrate();
-      ids = await seed(database, await SecretBox.fromKeyRing(ring));
+      ids = await seed(database, SecretBox.fromKeyRing(ring));
     } finally {
       await database.close();
     }
@@ -247,7 +247,7 @@ async function readBack(url: string, ring: KeyRing, ids: string[]) {
   const database = await openDatabase(url);
   try {
     return {
-      values: await readAll(database, await SecretBox.fromKeyRing(ring), ids),
+      values: await readAll(database, SecretBox.fromKeyRing(ring), ids),
       inUse: await keyIdsInUse(database),
     };
   } finally {

@@ -1,5 +1,6 @@
 /**
- * Encryption at rest: AES-256-GCM with Web Crypto. Every sealed value is bound to the identity
+ * Encryption at rest: AES-256-GCM (`node:crypto`, synchronous: an order of magnitude cheaper per
+ * value than Web Crypto's promise round trip, and the same bytes). Every sealed value is bound to the identity
  * of the row and field that holds it (additional authenticated data), so a ciphertext copied to
  * another row or column fails to open.
  *
@@ -7,10 +8,13 @@
  *
  * @module
  */
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
 import type { KeyRing } from "./provider.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** GCM authentication tag length; the tag follows the ciphertext, as Web Crypto writes it. */
+const TAG_BYTES = 16;
 
 /** A value could not be opened: wrong key, wrong row, or tampered. */
 export class DecryptError extends Error {
@@ -53,23 +57,21 @@ export interface Sealer {
 export class SecretBox implements Sealer {
   private constructor(
     private readonly activeId: string,
-    private readonly keys: Map<string, CryptoKey>,
+    private readonly keys: Map<string, KeyObject>,
   ) {}
 
-  /** Imports every key of `ring` (non-extractable). Throws if the active key is missing. */
-  static async fromKeyRing(ring: KeyRing): Promise<SecretBox> {
+  /** Imports every key of `ring`. Throws if the active key is missing or malformed. */
+  static fromKeyRing(ring: KeyRing): SecretBox {
     if (!(ring.active in ring.keys)) {
       throw new Error(`active key ${ring.active} is not in the ring`);
     }
-    const keys = new Map<string, CryptoKey>();
+    const keys = new Map<string, KeyObject>();
     for (const [id, b64] of Object.entries(ring.keys)) {
       if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error("key ids must be alphanumeric");
       const raw = fromBase64(b64);
       if (raw.length !== 32) throw new Error(`key ${id} is not 32 bytes`);
-      keys.set(
-        id,
-        await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]),
-      );
+      keys.set(id, createSecretKey(raw));
+      raw.fill(0);
     }
     return new SecretBox(ring.active, keys);
   }
@@ -85,33 +87,43 @@ export class SecretBox implements Sealer {
   }
 
   /** Encrypts `plaintext` bound to `additionalData` with the active key. */
-  async seal(plaintext: string, additionalData: string): Promise<string> {
+  seal(plaintext: string, additionalData: string): Promise<string> {
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const ct = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: encoder.encode(additionalData) },
-      this.keys.get(this.activeId)!,
-      encoder.encode(plaintext),
-    );
-    return `v1:${this.activeId}:${toBase64(iv)}:${toBase64(new Uint8Array(ct))}`;
+    const cipher = createCipheriv("aes-256-gcm", this.keys.get(this.activeId)!, iv);
+    cipher.setAAD(encoder.encode(additionalData));
+    const head = cipher.update(encoder.encode(plaintext));
+    const tail = cipher.final();
+    const sealed = new Uint8Array(head.length + tail.length + TAG_BYTES);
+    sealed.set(head);
+    sealed.set(tail, head.length);
+    sealed.set(cipher.getAuthTag(), head.length + tail.length);
+    return Promise.resolve(`v1:${this.activeId}:${toBase64(iv)}:${toBase64(sealed)}`);
   }
 
   /** Decrypts a sealed value; throws `DecryptError` on any mismatch. */
-  async open(sealed: string, additionalData: string): Promise<string> {
+  open(sealed: string, additionalData: string): Promise<string> {
+    try {
+      return Promise.resolve(this.openSync(sealed, additionalData));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private openSync(sealed: string, additionalData: string): string {
     const parts = sealed.split(":");
     if (parts.length !== 4 || parts[0] !== "v1") throw new DecryptError("unknown format");
     const key = this.keys.get(parts[1]);
     if (!key) throw new DecryptError(`unknown key ${parts[1]}`);
     try {
-      const pt = await crypto.subtle.decrypt(
-        {
-          name: "AES-GCM",
-          iv: fromBase64(parts[2]),
-          additionalData: encoder.encode(additionalData),
-        },
-        key,
-        fromBase64(parts[3]),
-      );
-      return decoder.decode(pt);
+      const iv = fromBase64(parts[2]);
+      const data = fromBase64(parts[3]);
+      if (iv.length !== 12 || data.length < TAG_BYTES) throw new DecryptError();
+      const decipher = createDecipheriv("aes-256-gcm", key, iv);
+      decipher.setAAD(encoder.encode(additionalData));
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+      const head = decipher.update(data.subarray(0, data.length - TAG_BYTES));
+      const tail = decipher.final();
+      return decoder.decode(head) + decoder.decode(tail);
     } catch {
       throw new DecryptError();
     }

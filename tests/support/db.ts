@@ -15,7 +15,7 @@ export interface TestDb {
 }
 
 /** A fresh secret box with one random key. */
-export function testBox(): Promise<SecretBox> {
+export function testBox(): SecretBox {
   return SecretBox.fromKeyRing({ active: "1", keys: { "1": generateKey() } });
 }
 
@@ -30,7 +30,7 @@ export function testBothEngines(name: string, fn: (t: TestDb) => Promise<void>):
       const database = await openDatabase("pglite:memory");
       try {
         await database.migrate();
-        await fn({ database, box: await testBox() });
+        await fn({ database, box: testBox() });
       } finally {
         await database.close();
       }
@@ -46,7 +46,7 @@ export function testBothEngines(name: string, fn: (t: TestDb) => Promise<void>):
       const database = await openDatabase(pg.url);
       try {
         await database.migrate();
-        await fn({ database, box: await testBox() });
+        await fn({ database, box: testBox() });
       } finally {
         await database.close();
         await pg.close();
