@@ -6,7 +6,6 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { secureHeaders } from "hono/secure-headers";
 import { serveStatic } from "hono/deno";
 import { renderToString } from "preact-render-to-string";
 import { h } from "preact";
@@ -16,6 +15,7 @@ import { PayloadTooLargeError, toErrorBody, UnavailableError } from "./lib/error
 import { isDatabaseUnavailable } from "./lib/db/client.ts";
 import { log } from "./lib/log.ts";
 import { peerAddress, resolveClient } from "./lib/proxy.ts";
+import { isApiPath, securityHeaders } from "./lib/security_headers.ts";
 import { ErrorPage } from "./components/ErrorPage.tsx";
 import * as index from "./routes/index.tsx";
 import * as healthz from "./routes/healthz.ts";
@@ -53,55 +53,46 @@ export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const root = new URL(".", import.meta.url).pathname;
 
+  const headers = securityHeaders({
+    frameAncestors: services.config.FRAME_ANCESTORS,
+    allowInsecurePortals: services.config.BITRIX_ALLOW_INSECURE_PORTALS,
+  });
+  const proxyOptions = {
+    trustProxy: services.config.TRUST_PROXY,
+    trustedProxies: services.config.TRUSTED_PROXIES,
+  };
+
   app.use(async function requestContext(c, next) {
     const requestId = crypto.randomUUID();
     const started = performance.now();
-    const client = resolveClient(c.req.raw, peerAddress(c.env), {
-      trustProxy: services.config.TRUST_PROXY,
-      trustedProxies: services.config.TRUSTED_PROXIES,
-    });
+    const path = c.req.path;
+    const client = resolveClient(c.req.raw, peerAddress(c.env), proxyOptions);
+    const requestLog = log.child({ requestId, ip: client.ip });
     c.set("services", services);
     c.set("requestId", requestId);
     c.set("client", client);
-    c.set("log", log.child({ requestId, ip: client.ip }));
-    await next();
+    c.set("log", requestLog);
+    // Set before the handler runs, the headers become the response's own (set after, each
+    // would copy the response).
     c.header("X-Request-Id", requestId);
+    for (const [name, value] of isApiPath(path) ? headers.api : headers.document) {
+      c.header(name, value);
+    }
+    await next();
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+    const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
-    httpRequests.inc({ route, method: c.req.method, status: String(c.res.status) });
+    httpRequests.inc({ route, method: c.req.method, status: String(status) });
     httpDuration.observe({ route }, seconds);
-    if (c.req.path !== "/healthz") {
-      c.var.log.info("request", {
+    if (path !== "/healthz") {
+      requestLog.info("request", {
         method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
+        path,
+        status,
+        ms: Math.round(seconds * 1000),
       });
     }
   });
-  app.use(secureHeaders({
-    xFrameOptions: false, // the app lives in Bitrix24's frames; CSP frame-ancestors decides
-    crossOriginOpenerPolicy: false,
-    crossOriginResourcePolicy: false,
-    referrerPolicy: "strict-origin-when-cross-origin",
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", "data:", "https:"],
-      connectSrc: [
-        "'self'",
-        "wss:",
-        "https:",
-        ...(services.config.BITRIX_ALLOW_INSECURE_PORTALS ? ["ws:", "http:"] : []),
-      ],
-      mediaSrc: ["'self'", "blob:"],
-      workerSrc: ["'self'"],
-      frameAncestors: ["'self'", ...services.config.FRAME_ANCESTORS],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-    },
-  }));
   app.use(bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {

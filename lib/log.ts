@@ -49,15 +49,23 @@ const SECRET_VALUE_PATTERNS: RegExp[] = [
   /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi,
 ];
 
+/** What every value pattern above needs: strings without it are returned as they are. */
+const SECRET_VALUE_HINT = /hv[sbr]\.|=|bearer/i;
+
 const REDACTED = "[redacted]";
 
 /** Returns a deep copy of `value` with secret keys and token-shaped strings masked. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return "[deep]";
   if (typeof value === "string") {
+    if (!SECRET_VALUE_HINT.test(value)) return value;
     let s = value;
     for (const re of SECRET_VALUE_PATTERNS) {
-      s = s.replace(re, (_m, prefix?: string) => (prefix ?? "") + REDACTED);
+      // Without a capture group the second argument is the match's offset, not a prefix.
+      s = s.replace(
+        re,
+        (_m, prefix: unknown) => (typeof prefix === "string" ? prefix : "") + REDACTED,
+      );
     }
     return s;
   }

@@ -21,16 +21,24 @@ function labelText(labels: Labels): string {
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
+/**
+ * The series key of a label set: the values alone (every call for one metric passes the same
+ * label names in the same order), cheaper than the exposition text, which is built at render.
+ */
+function seriesKey(labels: Labels): string {
+  return Object.values(labels).join("\u0000");
+}
+
 /** A counter with labels. */
 class Counter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
   constructor(readonly name: string, readonly help: string) {}
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels);
-    const entry = this.values.get(key) ?? { labels, value: 0 };
-    entry.value += by;
-    this.values.set(key, entry);
+    const key = seriesKey(labels);
+    const entry = this.values.get(key);
+    if (entry) entry.value += by;
+    else this.values.set(key, { labels, value: by });
   }
 
   render(): string[] {
@@ -51,15 +59,13 @@ class Histogram {
   constructor(readonly name: string, readonly help: string, readonly buckets = LATENCY_BUCKETS) {}
 
   observe(labels: Labels, value: number): void {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     let s = this.series.get(key);
     if (!s) {
       s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
-    this.buckets.forEach((b, i) => {
-      if (value <= b) s.counts[i]++;
-    });
+    for (let i = this.buckets.length - 1; i >= 0 && value <= this.buckets[i]; i--) s.counts[i]++;
     s.sum += value;
     s.count++;
   }

@@ -81,3 +81,34 @@ Deno.test("[app] a token and a SIP password passing through a request never reac
   }
   assertStringIncludes(output, "[redacted]");
 });
+
+Deno.test("[app] documents get the framing policy, API answers the short one", async () => {
+  await using app = await startTestApp();
+  const answers = {
+    page: await fetch(`${app.url}/?LANG=en`),
+    style: await fetch(`${app.url}/static/style.css`),
+    styleByPost: await fetch(`${app.url}/static/style.css`, { method: "POST" }),
+    api: await fetch(`${app.url}/api/calls`, { method: "POST", body: "{}" }),
+    probe: await fetch(`${app.url}/healthz`),
+    missing: await fetch(`${app.url}/nope`),
+  };
+  const requestIds = new Set<string>();
+  for (const [name, res] of Object.entries(answers)) {
+    await res.body?.cancel();
+    const policy = res.headers.get("content-security-policy") ?? "";
+    // Decided by path before routing: an unknown path counts as a document.
+    const isDocument = name === "page" || name.startsWith("style") || name === "missing";
+    if (isDocument) {
+      assertStringIncludes(policy, "frame-ancestors 'self' https://*.bitrix24.ru", name);
+      assertStringIncludes(policy, "connect-src 'self' wss: https:", name);
+    } else {
+      assertEquals(policy, "default-src 'none'; frame-ancestors 'none'", name);
+    }
+    assertEquals(res.headers.get("x-content-type-options"), "nosniff", name);
+    assertEquals(res.headers.get("referrer-policy"), "strict-origin-when-cross-origin", name);
+    assertMatch(res.headers.get("strict-transport-security") ?? "", /^max-age=\d+/, name);
+    assertEquals(res.headers.get("x-frame-options"), null, name);
+    requestIds.add(res.headers.get("x-request-id") ?? "");
+  }
+  assertEquals(requestIds.size, Object.keys(answers).length, "one request id per request");
+});
