@@ -15,6 +15,7 @@ import type { SecretsProvider } from "./secrets/provider.ts";
 import { log } from "./log.ts";
 import { PortalClients } from "./bitrix/portal_clients.ts";
 import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
+import { EventAuthenticator } from "./bitrix/events.ts";
 import { CallSync } from "./bitrix/call_sync.ts";
 
 /** Default database of the embedded mode. */
@@ -30,7 +31,12 @@ export interface Services {
   sipAccounts: SipAccountRepo;
   calls: CallRepo;
   /** Bitrix24: REST clients per portal, frame authentication, call journal sync. */
-  bitrix: { clients: PortalClients; frameAuth: FrameAuthenticator; callSync: CallSync };
+  bitrix: {
+    clients: PortalClients;
+    frameAuth: FrameAuthenticator;
+    eventAuth: EventAuthenticator;
+    callSync: CallSync;
+  };
   /** Resolves once migrations have been applied (retried in the background until they are). */
   migrated: Promise<void>;
   /** Whether migrations have been applied. */
@@ -116,6 +122,7 @@ export async function openServices(
     bitrix: {
       clients,
       frameAuth: new FrameAuthenticator({ config, portals, secrets }),
+      eventAuth: new EventAuthenticator(portals),
       callSync,
     },
     migrated,

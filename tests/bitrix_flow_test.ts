@@ -161,9 +161,18 @@ Deno.test({
         .find((c) => c.params.CALL_ID === undialled.callId && c.status === 200);
       assertEquals(String(cancelled?.params.STATUS_CODE), "603-S");
 
-      // Uninstall with CLEAN removes the portal's data.
+      // Uninstall with CLEAN removes the portal's data; the old application token (verified
+      // moments ago, so remembered) is refused from then on.
+      const oldToken = portal.app.applicationToken;
       await portal.uninstallApp({ clean: true });
       assertEquals(portal.records.events("ONAPPUNINSTALL")[0].status, 200);
+      const afterUninstall = await portal.deliverEvent({
+        url: `${app.url}/api/bitrix/callback`,
+        event: "ONEXTERNALCALLSTART",
+        data: { PHONE_NUMBER: "+74950000002", USER_ID: ANNA, CALL_ID: "externalCall.late" },
+        applicationToken: oldToken,
+      });
+      assertEquals(afterUninstall.status, 401);
       assertEquals((await app.services.database.db.select().from(portals)).length, 0);
       assertEquals((await app.services.database.db.select().from(sipAccounts)).length, 0);
       assertEquals((await app.services.database.db.select().from(callsTable)).length, 0);

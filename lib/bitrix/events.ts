@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { Services } from "../services.ts";
-import type { Portal } from "../db/portals.ts";
+import { type Portal, type PortalRepo, sha256Hex } from "../db/portals.ts";
 import { UnauthorizedError } from "../errors.ts";
 import { log } from "../log.ts";
 import { isOurApp, whoIs } from "./frame_auth.ts";
@@ -66,9 +66,46 @@ export const bitrixEventSchema = z.preprocess(
 /** A parsed event. */
 export type BitrixEvent = z.output<typeof bitrixEventSchema>;
 
+/** How long a verified application token is trusted without reading the portal again. */
+const VERIFIED_TTL_MS = 5_000;
+
+/**
+ * Checks events' application tokens against the stored hash and remembers a match for a few
+ * seconds, so a burst of events from one portal reads its row once. Refusals are not
+ * remembered. An install or uninstall handled here forgets the portal at once; one handled by
+ * another instance is seen here within {@link VERIFIED_TTL_MS}.
+ */
+export class EventAuthenticator {
+  private readonly verified = new Map<string, { portal: Portal; at: number }>();
+
+  constructor(private readonly portals: PortalRepo, private readonly maxEntries = 10_000) {}
+
+  /** The portal whose application token this is, or undefined. */
+  async verify(memberId: string, token: string): Promise<Portal | undefined> {
+    const key = sha256Hex(`${memberId}\n${token}`);
+    const hit = this.verified.get(key);
+    if (hit && Date.now() - hit.at < VERIFIED_TTL_MS) return hit.portal;
+    const portal = await this.portals.verifyApplicationToken(memberId, token);
+    if (!portal) {
+      this.verified.delete(key);
+      return undefined;
+    }
+    if (this.verified.size >= this.maxEntries) this.verified.clear();
+    this.verified.set(key, { portal, at: Date.now() });
+    return portal;
+  }
+
+  /** Forgets every verified token of a portal (its token or its state changed). */
+  forgetPortal(portalId: string): void {
+    for (const [key, { portal }] of this.verified) {
+      if (portal.id === portalId) this.verified.delete(key);
+    }
+  }
+}
+
 /** The portal the event's `application_token` belongs to; throws 401 otherwise. */
 async function authenticate(services: Services, event: BitrixEvent): Promise<Portal> {
-  const portal = await services.portals.verifyApplicationToken(
+  const portal = await services.bitrix.eventAuth.verify(
     event.auth.member_id,
     event.auth.application_token,
   );
@@ -99,6 +136,7 @@ export async function handleAppInstall(services: Services, event: BitrixEvent): 
     throw new UnauthorizedError("the event's token is not accepted by the portal");
   }
   await services.portals.setApplicationToken(portal.id, auth.application_token);
+  services.bitrix.eventAuth.forgetPortal(portal.id);
   if (auth.refresh_token) {
     await services.portals.saveTokens(portal.id, {
       accessToken: auth.access_token,
@@ -122,6 +160,7 @@ export async function handleEvent(services: Services, event: BitrixEvent): Promi
       await services.portals.uninstall(portal.id, clean);
       services.bitrix.clients.forget(portal.id);
       services.bitrix.frameAuth.forgetPortal(portal.id);
+      services.bitrix.eventAuth.forgetPortal(portal.id);
       await services.portals.recordEvent(
         { id: clean ? null : portal.id, memberId: portal.memberId },
         "uninstall",
