@@ -48,8 +48,8 @@ export class CallRepo {
       origin: "click_to_call",
       registeredInBitrix: true,
       syncState: "synced",
-    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning()
-      .prepare("insert_click_to_call");
+    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] })
+      .returning({ id: calls.id }).prepare("insert_click_to_call");
   }
 
   /**
@@ -135,13 +135,14 @@ export class CallRepo {
 
   /**
    * Records a CRM click-to-call (ONEXTERNALCALLSTART): Bitrix24 already registered `CALL_ID`;
-   * the row waits for the phone to dial (its SIP Call-ID replaces the placeholder).
+   * the row waits for the phone to dial (its SIP Call-ID replaces the placeholder). Returns
+   * false when the row was there already (Bitrix24 repeated the event).
    */
   async recordClickToCall(
     input: Omit<CallStart, "sipCallId" | "direction" | "bitrixCallId"> & { bitrixCallId: string },
-  ): Promise<CallRow> {
+  ): Promise<boolean> {
     const sipCallId = clickToCallPlaceholder(input.bitrixCallId);
-    const [inserted] = await this.insertClickToCall.execute({
+    const inserted = await this.insertClickToCall.execute({
       id: crypto.randomUUID(),
       portalId: input.portalId,
       bitrixUserId: input.bitrixUserId,
@@ -150,7 +151,7 @@ export class CallRepo {
       startedAt: input.startedAt,
       sipCallId,
     });
-    return inserted ?? (await this.find(input.portalId, sipCallId))!;
+    return inserted.length > 0;
   }
 
   /** The call with this SIP Call-ID in the portal. */

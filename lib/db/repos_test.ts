@@ -7,7 +7,7 @@ import {
 import { testBothEngines } from "../../tests/support/db.ts";
 import { PortalRepo } from "./portals.ts";
 import { SipAccountRepo } from "./sip_accounts.ts";
-import { CallRepo } from "./calls.ts";
+import { CallRepo, clickToCallPlaceholder } from "./calls.ts";
 import { calls, portals, sipAccounts } from "./schema.ts";
 import { eq } from "drizzle-orm";
 import { DecryptError } from "../secrets/crypto.ts";
@@ -174,6 +174,40 @@ testBothEngines(
     assertNotEquals(row.bitrixCallId, null);
     assertEquals((await repo.list(portal.id, { userId: 7 })).length, 1);
     assertEquals((await repo.list(portal.id, { userId: 8 })).length, 0);
+  },
+);
+
+testBothEngines(
+  "[db] calls: a click-to-call row once per CALL_ID, taken over by the phone's dial",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const click = {
+      portalId: portal.id,
+      bitrixUserId: 7,
+      bitrixCallId: "externalCall.42",
+      phoneNumber: "+7 495 000-00-00",
+      startedAt: new Date(),
+    };
+    assert(await repo.recordClickToCall(click));
+    assert(!(await repo.recordClickToCall(click)), "a repeated event adds no row");
+    const row = await repo.findByBitrixCallId(portal.id, "externalCall.42");
+    assertEquals(row?.sipCallId, clickToCallPlaceholder("externalCall.42"));
+    assertEquals([row?.origin, row?.direction, row?.syncState], [
+      "click_to_call",
+      "outbound",
+      "synced",
+    ]);
+    const dialled = await repo.recordStart({
+      portalId: portal.id,
+      bitrixUserId: 7,
+      sipCallId: "dial@host",
+      direction: "outbound",
+      phoneNumber: "+74950000000",
+      startedAt: new Date(),
+    });
+    assertEquals(dialled.call.id, row?.id);
+    assertEquals(dialled.call.bitrixCallId, "externalCall.42");
   },
 );
 
