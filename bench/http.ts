@@ -12,12 +12,16 @@
  *   event and inserts a journal row).
  *
  * - `floor` (for reference, no target): `GET /healthz`, the middleware chain alone.
+ * - `dbfloor` (for reference, no target; PostgreSQL only): `bench/db_floor.ts`, a bare
+ *   `Deno.serve` reading one row per request: the ceiling of any endpoint that reads the database.
  *
  * Prints req/s, p50/p99 latency, errors (socket errors + non-2xx/3xx), the server's RSS
  * (`VmRSS`, and the peak `VmHWM`) and the ratio to the baseline, with the targets beside them.
  *
  * Options: `--duration 10s --connections 100 --threads 2 --warmup 2s --db auto|postgres|pglite
- * --log-level info --only floor,placement,widget,event --json <file> --profile <dir>`. With `--profile`
+ * --log-level info --only floor,dbfloor,placement,widget,event --json <file> --profile <dir>
+ * --app-flags "<deno run flags>" --app-env "NAME=value …"` (e.g. `--v8-flags=--max-heap-size=128`,
+ * `MALLOC_ARENA_MAX=2`). With `--profile`
  * the app runs under the inspector; each measured run writes `<dir>/<endpoint>.cpuprofile` (open
  * in Chrome DevTools) and prints the functions and packages with the most self time.
  *
@@ -41,9 +45,11 @@ function parseArgs(args: string[]) {
     warmup: "2s",
     db: "auto",
     "log-level": "info",
-    only: "floor,placement,widget,event",
+    only: "floor,dbfloor,placement,widget,event",
     json: "",
     profile: "",
+    "app-flags": "",
+    "app-env": "",
   };
   for (let i = 0; i < args.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
@@ -85,6 +91,14 @@ async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+/** The app's V8 heap after a run, read from its `/metrics` (MiB). */
+async function heapOf(url: string): Promise<{ total: number; used: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const mib = (name: string) =>
+    Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1] ?? NaN) / 1048576;
+  return { total: mib("deno_heap_total_bytes"), used: mib("deno_heap_used_bytes") };
 }
 
 /** User + system CPU time of a process so far, in ms. */
@@ -350,6 +364,7 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
     [
       "run",
       ...(opts.profile ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+      ...opts["app-flags"].split(" ").filter(Boolean),
       "--allow-net",
       "--allow-read",
       "--allow-write",
@@ -369,6 +384,9 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
       BITRIX_OAUTH_URL: portal.tokenUrl,
       BITRIX_ALLOW_INSECURE_PORTALS: "true",
       LOG_LEVEL: opts["log-level"],
+      ...Object.fromEntries(
+        opts["app-env"].split(" ").filter(Boolean).map((kv) => kv.split(/=(.*)/s, 2)),
+      ),
     },
     appPort,
     dir,
@@ -429,13 +447,41 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
     await res.body?.cancel();
   }
 
-  // The three request shapes; each is checked once before the load.
+  // The database floor (PostgreSQL only: PGlite lives inside the app's process).
+  let dbFloor: Server | undefined;
+  if (db.kind === "postgresql" && opts.only.split(",").includes("dbfloor")) {
+    const port = freePort();
+    dbFloor = spawnServer(
+      "dbfloor",
+      ["run", "--allow-net", "--allow-env", "--allow-read", "bench/db_floor.ts"],
+      {
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? "",
+        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+        PORT: String(port),
+        DATABASE_URL: db.url,
+        MEMBER_ID: portal.memberId,
+      },
+      port,
+      dir,
+    );
+    cleanups.push(() => dbFloor!.stop());
+    await waitFor(`${dbFloor.url}/`, (r) => r.status === 200);
+  }
+
+  // The request shapes; each is checked once before the load.
   const load = portal.pageLoad({ handlerUrl: `${app.url}/`, userId: EMPLOYEE });
   const shapes: Record<string, Shape & { what: string }> = {
     floor: {
       what: "GET /healthz (the middleware chain alone: no database, no log line)",
       method: "GET",
       path: "/healthz",
+      headers: {},
+    },
+    dbfloor: {
+      what: "GET / of bench/db_floor.ts (bare Deno.serve, one PostgreSQL read)",
+      method: "GET",
+      path: "/",
       headers: {},
     },
     placement: {
@@ -498,14 +544,21 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
   const rows: Row[] = [];
   for (const name of selected) {
     const shape = shapes[name];
+    // The database floor stands in for the app in its row.
+    const server = name === "dbfloor" ? dbFloor : app;
+    if (!server) {
+      console.log(`[dbfloor] skipped: it needs PostgreSQL (database is ${db.kind})\n`);
+      continue;
+    }
     if (opts.warmup !== "0" && opts.warmup !== "0s") {
       await wrk(baseline.url, shape, opts.warmup, dir);
-      await wrk(app.url, shape, opts.warmup, dir);
+      await wrk(server.url, shape, opts.warmup, dir);
     }
     const base = await measure(baseline, shape, dir);
-    const profiler = opts.profile ? await inspect(inspectPort) : undefined;
+    const profiler = opts.profile && server === app ? await inspect(inspectPort) : undefined;
     await profiler?.start();
-    const got = await measure(app, shape, dir);
+    const got = await measure(server, shape, dir);
+    if (server === app) got.heap = await heapOf(app.url);
     if (profiler) {
       const { profile } = await profiler.stop();
       profiler.close();
@@ -531,6 +584,7 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
     pad("CPU ms/req", 10),
     pad("RSS MB", 15),
     pad("vs base", 8),
+    pad("heap MB", 9),
     "targets (✓ met, ✗ missed)",
   ].join(" ");
   console.log(header);
@@ -540,7 +594,8 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
     const { baseline: b, app: a } = row;
     const ratio = a.rps / b.rps;
     const want = TARGETS.ratio[row.endpoint];
-    const checks: [string, boolean][] = row.endpoint === "floor" ? [] : [
+    const reference = row.endpoint === "floor" || row.endpoint === "dbfloor";
+    const checks: [string, boolean][] = reference ? [] : [
       ...(want === undefined ? [] : [[`≥${want * 100}% of base`, ratio >= want] as [
         string,
         boolean,
@@ -563,8 +618,9 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
         ...rest,
       ].join(" "));
     line("baseline", b, []);
-    line("app", a, [
+    line(row.endpoint === "dbfloor" ? "db floor" : "app", a, [
       pad(`${num(ratio * 100)}%`, 8),
+      pad(a.heap ? `${num(a.heap.used)}/${num(a.heap.total)}` : "", 9),
       checks.length
         ? checks.map(([label, ok]) => `${label} ${ok ? "✓" : "✗"}`).join("  ")
         : "(reference, no target)",
@@ -602,6 +658,8 @@ interface Measured {
   cpuMsPerRequest: number;
   rss: number;
   peakRss: number;
+  /** The app's V8 heap (total, used) after the run, MiB, from its /metrics. */
+  heap?: { total: number; used: number };
 }
 
 interface Row {

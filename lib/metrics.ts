@@ -101,7 +101,12 @@ export const callsEnded = new Counter("calls_ended_total", "Calls reported ended
 /** The whole exposition, with gauges read live (the sync backlog asks the database). */
 export async function renderMetrics(services: Services): Promise<string> {
   const backlog = await services.calls.countPending().catch(() => -1);
+  const memory = Deno.memoryUsage();
   return [
+    ...gauge("process_resident_memory_bytes", "Resident memory size in bytes.", memory.rss),
+    ...gauge("deno_heap_total_bytes", "V8 heap size in bytes.", memory.heapTotal),
+    ...gauge("deno_heap_used_bytes", "V8 heap in use in bytes.", memory.heapUsed),
+    ...gauge("deno_external_memory_bytes", "Memory outside the V8 heap.", memory.external),
     ...httpRequests.render(),
     ...httpDuration.render(),
     ...callsEnded.render(),

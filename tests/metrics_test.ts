@@ -14,6 +14,8 @@ Deno.test("[metrics] Prometheus text with requests by route and the sync backlog
   assertStringIncludes(text, 'http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1');
   assertStringIncludes(text, "bitrix_sync_backlog 0");
   assertStringIncludes(text, "# TYPE vault_renewals_total counter");
+  assertMatch(text, /^process_resident_memory_bytes [1-9]\d+$/m);
+  assertMatch(text, /^deno_heap_used_bytes [1-9]\d+$/m);
 });
 
 Deno.test("[metrics] METRICS_TOKEN protects the endpoint", async () => {
