@@ -20,8 +20,8 @@
  *
  * Options: `--duration 10s --connections 100 --threads 2 --warmup 2s --db auto|postgres|pglite
  * --log-level info --only floor,dbfloor,placement,widget,event --json <file> --profile <dir>
- * --app-flags "<deno run flags>" --app-env "NAME=value …"` (e.g. `--v8-flags=--max-heap-size=128`,
- * `MALLOC_ARENA_MAX=2`). With `--profile`
+ * --app-flags "<deno run flags>" --app-env "NAME=value …"`. `--app-flags` defaults to the
+ * `--v8-flags=…` of `deno task start` (the heap cap); pass `--app-flags ""` to run without it. With `--profile`
  * the app runs under the inspector; each measured run writes `<dir>/<endpoint>.cpuprofile` (open
  * in Chrome DevTools) and prints the functions and packages with the most self time.
  *
@@ -48,7 +48,7 @@ function parseArgs(args: string[]) {
     only: "floor,dbfloor,placement,widget,event",
     json: "",
     profile: "",
-    "app-flags": "",
+    "app-flags": startTaskV8Flags(),
     "app-env": "",
   };
   for (let i = 0; i < args.length; i++) {
@@ -60,6 +60,12 @@ function parseArgs(args: string[]) {
     opts[m[1]] = m[2] ?? args[++i] ?? "";
   }
   return opts;
+}
+
+/** The `--v8-flags=…` of `deno task start` (the heap cap), so the app runs as it does there. */
+function startTaskV8Flags(): string {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks;
+  return (tasks.start as string).split(" ").filter((a) => a.startsWith("--v8-flags=")).join(" ");
 }
 
 const opts = parseArgs(Deno.args);

@@ -230,6 +230,10 @@ Deno.test("[compose] Dockerfile: pinned Deno, build-time install and bundles, no
   assertEquals(args.slice(0, 2), ["deno", "run"]);
   assert(!args.some((a) => /^(-A|--allow-all|--allow-write)/.test(a)), "no write permission");
   assertEquals(args.at(-1), "main.ts");
+  const startTask = JSON.parse(await read("deno.json")).tasks.start as string;
+  const v8Flags = startTask.split(" ").filter((a) => a.startsWith("--v8-flags="));
+  assertEquals(v8Flags.length, 1, "`deno task start` caps the V8 heap");
+  assertEquals(args.filter((a) => a.startsWith("--v8-flags=")), v8Flags, "the image runs the same");
 
   const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim());
   for (const path of ["deploy/secrets", "deploy/certs", ".env", "node_modules", "data", ".git"]) {
