@@ -6,9 +6,6 @@
  */
 import { drizzle as drizzlePostgres, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
-import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import * as schema from "./schema.ts";
 
@@ -76,7 +73,13 @@ function openPostgres(url: string, poolSize: number): Database {
   };
 }
 
+/** PGlite and its drizzle driver are loaded only when used (a PostgreSQL process never needs them). */
 async function openPglite(location: string): Promise<Database> {
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("drizzle-orm/pglite"),
+    import("drizzle-orm/pglite/migrator"),
+  ]);
   const client = location === "memory" ? new PGlite() : new PGlite(location);
   await client.waitReady;
   const db = drizzlePglite({ client, schema });
