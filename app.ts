@@ -72,13 +72,14 @@ export function createApp(services: Services): Hono<AppEnv> {
     c.set("requestId", requestId);
     c.set("client", client);
     c.set("log", requestLog);
-    // Set before the handler runs, the headers become the response's own (set after, each
-    // would copy the response).
-    c.header("X-Request-Id", requestId);
-    for (const [name, value] of isApiPath(path) ? headers.api : headers.document) {
-      c.header(name, value);
-    }
     await next();
+    // Set on the response's own headers: `c.header()` after the handler copies the response
+    // each time, and headers prepared before it are copied into every response.
+    const responseHeaders = c.res.headers;
+    responseHeaders.set("X-Request-Id", requestId);
+    for (const [name, value] of isApiPath(path) ? headers.api : headers.document) {
+      responseHeaders.set(name, value);
+    }
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
