@@ -23,7 +23,7 @@ USER deno
 ENV HOST=0.0.0.0 \
     PORT=8000
 EXPOSE 8000
-# The V8 heap is capped (as in `deno task start`): V8 sizes its heap from the host's memory, not
-# the container's limit, and grows it to ~140 MB under load although ~35 MB stay live; capped,
-# it stays near 50 MB at the same throughput (README, "Performance and reliability").
+# The V8 heap is capped (as in `deno task start`): V8 sizes its limit from the memory it is given
+# (the host's, or the container's limit when one is set) and grows the heap to ~140 MB under load
+# although ~35 MB stay live; capped, it stays near 50 MB (README, "Performance and reliability").
 CMD ["deno", "run", "--v8-flags=--max-heap-size=128", "--allow-net", "--allow-env", "--allow-sys", "--allow-read=/app,/run/vault-approle", "main.ts"]
