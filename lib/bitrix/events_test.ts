@@ -1,0 +1,31 @@
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { testBothEngines } from "../../tests/support/db.ts";
+import { PortalRepo } from "../db/portals.ts";
+import { EventAuthenticator } from "./events.ts";
+
+testBothEngines(
+  "[events] application tokens: a match is remembered, a refusal is not, forgetting is immediate",
+  async ({ database, box }) => {
+    const portals = new PortalRepo(database.db, box);
+    const { portal } = await portals.upsertInstall({
+      memberId: "m-1",
+      domain: "acme.bitrix24.ru",
+      clientEndpoint: "https://acme.bitrix24.ru/rest/",
+      tokens: { accessToken: "a", refreshToken: "r", expiresAt: new Date(Date.now() + 3600_000) },
+    });
+    const auth = new EventAuthenticator(portals);
+    assertEquals(await auth.verify("m-1", "app-token"), undefined, "no token stored yet");
+    await portals.setApplicationToken(portal.id, "app-token");
+    assertEquals((await auth.verify("m-1", "app-token"))?.id, portal.id, "refusals are not kept");
+    assertEquals(await auth.verify("m-1", "app-tokeN"), undefined);
+    assertEquals(await auth.verify("m-2", "app-token"), undefined, "the token of another member");
+
+    // Another instance's reinstall changes the token; this one trusts the old for a few seconds…
+    await portals.setApplicationToken(portal.id, "new-token");
+    assertEquals((await auth.verify("m-1", "app-token"))?.id, portal.id);
+    // …unless it handled the change itself.
+    auth.forgetPortal(portal.id);
+    assertEquals(await auth.verify("m-1", "app-token"), undefined);
+    assert(await auth.verify("m-1", "new-token"));
+  },
+);
