@@ -30,6 +30,16 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   const s = atob(text);
   const out = new Uint8Array(s.length);
@@ -92,11 +102,7 @@ export class SecretBox implements Sealer {
     const cipher = createCipheriv("aes-256-gcm", this.keys.get(this.activeId)!, iv);
     cipher.setAAD(encoder.encode(additionalData));
     const head = cipher.update(encoder.encode(plaintext));
-    const tail = cipher.final();
-    const sealed = new Uint8Array(head.length + tail.length + TAG_BYTES);
-    sealed.set(head);
-    sealed.set(tail, head.length);
-    sealed.set(cipher.getAuthTag(), head.length + tail.length);
+    const sealed = concatBytes(head, cipher.final(), cipher.getAuthTag());
     return Promise.resolve(`v1:${this.activeId}:${toBase64(iv)}:${toBase64(sealed)}`);
   }
 
@@ -122,11 +128,7 @@ export class SecretBox implements Sealer {
       decipher.setAAD(encoder.encode(additionalData));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const head = decipher.update(data.subarray(0, data.length - TAG_BYTES));
-      const tail = decipher.final();
-      const plain = new Uint8Array(head.length + tail.length);
-      plain.set(head);
-      plain.set(tail, head.length);
-      return decoder.decode(plain);
+      return decoder.decode(concatBytes(head, decipher.final()));
     } catch {
       throw new DecryptError();
     }
