@@ -117,6 +117,28 @@ function newId(prefix: string): string {
   }`;
 }
 
+/**
+ * The accept/reject callbacks of a SIP.js request delegate that settle a promise: resolved on a
+ * 2xx, rejected with a `request-failed` PhoneError naming `method` and the status otherwise.
+ */
+function settleOnAnswer(
+  method: string,
+  resolve: () => void,
+  reject: (error: PhoneError) => void,
+) {
+  return {
+    onAccept: () => resolve(),
+    onReject: (response: { message: { statusCode?: number } }) =>
+      reject(
+        new PhoneError(
+          "request-failed",
+          `${method} rejected: ${response.message.statusCode}`,
+          response.message.statusCode,
+        ),
+      ),
+  };
+}
+
 function sameAccount(a: PhoneAccount, b: PhoneAccount): boolean {
   return a.wsUrl === b.wsUrl && a.sipUri === b.sipUri && a.authUser === b.authUser &&
     a.password === b.password && (a.displayName ?? "") === (b.displayName ?? "") &&
@@ -934,17 +956,7 @@ export class PhoneEngine {
             constraints: { audio: true, video: false },
             ...sdhOptions,
           },
-          requestDelegate: {
-            onAccept: () => resolve(),
-            onReject: (response) =>
-              reject(
-                new PhoneError(
-                  "request-failed",
-                  `re-INVITE rejected: ${response.message.statusCode}`,
-                  response.message.statusCode,
-                ),
-              ),
-          },
+          requestDelegate: settleOnAnswer("re-INVITE", resolve, reject),
         }).catch((error) =>
           reject(
             error instanceof PhoneError
@@ -985,17 +997,7 @@ export class PhoneEngine {
               content: `Signal=${tone}\r\nDuration=160\r\n`,
             },
           },
-          requestDelegate: {
-            onAccept: () => resolve(),
-            onReject: (r) =>
-              reject(
-                new PhoneError(
-                  "request-failed",
-                  `INFO rejected: ${r.message.statusCode}`,
-                  r.message.statusCode,
-                ),
-              ),
-          },
+          requestDelegate: settleOnAnswer("INFO", resolve, reject),
         }).catch(reject);
       });
     }
@@ -1045,17 +1047,7 @@ export class PhoneEngine {
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       rec.session.refer(target, {
-        requestDelegate: {
-          onAccept: () => resolve(),
-          onReject: (r) =>
-            reject(
-              new PhoneError(
-                "request-failed",
-                `REFER rejected: ${r.message.statusCode}`,
-                r.message.statusCode,
-              ),
-            ),
-        },
+        requestDelegate: settleOnAnswer("REFER", resolve, reject),
         onNotify: (notification: Notification) => {
           notification.accept().catch(() => {});
           const frag = notification.request.body ?? "";
