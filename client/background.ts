@@ -7,7 +7,7 @@
 import { initializeB24Frame } from "@bitrix24/b24jssdk";
 import { FrameApi } from "../lib/frame_api.ts";
 import { startPhoneSession } from "../lib/phone_session.ts";
-import { CallCardBridge } from "../lib/call_card.ts";
+import { CallCardBridge, isSliderCopy, type JournalCall } from "../lib/call_card.ts";
 import { pickLang, t } from "../lib/i18n.ts";
 import { claim } from "../lib/claim.ts";
 
@@ -22,7 +22,7 @@ if (auth) {
     onRegisterError: (error) => console.warn("SIP registration failed", error),
   });
   const lang = pickLang(frame.getLang());
-  if (!frame.placement.isSliderMode) {
+  if (!isSliderCopy(frame.placement.options)) {
     new CallCardBridge({
       phone,
       card: {
@@ -30,17 +30,16 @@ if (auth) {
         on: (name, callback) =>
           void frame.placement.bindEvent(`BackgroundCallCard::${name}`, callback),
       },
-      lookupSipCallId: async (bitrixCallId) => {
-        const { calls } = await api.history<{ calls: { sipCallId: string }[] }>({ bitrixCallId });
-        return calls[0]?.sipCallId;
+      findCall: async (bitrixCallId) => {
+        const { calls } = await api.history<{ calls: JournalCall[] }>({ bitrixCallId });
+        return calls[0];
       },
-      transferTarget: async (target) => {
-        if (typeof target !== "number") return target;
+      colleagueAddress: async (userId) => {
         const { sipUri } = await api.widget<{ sipUri: string | null }>({
           event: "GETTRANSFERTARGET",
-          userId: target,
-        }).catch(() => ({ sipUri: null }));
-        return sipUri ?? String(target);
+          userId,
+        });
+        return sipUri ?? undefined;
       },
       claim,
       text: (key) => t(lang, key),

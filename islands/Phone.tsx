@@ -27,6 +27,8 @@ interface HistoryRow {
   startedAt: string;
   answeredAt: string | null;
   durationSec: number | null;
+  /** Why it failed, in words (a click-to-call the phone could not dial). */
+  failedReason: string | null;
   syncState: string;
 }
 
@@ -356,6 +358,7 @@ function HistoryTab({ lang, api }: { lang: Lang; api: FrameApi }) {
                       {row.direction === "inbound" ? "↙" : "↗"}
                     </span>{" "}
                     {t(lang, kind)}
+                    {row.failedReason && <div class="muted reason">{row.failedReason}</div>}
                   </td>
                   <td class="num">{row.number}</td>
                   <td class="muted">{fmt.format(new Date(row.startedAt))}</td>

@@ -50,6 +50,7 @@ export function callView(row: CallRow) {
     endedAt: row.endedAt,
     durationSec: row.durationSec,
     sipStatus: row.sipStatus,
+    failedReason: row.failedReason,
     syncState: row.syncState,
   };
 }

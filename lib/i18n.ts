@@ -67,6 +67,8 @@ const en = {
   stateHeld: "On hold",
   stateEnding: "Ending…",
   stateEnded: "Ended",
+  mobileClickToCall:
+    "Not dialled: calls started in the Bitrix24 mobile app cannot reach the browser phone yet. Dial the number from the SIP phone page.",
   historyEmpty: "No calls yet.",
   historyIn: "Incoming",
   historyOut: "Outgoing",
@@ -182,6 +184,8 @@ const ru: Record<TextKey, string> = {
   stateHeld: "На удержании",
   stateEnding: "Завершение…",
   stateEnded: "Завершён",
+  mobileClickToCall:
+    "Не набран: звонки из мобильного приложения Битрикс24 пока не доходят до браузерного телефона. Наберите номер на странице SIP-телефона.",
   historyEmpty: "Звонков пока нет.",
   historyIn: "Входящий",
   historyOut: "Исходящий",

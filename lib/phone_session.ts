@@ -68,7 +68,9 @@ export async function startPhoneSession(
     api.reportCall({
       phase: entry.phase,
       sipCallId: entry.sipCallId,
-      ...(entry.phase === "start" ? { direction: entry.direction, number: entry.number } : {}),
+      ...(entry.phase === "start"
+        ? { direction: entry.direction, number: entry.number, bitrixCallId: entry.bitrixCallId }
+        : {}),
       ...(entry.phase === "end"
         ? { sipStatus: entry.sipStatus ?? 487, durationSec: entry.durationSec ?? 0 }
         : {}),

@@ -41,6 +41,19 @@ export function statusCodeFor(
   return "OTHER";
 }
 
+/**
+ * How long a dial for a click-to-call card waits for Bitrix24's ONEXTERNALCALLSTART to confirm
+ * its CALL_ID (the card and the event travel separately); unconfirmed after that, the call is
+ * registered as the phone's own.
+ */
+export const CLICK_TO_CALL_CONFIRM_MS = 2 * 60_000;
+
+/** A dial that names a click-to-call CALL_ID the portal has not confirmed yet (and may still). */
+function awaitsClickToCallEvent(row: CallRow): boolean {
+  return row.origin === "click_to_call" && !row.registeredInBitrix &&
+    Date.now() - row.createdAt.getTime() < CLICK_TO_CALL_CONFIRM_MS;
+}
+
 /** Backoff before attempt `n + 1`: 2 s doubling to 5 min, with ±20 % jitter. */
 export function backoffMs(attempts: number): number {
   const base = Math.min(300_000, 2000 * 2 ** Math.min(attempts, 10));
@@ -121,6 +134,10 @@ export class CallSync {
       );
       return;
     }
+    if (awaitsClickToCallEvent(row)) {
+      await this.deps.calls.markRetry(row.id, "waiting for ONEXTERNALCALLSTART", 5000);
+      return;
+    }
     try {
       let bitrixCallId = row.bitrixCallId;
       if (!row.registeredInBitrix || !bitrixCallId) {
@@ -138,6 +155,7 @@ export class CallSync {
         USER_ID: row.bitrixUserId,
         DURATION: row.answeredAt ? row.durationSec ?? 0 : 0,
         STATUS_CODE: statusCodeFor(row),
+        ...(row.failedReason ? { FAILED_REASON: row.failedReason } : {}),
       });
       await this.deps.calls.markFinished(row.id);
       syncStats.finished++;

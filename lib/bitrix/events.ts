@@ -12,6 +12,7 @@ import { type Portal, type PortalRepo, sha256Hex } from "../db/portals.ts";
 import { UnauthorizedError } from "../errors.ts";
 import { log } from "../log.ts";
 import { isOurApp, whoIs } from "./frame_auth.ts";
+import { pickLang, t } from "../i18n.ts";
 
 const eventAuthSchema = z.object({
   member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -54,6 +55,8 @@ export const bitrixEventSchema = z.preprocess(
         PHONE_NUMBER_INTERNATIONAL: z.string().max(64).optional(),
         USER_ID: z.coerce.number().int().positive(),
         CALL_ID: z.string().min(1).max(200),
+        /** "1" when the call was started in the Bitrix24 mobile app (no call card appears). */
+        IS_MOBILE: z.string().max(5).optional(),
         LINE_NUMBER: z.string().max(64).optional(),
         CRM_ENTITY_TYPE: z.string().max(32).optional(),
         CRM_ENTITY_ID: z.string().max(32).optional(),
@@ -170,13 +173,26 @@ export async function handleEvent(services: Services, event: BitrixEvent): Promi
       return;
     }
     case "ONEXTERNALCALLSTART": {
-      await services.calls.recordClickToCall({
+      const { data } = event;
+      const outcome = await services.calls.recordClickToCall({
         portalId: portal.id,
-        bitrixUserId: event.data.USER_ID,
-        bitrixCallId: event.data.CALL_ID,
-        phoneNumber: event.data.PHONE_NUMBER_INTERNATIONAL || event.data.PHONE_NUMBER,
+        bitrixUserId: data.USER_ID,
+        bitrixCallId: data.CALL_ID,
+        phoneNumber: data.PHONE_NUMBER_INTERNATIONAL || data.PHONE_NUMBER,
         startedAt: new Date(),
       });
+      if (outcome === "recorded" && data.IS_MOBILE === "1") {
+        // The mobile app raises no call card, so no browser phone learns of this call: say so
+        // in Bitrix24's history now instead of a cancelled call ten minutes later.
+        const ended = await services.calls.endUndialledClickToCall(portal.id, data.CALL_ID, {
+          sipStatus: 480,
+          failedReason: t(pickLang(portal.lang), "mobileClickToCall"),
+        });
+        if (ended) services.bitrix.callSync.syncNow(ended.id).catch(() => {});
+      } else if (outcome === "confirmed") {
+        const row = await services.calls.findByBitrixCallId(portal.id, data.CALL_ID, data.USER_ID);
+        if (row) services.bitrix.callSync.syncNow(row.id).catch(() => {});
+      }
       return;
     }
   }

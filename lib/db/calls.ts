@@ -21,13 +21,38 @@ export interface CallStart {
   direction: "inbound" | "outbound";
   phoneNumber: string;
   startedAt: Date;
-  /** Set for click-to-call: Bitrix24 already has the call, it must only be finished. */
+  /**
+   * Bitrix24's CALL_ID of the click-to-call card the phone dialled for. It is trusted only once
+   * the portal's own ONEXTERNALCALLSTART names the same call and user (see {@link CallRepo}).
+   */
   bitrixCallId?: string | null;
 }
+
+/** How a CRM click-to-call event met the journal. */
+export type ClickToCallOutcome =
+  /** The phone had not dialled yet: a placeholder row waits for it. */
+  | "recorded"
+  /** The phone dialled first (its card came before the event): its row is now confirmed. */
+  | "confirmed"
+  /** Bitrix24 repeated the event. */
+  | "repeated";
 
 /** The SIP Call-ID of a click-to-call row before the phone has dialled. */
 export function clickToCallPlaceholder(bitrixCallId: string): string {
   return `bitrix24:${bitrixCallId}`;
+}
+
+/**
+ * Whether two forms of a phone number are the same line: Bitrix24's event gives E.164
+ * (`+74951234567`) where the CRM and its card keep the user's digits (`84951234567`), so the
+ * national significant part (the last ten digits, or all of a shorter number) is compared.
+ */
+export function sameNumber(a: string, b: string): boolean {
+  const x = a.replace(/\D/g, "");
+  const y = b.replace(/\D/g, "");
+  if (!x || !y) return false;
+  if (x.length < 10 || y.length < 10) return x === y;
+  return x.slice(-10) === y.slice(-10);
 }
 
 /** Reads and writes the call journal. */
@@ -54,32 +79,35 @@ export class CallRepo {
 
   /**
    * Records the start of a call; a retry with the same SIP Call-ID returns the existing row
-   * unchanged (`created: false`). A click-to-call start (with `bitrixCallId`) takes over the
-   * row the ONEXTERNALCALLSTART event created.
+   * unchanged (`created: false`). A click-to-call start takes over the row the same user's
+   * ONEXTERNALCALLSTART created (found by `bitrixCallId`, or by number for a phone that does not
+   * know the card). A `bitrixCallId` with no such row yet (the card came before the event) is
+   * kept unconfirmed: the event confirms it, and a call it never confirms is registered as the
+   * phone's own (so a forged id can never finish somebody else's call).
    */
   async recordStart(start: CallStart): Promise<{ call: CallRow; created: boolean }> {
-    const bitrixCallId = start.bitrixCallId ??
+    const claimed = start.bitrixCallId ?? undefined;
+    const pending = claimed ??
       (start.direction === "outbound" ? await this.pendingClickToCall(start) : undefined);
-    if (bitrixCallId) start = { ...start, bitrixCallId };
-    if (start.bitrixCallId) {
+    if (pending) {
       const [linked] = await this.db.update(calls).set({
         sipCallId: start.sipCallId,
-        bitrixUserId: start.bitrixUserId,
         startedAt: start.startedAt,
         updatedAt: new Date(),
       }).where(and(
         eq(calls.portalId, start.portalId),
-        eq(calls.bitrixCallId, start.bitrixCallId),
-        eq(calls.sipCallId, clickToCallPlaceholder(start.bitrixCallId)),
+        eq(calls.bitrixUserId, start.bitrixUserId),
+        eq(calls.bitrixCallId, pending),
+        eq(calls.sipCallId, clickToCallPlaceholder(pending)),
       )).returning();
       if (linked) return { call: linked, created: true };
     }
     const inserted = await this.db.insert(calls).values({
       id: crypto.randomUUID(),
       ...start,
-      bitrixCallId: start.bitrixCallId ?? null,
-      origin: start.bitrixCallId ? "click_to_call" : "phone",
-      registeredInBitrix: Boolean(start.bitrixCallId),
+      bitrixCallId: claimed ?? null,
+      origin: claimed ? "click_to_call" : "phone",
+      registeredInBitrix: false,
     }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning();
     if (inserted[0]) return { call: inserted[0], created: true };
     return { call: (await this.find(start.portalId, start.sipCallId))!, created: false };
@@ -90,8 +118,7 @@ export class CallRepo {
    * no phone has claimed yet (any page of the user may be the one reporting the dial).
    */
   private async pendingClickToCall(start: CallStart): Promise<string | undefined> {
-    const digits = start.phoneNumber.replace(/\D/g, "");
-    if (!digits) return undefined;
+    if (!start.phoneNumber.replace(/\D/g, "")) return undefined;
     const rows = await this.db.select({ id: calls.bitrixCallId, number: calls.phoneNumber })
       .from(calls).where(and(
         eq(calls.portalId, start.portalId),
@@ -100,7 +127,7 @@ export class CallRepo {
         sql`${calls.sipCallId} like 'bitrix24:%'`,
         sql`${calls.createdAt} > now() - interval '2 minutes'`,
       )).orderBy(desc(calls.createdAt));
-    return rows.find((r) => r.number.replace(/\D/g, "") === digits)?.id ?? undefined;
+    return rows.find((r) => sameNumber(r.number, start.phoneNumber))?.id ?? undefined;
   }
 
   /**
@@ -125,22 +152,39 @@ export class CallRepo {
     return rows.length;
   }
 
-  /** The call Bitrix24 knows as `bitrixCallId` in the portal. */
-  async findByBitrixCallId(portalId: string, bitrixCallId: string): Promise<CallRow | undefined> {
-    const [row] = await this.db.select().from(calls).where(
-      and(eq(calls.portalId, portalId), eq(calls.bitrixCallId, bitrixCallId)),
-    );
+  /** The call Bitrix24 knows as `bitrixCallId` in the portal (of `userId`, when given). */
+  async findByBitrixCallId(
+    portalId: string,
+    bitrixCallId: string,
+    userId?: number,
+  ): Promise<CallRow | undefined> {
+    const conditions = [eq(calls.portalId, portalId), eq(calls.bitrixCallId, bitrixCallId)];
+    if (userId !== undefined) conditions.push(eq(calls.bitrixUserId, userId));
+    const [row] = await this.db.select().from(calls).where(and(...conditions))
+      .orderBy(desc(calls.createdAt)).limit(1);
     return row;
   }
 
   /**
-   * Records a CRM click-to-call (ONEXTERNALCALLSTART): Bitrix24 already registered `CALL_ID`;
-   * the row waits for the phone to dial (its SIP Call-ID replaces the placeholder). Returns
-   * false when the row was there already (Bitrix24 repeated the event).
+   * Records a CRM click-to-call (ONEXTERNALCALLSTART): Bitrix24 already registered `CALL_ID`.
+   * When the user's phone already dialled for that card, its row is confirmed (and due for
+   * sync); otherwise a placeholder row waits for the phone to dial.
    */
   async recordClickToCall(
     input: Omit<CallStart, "sipCallId" | "direction" | "bitrixCallId"> & { bitrixCallId: string },
-  ): Promise<boolean> {
+  ): Promise<ClickToCallOutcome> {
+    const [confirmed] = await this.db.update(calls).set({
+      registeredInBitrix: true,
+      nextSyncAt: new Date(),
+      updatedAt: new Date(),
+    }).where(and(
+      eq(calls.portalId, input.portalId),
+      eq(calls.bitrixUserId, input.bitrixUserId),
+      eq(calls.bitrixCallId, input.bitrixCallId),
+      eq(calls.origin, "click_to_call"),
+      eq(calls.registeredInBitrix, false),
+    )).returning({ id: calls.id });
+    if (confirmed) return "confirmed";
     const sipCallId = clickToCallPlaceholder(input.bitrixCallId);
     const inserted = await this.insertClickToCall.execute({
       id: crypto.randomUUID(),
@@ -151,7 +195,33 @@ export class CallRepo {
       startedAt: input.startedAt,
       sipCallId,
     });
-    return inserted.length > 0;
+    return inserted.length > 0 ? "recorded" : "repeated";
+  }
+
+  /**
+   * Ends a click-to-call no phone can dial (started in the mobile app, which shows no card):
+   * at once, with `sipStatus` and a reason in words, due for sync.
+   */
+  async endUndialledClickToCall(
+    portalId: string,
+    bitrixCallId: string,
+    end: { sipStatus: number; failedReason: string },
+  ): Promise<CallRow | undefined> {
+    const now = new Date();
+    const [row] = await this.db.update(calls).set({
+      endedAt: now,
+      sipStatus: end.sipStatus,
+      durationSec: 0,
+      failedReason: end.failedReason,
+      syncState: "pending",
+      nextSyncAt: now,
+      updatedAt: now,
+    }).where(and(
+      eq(calls.portalId, portalId),
+      eq(calls.sipCallId, clickToCallPlaceholder(bitrixCallId)),
+      sql`${calls.endedAt} is null`,
+    )).returning();
+    return row;
   }
 
   /** The call with this SIP Call-ID in the portal. */

@@ -7,7 +7,7 @@ import {
 import { testBothEngines } from "../../tests/support/db.ts";
 import { PortalRepo } from "./portals.ts";
 import { SipAccountRepo } from "./sip_accounts.ts";
-import { CallRepo, clickToCallPlaceholder } from "./calls.ts";
+import { CallRepo, clickToCallPlaceholder, sameNumber } from "./calls.ts";
 import { calls, portals, sipAccounts } from "./schema.ts";
 import { eq } from "drizzle-orm";
 import { DecryptError } from "../secrets/crypto.ts";
@@ -189,8 +189,8 @@ testBothEngines(
       phoneNumber: "+7 495 000-00-00",
       startedAt: new Date(),
     };
-    assert(await repo.recordClickToCall(click));
-    assert(!(await repo.recordClickToCall(click)), "a repeated event adds no row");
+    assertEquals(await repo.recordClickToCall(click), "recorded");
+    assertEquals(await repo.recordClickToCall(click), "repeated", "a repeated event adds no row");
     const row = await repo.findByBitrixCallId(portal.id, "externalCall.42");
     assertEquals(row?.sipCallId, clickToCallPlaceholder("externalCall.42"));
     assertEquals([row?.origin, row?.direction, row?.syncState], [
@@ -210,6 +210,78 @@ testBothEngines(
     assertEquals(dialled.call.bitrixCallId, "externalCall.42");
   },
 );
+
+testBothEngines(
+  "[db] calls: a dial for a card that came before its event waits for the event to confirm it",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const start = {
+      portalId: portal.id,
+      bitrixUserId: 7,
+      sipCallId: "early@host",
+      direction: "outbound" as const,
+      phoneNumber: "84951234567",
+      startedAt: new Date(),
+      bitrixCallId: "externalCall.77",
+    };
+    const { call } = await repo.recordStart(start);
+    assertEquals([call.origin, call.bitrixCallId, call.registeredInBitrix], [
+      "click_to_call",
+      "externalCall.77",
+      false,
+    ]);
+    const event = {
+      portalId: portal.id,
+      bitrixCallId: "externalCall.77",
+      phoneNumber: "+74951234567",
+      startedAt: new Date(),
+    };
+    // Another employee's event with that CALL_ID does not confirm this user's row.
+    assertEquals(await repo.recordClickToCall({ ...event, bitrixUserId: 8 }), "recorded");
+    assertEquals((await repo.find(portal.id, "early@host"))?.registeredInBitrix, false);
+    assertEquals(await repo.recordClickToCall({ ...event, bitrixUserId: 7 }), "confirmed");
+    const confirmed = await repo.find(portal.id, "early@host");
+    assertEquals(confirmed?.registeredInBitrix, true);
+    assertEquals((await repo.list(portal.id, { userId: 7 })).length, 1, "no second row");
+  },
+);
+
+testBothEngines(
+  "[db] calls: a phone cannot take over another user's click-to-call",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    await repo.recordClickToCall({
+      portalId: portal.id,
+      bitrixUserId: 7,
+      bitrixCallId: "externalCall.9",
+      phoneNumber: "+74950000000",
+      startedAt: new Date(),
+    });
+    const { call } = await repo.recordStart({
+      portalId: portal.id,
+      bitrixUserId: 8,
+      sipCallId: "thief@host",
+      direction: "outbound",
+      phoneNumber: "+74950000000",
+      startedAt: new Date(),
+      bitrixCallId: "externalCall.9",
+    });
+    assertEquals(call.bitrixUserId, 8);
+    assertEquals(call.registeredInBitrix, false);
+    const original = await repo.findByBitrixCallId(portal.id, "externalCall.9", 7);
+    assertEquals(original?.sipCallId, clickToCallPlaceholder("externalCall.9"), "still undialled");
+    assertEquals(original?.bitrixUserId, 7);
+  },
+);
+
+Deno.test("[db] sameNumber compares E.164 with a national form", () => {
+  assert(sameNumber("+74951234567", "8 (495) 123-45-67"));
+  assert(sameNumber("1003", "1003"));
+  assert(!sameNumber("1003", "91003"));
+  assert(!sameNumber("+74951234567", "+74951234568"));
+});
 
 testBothEngines("[db] withLock serialises holders of the same key", async ({ database }) => {
   const order: string[] = [];

@@ -104,6 +104,8 @@ export const calls = pgTable("calls", {
   endedAt: timestamp("ended_at", { withTimezone: true }),
   durationSec: integer("duration_sec"),
   sipStatus: integer("sip_status"),
+  /** Why the call failed, in words, for Bitrix24's `FAILED_REASON` and the history. */
+  failedReason: text("failed_reason"),
   /** Where the Bitrix24 side is: `pending` work remains, `synced` done, `failed` gave up. */
   syncState: text("sync_state", { enum: ["pending", "synced", "failed"] }).notNull().default(
     "pending",

@@ -114,8 +114,11 @@ export interface PhoneClient {
   /** Registers the account (resolves when registered, throws {@link PhoneError} when it fails). */
   register(account: PhoneAccount, options?: RegisterOptions): Promise<PhoneSnapshot>;
   unregister(): Promise<PhoneSnapshot>;
-  /** Places a call; this tab owns its media. Resolves when the INVITE is on its way. */
-  call(number: string): Promise<CallInfo>;
+  /**
+   * Places a call; this tab owns its media. Resolves when the INVITE is on its way.
+   * `bitrixCallId` links it to the Bitrix24 call card it was dialled for.
+   */
+  call(number: string, options?: { bitrixCallId?: string }): Promise<CallInfo>;
   /** Answers an incoming call in this tab; other live calls are put on hold unless told not to. */
   answer(callId: string, options?: { holdOthers?: boolean }): Promise<CallInfo>;
   /** Rejects an incoming call: 486 Busy Here (default) or 603 Decline. */
@@ -476,8 +479,10 @@ class Client implements PhoneClient {
     return this.#command({ op: "unregister" }) as Promise<PhoneSnapshot>;
   }
 
-  call(number: string): Promise<CallInfo> {
-    return this.#command({ op: "call", number }) as Promise<CallInfo>;
+  call(number: string, options: { bitrixCallId?: string } = {}): Promise<CallInfo> {
+    return this.#command({ op: "call", number, bitrixCallId: options.bitrixCallId }) as Promise<
+      CallInfo
+    >;
   }
 
   answer(callId: string, options: { holdOthers?: boolean } = {}): Promise<CallInfo> {

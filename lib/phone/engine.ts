@@ -370,7 +370,7 @@ export class PhoneEngine {
       case "unregister":
         return this.unregister();
       case "call":
-        return this.call(command.number, tabId);
+        return this.call(command.number, tabId, command.bitrixCallId);
       case "answer":
         return this.answer(command.callId, tabId, command.holdOthers ?? true);
       case "reject":
@@ -768,8 +768,11 @@ export class PhoneEngine {
     }, 5000);
   }
 
-  /** Places a call from `tabId` (which will own its media). Resolves once the INVITE is sent. */
-  call(number: string, tabId: string): Promise<CallInfo> {
+  /**
+   * Places a call from `tabId` (which will own its media). Resolves once the INVITE is sent.
+   * `bitrixCallId` (a click-to-call's card) goes into the call's info and its journal start.
+   */
+  call(number: string, tabId: string, bitrixCallId?: string): Promise<CallInfo> {
     const ua = this.#requireUa();
     if (!number.trim()) throw new PhoneError("invalid-state", "empty number");
     const target = this.#targetUri(number);
@@ -782,6 +785,7 @@ export class PhoneEngine {
       target.user ?? number,
       CallState.Dialing,
       tabId,
+      bitrixCallId ? { bitrixCallId } : {},
     );
     this.#sendInvite(rec, inviter);
     return Promise.resolve({ ...rec.info });
@@ -1265,6 +1269,7 @@ export class PhoneEngine {
       number: info.number,
       at: Date.now(),
     };
+    if (phase === "start" && info.bitrixCallId) entry.bitrixCallId = info.bitrixCallId;
     if (phase === "end") {
       entry.sipStatus = info.sipStatus;
       entry.reason = info.endReason;

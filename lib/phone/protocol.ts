@@ -35,7 +35,7 @@ import type {
 export type Command =
   | { op: "register"; account: PhoneAccount; options?: RegisterOptions }
   | { op: "unregister" }
-  | { op: "call"; number: string }
+  | { op: "call"; number: string; bitrixCallId?: string }
   | { op: "answer"; callId: string; holdOthers?: boolean }
   | { op: "reject"; callId: string; code?: number }
   | { op: "hangup"; callId: string }

@@ -89,6 +89,8 @@ export interface CallInfo {
   mediaTabId?: string;
   /** For a call we placed because of a transfer: the id of the call that asked for it. */
   referredBy?: string;
+  /** Bitrix24's `CALL_ID` of the call card this call was dialled for (click-to-call). */
+  bitrixCallId?: string;
   /** Epoch ms. */
   startedAt: number;
   answeredAt?: number;
@@ -143,6 +145,8 @@ export interface JournalEntry {
   callId: string;
   direction: CallDirection;
   number: string;
+  /** Bitrix24's `CALL_ID` of the click-to-call this call was dialled for (phase "start"). */
+  bitrixCallId?: string;
   /** Final SIP status (phase "end"). */
   sipStatus?: number;
   /** Talk time in whole seconds (phase "end"; 0 when never answered). */

@@ -26,9 +26,13 @@ export const handler = define.handlers({
     if (query.all === "1" && !user.isAdmin) throw new ForbiddenError("administrators only");
     c.header("Cache-Control", "no-store");
     if (query.bitrixCallId) {
-      const row = await c.var.services.calls.findByBitrixCallId(user.portal.id, query.bitrixCallId);
-      const visible = row && (row.bitrixUserId === user.userId || user.isAdmin);
-      return c.json({ calls: visible ? [callView(row)] : [] });
+      // The card's call, of this user only (a CALL_ID may also name another user's row).
+      const row = await c.var.services.calls.findByBitrixCallId(
+        user.portal.id,
+        query.bitrixCallId,
+        user.userId,
+      );
+      return c.json({ calls: row ? [callView(row)] : [] });
     }
     const rows = await c.var.services.calls.list(user.portal.id, {
       userId: query.all === "1" ? undefined : user.userId,
