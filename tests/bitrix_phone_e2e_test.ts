@@ -14,6 +14,10 @@ import { eventually, phoneBundles, PhonePage, startPageServer } from "./phone/ha
 
 const ADMIN = 1;
 const ANNA = 2;
+/** A colleague without phones in the profile (the card gives a transfer to him as a number). */
+const JOHN = 3;
+/** A colleague with a work phone (the card gives "internal call" as the string of her id). */
+const EMILY = 4;
 
 /** Collects every RTCPeerConnection of every frame, for audio checks from the test. */
 function recordPeerConnections() {
@@ -72,8 +76,24 @@ function finishes(h: BitrixHarness) {
   return h.portal.records.calls("telephony.externalcall.finish").filter((c) => c.status === 200);
 }
 
+function registrations(h: BitrixHarness) {
+  return h.portal.records.calls("telephony.externalcall.register").filter((c) => c.status === 200);
+}
+
+/** The `n`-th successful finish (1-based), once it arrived. */
+async function nthFinish(h: BitrixHarness, n: number, what: string) {
+  await eventually(
+    () => Promise.resolve(finishes(h).length >= n || undefined),
+    `finish of ${what}`,
+    15_000,
+  );
+  return finishes(h)[n - 1].params;
+}
+
+const card = (state: string) => `[data-testid=call-card][data-ui-state=${state}]`;
+
 phoneTest(
-  "[e2e] install, assign, click-to-call from the CRM card, transfer, incoming and missed calls",
+  "[e2e] install, assign, click-to-call in both orders, dial from the app, transfer, decline, incoming, missed, mobile",
   async () => {
     const pg = noPostgres ? undefined : await startPostgres();
     try {
@@ -84,6 +104,7 @@ phoneTest(
       });
       await using browser = await launchChromium();
       await using far = startPageServer(await phoneBundles());
+      h.portal.state.users.update(EMILY, { workPhone: "+7 495 000-00-04" });
 
       // 1. The admin installs the app from the portal, then assigns SIP accounts in its admin panel.
       const admin = await (await browser.newContext()).newPage();
@@ -103,14 +124,19 @@ phoneTest(
       await app.click("form >> text=Save");
       await app.waitForSelector("text=Credentials saved");
       await app.click("role=tab[name='Employees']");
-      const row = `[data-testid=employee-${ANNA}]`;
-      await app.click(`${row} >> text=Edit`);
-      await app.fill(`${row} input[name=url]`, kamailio.wsUrl);
-      await app.fill(`${row} input[name=user]`, "1002");
-      await app.fill(`${row} input[name=password]`, "secret");
-      await app.fill(`${row} input[name=sipUri]`, "sip:1002@test.local");
-      await app.click(`${row} button[type=submit]`);
-      await app.waitForSelector(`${row} >> text=sip:1002@test.local`);
+      const assign = async (userId: number, user: string) => {
+        const row = `[data-testid=employee-${userId}]`;
+        await app.click(`${row} >> text=Edit`);
+        await app.fill(`${row} input[name=url]`, kamailio.wsUrl);
+        await app.fill(`${row} input[name=user]`, user);
+        await app.fill(`${row} input[name=password]`, "secret");
+        await app.fill(`${row} input[name=sipUri]`, `sip:${user}@test.local`);
+        await app.click(`${row} button[type=submit]`);
+        await app.waitForSelector(`${row} >> text=sip:${user}@test.local`);
+      };
+      await assign(ANNA, "1002");
+      await assign(JOHN, "1004");
+      await assign(EMILY, "1005");
 
       // 2. The employee's portal tab: the background worker registers her phone.
       const annaContext = await browser.newContext();
@@ -127,21 +153,31 @@ phoneTest(
         20_000,
       );
 
-      // The far party: a plain phone registered as 1003 in a second browser context.
-      const bob = await PhonePage.open(
-        await (await browser.newContext()).newPage(),
-        far.origin,
-        "bob",
-      );
-      await bob.register("1003", kamailio.wsUrl);
+      // The far parties: plain phones in their own browser contexts.
+      const farPhone = async (name: string, user: string) => {
+        const phone = await PhonePage.open(
+          await (await browser.newContext()).newPage(),
+          far.origin,
+          name,
+        );
+        await phone.register(user, kamailio.wsUrl);
+        return phone;
+      };
+      const bob = await farPhone("bob", "1003");
+      const invitesTo = (user: string) =>
+        (kamailio.log().match(new RegExp(`REQ INVITE sip:${user}@`, "g")) ?? []).length;
+      const hangUpAll = (p: PhonePage) =>
+        p.run((ph) =>
+          Promise.all(ph.calls.map((c: { id: string }) => ph.hangup(c.id).catch(() => {})))
+        );
 
       // 3. Click-to-call from the emulated CRM: the card opens, the worker dials, Bob answers.
       await anna.fill("[data-testid=crm-dial-input]", "1003");
       await anna.click("[data-testid=crm-dial-call]");
       const ringing = await bob.waitForCall("incoming", "inbound", 20_000);
-      await anna.waitForSelector("[data-testid=call-card][data-ui-state=connectingOutgoing]");
+      await anna.waitForSelector(card("connectingOutgoing"));
       await bob.run((p, id) => p.answer(id), ringing.id);
-      await anna.waitForSelector("[data-testid=call-card][data-ui-state=connected]");
+      await anna.waitForSelector(card("connected"));
       await anna.waitForSelector("[data-testid=call-card][data-timer=running]");
       const annaMedia = await mediaFrame(anna);
       await audioGrows(annaMedia, "audio at Anna");
@@ -153,86 +189,131 @@ phoneTest(
       );
       await new Promise((r) => setTimeout(r, 1200)); // a talk time Bitrix24 can see
       await anna.click("[data-testid=call-card-hangup]");
-      const [outgoing] = await eventually(
-        () => Promise.resolve(finishes(h).length ? finishes(h) : undefined),
-        "finish of the click-to-call",
-        15_000,
-      );
-      assertEquals(String(outgoing.params.STATUS_CODE), "200");
-      assert(Number(outgoing.params.DURATION) >= 1, `DURATION ${outgoing.params.DURATION}`);
-      assertEquals(
-        h.portal.records.calls("telephony.externalcall.register").filter((c) => c.status === 200)
-          .length,
-        0,
-        "a click-to-call is not registered again",
-      );
-      await anna.click("[data-testid=call-card][data-ui-state=idle] [data-testid=call-card-close]");
+      const outgoing = await nthFinish(h, 1, "the click-to-call");
+      assertEquals(String(outgoing.STATUS_CODE), "200");
+      assert(Number(outgoing.DURATION) >= 1, `DURATION ${outgoing.DURATION}`);
+      assertEquals(registrations(h).length, 0, "a click-to-call is not registered again");
+      assertEquals(invitesTo("1003"), 1, "one INVITE for one click");
+      // Bitrix24's finish closes the card by itself.
       await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
 
-      // 3b. Transfer from the card: Anna calls Bob again and transfers him to Carol (REFER).
-      const carol = await PhonePage.open(
-        await (await browser.newContext()).newPage(),
-        far.origin,
-        "carol",
-      );
-      await carol.register("1004", kamailio.wsUrl);
-      await anna.fill("[data-testid=crm-dial-input]", "1003");
+      // 3b. The card before ONEXTERNALCALLSTART, and the CRM's national form of the number
+      // (the event says +74951234567): one dial, linked by CALL_ID, no registration.
+      const olga = await farPhone("olga", "84951234567");
+      h.portal.pages.options.clickToCallOrder = "card-first";
+      await anna.fill("[data-testid=crm-dial-input]", "8 (495) 123-45-67");
       await anna.click("[data-testid=crm-dial-call]");
-      const second = await bob.waitForCall("incoming", "inbound", 20_000);
-      await bob.run((p, id) => p.answer(id), second.id);
-      await anna.waitForSelector("[data-testid=call-card][data-ui-state=connected]");
-      await anna.click("[data-testid=call-card-transfer]");
-      await anna.fill("[data-testid=call-card-transfer-target]", "1004");
-      await anna.click("[data-testid=call-card-transfer-submit]");
-      const atCarol = await carol.waitForCall("incoming", "inbound", 20_000);
-      await carol.run((p, id) => p.answer(id), atCarol.id);
-      await carol.waitForCall("connected", "inbound", 20_000);
-      await eventually(
-        () => Promise.resolve(finishes(h).length === 2 || undefined),
-        "finish of the transferred call",
-        15_000,
-      );
-      assertEquals(String(finishes(h)[1].params.STATUS_CODE), "200");
-      await carol.run((p) =>
-        Promise.all(p.calls.map((c: { id: string }) => p.hangup(c.id).catch(() => {})))
-      );
-      await anna.click("[data-testid=call-card][data-ui-state=idle] [data-testid=call-card-close]");
+      const atOlga = await olga.waitForCall("incoming", "inbound", 20_000);
+      await olga.run((p, id) => p.answer(id), atOlga.id);
+      await anna.waitForSelector(card("connected"));
+      await new Promise((r) => setTimeout(r, 1200));
+      await anna.click("[data-testid=call-card-hangup]");
+      const national = await nthFinish(h, 2, "the card-first click-to-call");
+      assertEquals(String(national.STATUS_CODE), "200");
+      assertEquals(registrations(h).length, 0, "linked to the portal's own registration");
+      assertEquals(invitesTo("84951234567"), 1);
       await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
+      h.portal.pages.options.clickToCallOrder = "event-first";
 
-      // 4. An incoming call: registered as TYPE 2, the card opens, Anna answers from it.
+      // 3c. Dialled from the app's own page with the worker loaded: the journal registers it,
+      // Bitrix24 raises an outgoing card for it, and the worker binds it instead of dialling.
+      await anna.goto(h.portal.pageUrl({ userId: ANNA, placement: "DEFAULT" }));
+      const phoneApp = await eventually(
+        () =>
+          Promise.resolve(
+            anna.frames().find((f) =>
+              f.url().startsWith(h.app.url) && !f.url().includes("/placement/background")
+            ),
+          ),
+        "the phone frame",
+      );
+      await phoneApp.waitForSelector("[data-island=Phone][data-hydrated='1']");
+      await eventually(
+        async () => (await kamailio.contacts("1002")) >= 1,
+        "1002 registered again",
+        20_000,
+      );
+      await phoneApp.fill("input[name=number]", "1003");
+      await phoneApp.press("input[name=number]", "Enter");
+      const fromApp = await bob.waitForCall("incoming", "inbound", 20_000);
+      await anna.waitForSelector(card("connectingOutgoing"), { timeout: 20_000 });
+      await bob.run((p, id) => p.answer(id), fromApp.id);
+      await anna.waitForSelector(card("connected"));
+      await new Promise((r) => setTimeout(r, 1200));
+      await anna.click("[data-testid=call-card-hangup]");
+      const own = await nthFinish(h, 3, "the call dialled from the app");
+      assertEquals(String(own.STATUS_CODE), "200");
+      assertEquals(registrations(h).length, 1, "one call in Bitrix24");
+      assertEquals(invitesTo("1003"), 2, "dialled once, not again by the card");
+      await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
+      await anna.goto(h.portal.pageUrl({ userId: ANNA }));
+
+      // 4. Transfer from the card to colleagues: John (no phones: the card gives a number) and
+      // Emily (a work phone: "internal call" gives the string of her id) → their SIP accounts.
+      const john = await farPhone("john", "1004");
+      const emily = await farPhone("emily", "1005");
+      for (const [colleague, userId, n] of [[john, JOHN, 4], [emily, EMILY, 5]] as const) {
+        await anna.fill("[data-testid=crm-dial-input]", "1003");
+        await anna.click("[data-testid=crm-dial-call]");
+        const second = await bob.waitForCall("incoming", "inbound", 20_000);
+        await bob.run((p, id) => p.answer(id), second.id);
+        await anna.waitForSelector(card("connected"));
+        await anna.click("[data-testid=call-card-transfer]");
+        await anna.click(`[data-testid=call-card-transfer-user-${userId}]`);
+        const atColleague = await colleague.waitForCall("incoming", "inbound", 20_000);
+        await colleague.run((p, id) => p.answer(id), atColleague.id);
+        await colleague.waitForCall("connected", "inbound", 20_000);
+        assertEquals(String((await nthFinish(h, n, "the transferred call")).STATUS_CODE), "200");
+        await hangUpAll(colleague);
+        await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
+      }
+
+      // 5. An incoming call: registered as TYPE 2, the card opens, Anna answers from it.
       const callIn = await bob.call("1002");
-      await anna.waitForSelector("[data-testid=call-card][data-ui-state=incoming]", {
-        timeout: 20_000,
-      });
-      const [register] = h.portal.records.calls("telephony.externalcall.register");
-      assertEquals(String(register.params.TYPE), "2");
+      await anna.waitForSelector(card("incoming"), { timeout: 20_000 });
+      const incomingRegister = registrations(h).at(-1)!;
+      assertEquals(String(incomingRegister.params.TYPE), "2");
       await anna.click("[data-testid=call-card-answer]");
-      await anna.waitForSelector("[data-testid=call-card][data-ui-state=connected]");
+      await anna.waitForSelector(card("connected"));
       await audioGrows(await mediaFrame(anna), "audio at Anna (incoming)");
       await bob.run((p, id) => p.hangup(id), callIn.id);
-      await eventually(
-        () => Promise.resolve(finishes(h).length === 3 || undefined),
-        "finish of the incoming call",
-        15_000,
-      );
-      assertEquals(String(finishes(h)[2].params.STATUS_CODE), "200");
-      await anna.click("[data-testid=call-card][data-ui-state=idle] [data-testid=call-card-close]");
+      assertEquals(String((await nthFinish(h, 6, "the incoming call")).STATUS_CODE), "200");
       await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
 
-      // 5. A missed call: Bob gives up before anyone answers → 304.
+      // 6. Declined from the card: in the incoming state it offers only Answer and Busy.
+      const declined = await bob.call("1002");
+      await anna.waitForSelector(card("incoming"), { timeout: 20_000 });
+      assert(await anna.isHidden("[data-testid=call-card-hangup]"), "no hang-up while ringing");
+      await anna.click("[data-testid=call-card-skip]");
+      await bob.waitFor(
+        (s) => s.calls.some((c) => c.state === "ended" && c.sipStatus === 486),
+        10_000,
+      );
+      assert(!(await bob.state()).calls.some((c) => c.id === declined.id && c.state !== "ended"));
+      await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" });
+      const busy = await nthFinish(h, 7, "the declined call");
+      assertEquals([String(busy.STATUS_CODE), String(busy.DURATION)], ["486", "0"]);
+
+      // 7. A missed call: Bob gives up before anyone answers → 304.
       const missed = await bob.call("1002");
-      await anna.waitForSelector("[data-testid=call-card][data-ui-state=incoming]", {
-        timeout: 20_000,
-      });
+      await anna.waitForSelector(card("incoming"), { timeout: 20_000 });
       await bob.run((p, id) => p.hangup(id), missed.id);
       await anna.waitForSelector("[data-testid=call-card]", { state: "hidden" }); // closed by the app
-      await eventually(
-        () => Promise.resolve(finishes(h).length === 4 || undefined),
-        "finish of the missed call",
-        15_000,
-      );
-      assertEquals(String(finishes(h)[3].params.STATUS_CODE), "304");
-      assertEquals(String(finishes(h)[3].params.DURATION), "0");
+      const missedFinish = await nthFinish(h, 8, "the missed call");
+      assertEquals([String(missedFinish.STATUS_CODE), String(missedFinish.DURATION)], [
+        "304",
+        "0",
+      ]);
+
+      // 8. A click-to-call from the Bitrix24 mobile app raises no card: finished at once with a
+      // reason the user can read, nothing dialled.
+      const invitesBefore = invitesTo("1003");
+      await h.portal.clickToCall({ userId: ANNA, phoneNumber: "1003", isMobile: true });
+      const mobile = await nthFinish(h, 9, "the mobile click-to-call");
+      assertEquals(String(mobile.STATUS_CODE), "480");
+      assert(String(mobile.FAILED_REASON ?? "").length > 10, "a reason in words");
+      assertEquals(invitesTo("1003"), invitesBefore);
+      await Promise.all([bob, olga, john, emily].map(hangUpAll));
     } finally {
       await pg?.close();
     }

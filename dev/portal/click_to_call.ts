@@ -26,10 +26,27 @@ export const clickToCallSchema = z.object({
 /** Input of `clickToCall`. */
 export type ClickToCallInput = z.input<typeof clickToCallSchema>;
 
-/** Registers an outgoing call as Bitrix24 does and fires ONEXTERNALCALLSTART. */
+/**
+ * The event's E.164 form of a CRM number, as Bitrix24's parser gives it for a Russian portal
+ * (reference fact 9: `8 (495) 123-45-67` → `+74951234567`); short numbers (extensions) and
+ * numbers it cannot place keep their digits.
+ */
+export function internationalForm(number: string): string {
+  const digits = number.replace(/\D/g, "");
+  if (number.trim().startsWith("+")) return `+${digits}`;
+  if (digits.length === 11 && /^[78]/.test(digits)) return `+7${digits.slice(1)}`;
+  if (digits.length === 10 && digits.startsWith("9")) return `+7${digits}`;
+  return digits;
+}
+
+/**
+ * Registers an outgoing call as Bitrix24 does and fires ONEXTERNALCALLSTART; `delayEventMs`
+ * lets the card (shown by the caller) arrive first.
+ */
 export async function clickToCall(
   state: PortalState,
   input: ClickToCallInput,
+  beforeEvent?: (callId: string) => Promise<void> | void,
 ): Promise<{ callId: string; events: EventRecord[] }> {
   const p = clickToCallSchema.parse(input);
   const lineNumber = p.lineNumber ?? state.lines[0]?.number ?? "";
@@ -48,7 +65,7 @@ export async function clickToCall(
   });
   const data = {
     PHONE_NUMBER: p.phoneNumber,
-    PHONE_NUMBER_INTERNATIONAL: p.phoneNumber,
+    PHONE_NUMBER_INTERNATIONAL: internationalForm(p.phoneNumber),
     EXTENSION: "",
     USER_ID: String(p.userId),
     CALL_LIST_ID: String(p.callListId),
@@ -58,6 +75,7 @@ export async function clickToCall(
     CRM_ENTITY_TYPE: reg.CRM_ENTITY_TYPE ?? "",
     CRM_ENTITY_ID: reg.CRM_ENTITY_ID === null ? "" : String(reg.CRM_ENTITY_ID),
   };
+  await beforeEvent?.(reg.CALL_ID);
   return {
     callId: reg.CALL_ID,
     events: await fireEvent(state, "ONEXTERNALCALLSTART", data, p.userId),

@@ -44,6 +44,14 @@ export const pageOptionsSchema = z.object({
    * they reach the b24jssdk callback instead of resolving the bind promise (reference §E).
    */
   bindEventDelayMs: z.number().int().min(0).default(1000),
+  /**
+   * A page's click-to-call sends ONEXTERNALCALLSTART (REST event queue) and shows the card (pull)
+   * on separate channels, in no guaranteed order (reference fact 9): `event-first` sends the
+   * event and then shows the card, `card-first` shows the card and sends the event
+   * `eventLagMs` later. Tests may change it on `portal.pages.options` at any time.
+   */
+  clickToCallOrder: z.enum(["event-first", "card-first"]).default("event-first"),
+  eventLagMs: z.number().int().min(0).default(1500),
 });
 
 /** Options of the whole emulator. */

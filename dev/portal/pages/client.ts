@@ -41,6 +41,8 @@ export interface ClientConfig {
   bindEventDelayMs: number;
   text: Record<string, string>;
   users: TransferUser[];
+  /** The app's id (slider URLs). */
+  appId: number;
 }
 
 /** The page's script; see the module doc. */
@@ -293,7 +295,8 @@ export function portalClient(cfg: ClientConfig): void {
         cb({ result: "error", errorCode: "PATH_NOT_AVAILABLE" });
         return;
       }
-      const { body } = createSlider(path, () => cb({ result: "close" }));
+      const { body, workersId } = createSlider(path, () => cb({ result: "close" }));
+      loadSliderWorkers(path, workersId);
       const note = document.createElement("p");
       note.className = "b24-muted";
       note.textContent = `${path} — ${t.pathNotEmulated}`;
@@ -731,8 +734,13 @@ export function portalClient(cfg: ClientConfig): void {
     for (const id of [...closedLocally]) if (!shownIds.has(id)) closedLocally.delete(id);
     if (card) {
       const id = card.call.CALL_ID;
-      // externalcall.hide → the card closes itself (CORE hideExternalCall → autoClose).
-      if (!shownIds.has(id) && !snapshot.finished.includes(id)) closeCard("hidden");
+      // externalcall.finish and externalcall.hide → the card closes itself (CORE helper.php
+      // finishExternalCall → hideExternalCall → autoClose), unless its comment box is open.
+      if (snapshot.finished.includes(id)) {
+        if (!card.commentShown) closeCard("finished");
+      } else if (!shownIds.has(id)) {
+        closeCard("hidden");
+      }
     }
     if (!card) {
       const next = snapshot.shown.find((c) => !closedLocally.has(c.CALL_ID));
@@ -847,6 +855,18 @@ export function portalClient(cfg: ClientConfig): void {
 
   // ---- sliders (openApplication, openPath) ----------------------------------------------
 
+  /**
+   * A slider is a portal page in a frame: it loads the PAGE_BACKGROUND_WORKER frames too, with
+   * the slider page's own `URI` (`…?IFRAME=Y&IFRAME_TYPE=SIDE_SLIDER`, CORE intranet.placement),
+   * and they get the card's events like the page's own.
+   */
+  function loadSliderWorkers(path: string, mountId: string): void {
+    const uri = `${path}${path.includes("?") ? "&" : "?"}IFRAME=Y&IFRAME_TYPE=SIDE_SLIDER`;
+    post("frame", { role: "worker", uri }).then((specs: FrameSpec[]) => {
+      for (const spec of specs) mount({ ...spec, mount: mountId });
+    }).catch((err) => console.error(err));
+  }
+
   function createSlider(title: string, onClose: () => void) {
     const id = `b24-slider-${++sliderSeq}`;
     const root = document.createElement("div");
@@ -868,12 +888,15 @@ export function portalClient(cfg: ClientConfig): void {
     const body = document.createElement("div");
     body.className = "b24-slider-body";
     body.id = id;
-    panel.append(head, body);
+    const workers = document.createElement("div");
+    workers.className = "b24-workers";
+    workers.id = `${id}-workers`;
+    panel.append(head, body, workers);
     root.appendChild(panel);
     document.body.appendChild(root);
     (root as HTMLElement & { onSliderClose?: () => void }).onSliderClose = onClose;
     close.addEventListener("click", () => closeSlider(root));
-    return { root, body, id };
+    return { root, body, id, workersId: workers.id };
   }
 
   function closeSlider(root: Element | null, after?: () => void): void {
@@ -897,7 +920,8 @@ export function portalClient(cfg: ClientConfig): void {
         options[k] = v;
       }
     }
-    const { id } = createSlider(title || document.title, onClose);
+    const { id, workersId } = createSlider(title || document.title, onClose);
+    loadSliderWorkers(`/marketplace/app/${cfg.appId}/`, workersId);
     post("frame", { role: "slider", placementOptions: options }).then((spec: FrameSpec) => {
       mount({ ...spec, mount: id });
     }).catch((err) => console.error(err));

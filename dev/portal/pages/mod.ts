@@ -92,6 +92,25 @@ function languageOf(state: PortalState, q: string | undefined): string {
   return q && /^[a-z]{2}$/.test(q) ? q : state.options.language;
 }
 
+/**
+ * The PAGE_BACKGROUND_WORKER frames of a page whose request URI is `uri` (the general binding and
+ * the page user's), with CORE's `PLACEMENT_OPTIONS {ID, URI}`.
+ */
+export function workerFrames(state: PortalState, session: PageSession, uri: string): FrameSpec[] {
+  if (!state.app.installed || state.app.removed) return [];
+  return state.placements
+    .filter((p) => p.placement === WORKER && (p.userId === 0 || p.userId === session.userId))
+    .map((w) =>
+      createFrame(state, session, {
+        role: "worker",
+        handler: w.handler,
+        placement: WORKER,
+        placementId: w.id,
+        placementOptions: { ID: WORKER, URI: uri },
+      })
+    );
+}
+
 /** Creates one app frame of a page: a fresh token pair, APP_SID and the getInitData answer. */
 export function createFrame(
   state: PortalState,
@@ -245,17 +264,8 @@ function page(c: Context, state: PortalState, user: PortalUser): Response {
   }
 
   if (installed && q.workers !== "0") {
-    const workers = state.placements.filter((p) =>
-      p.placement === WORKER && (p.userId === 0 || p.userId === user.id)
-    );
-    for (const w of workers) {
-      add("bx-workers", {
-        role: "worker",
-        handler: w.handler,
-        placement: WORKER,
-        placementId: w.id,
-        placementOptions: { ID: WORKER, URI: session.uri },
-      });
+    for (const spec of workerFrames(state, session, session.uri)) {
+      frames.push({ ...spec, mount: "bx-workers" });
     }
   }
   reg.addSession(session);
@@ -317,6 +327,7 @@ function page(c: Context, state: PortalState, user: PortalUser): Response {
       bindEventDelayMs: state.options.pages.bindEventDelayMs,
       text: t,
       users: transferUsers(state),
+      appId: state.app.id,
     },
   };
   return c.html(renderPage(model), 200, { "cache-control": "no-store" });
@@ -343,10 +354,14 @@ const bodies = {
   setInstall: z.object({ install: z.boolean() }),
   option: z.object({ scope: z.enum(["user", "app"]), name: z.string().min(1), value: z.unknown() }),
   frameLoad: z.object({ appSid: z.string(), ms: z.number().min(0) }),
-  frame: z.object({
-    role: z.literal("slider"),
-    placementOptions: z.record(z.string(), z.unknown()).default({}),
-  }),
+  frame: z.discriminatedUnion("role", [
+    z.object({
+      role: z.literal("slider"),
+      placementOptions: z.record(z.string(), z.unknown()).default({}),
+    }),
+    /** The worker frames of a slider page (`uri` is the slider page's request URI). */
+    z.object({ role: z.literal("worker"), uri: z.string().min(1).max(500) }),
+  ]),
   clickToCall: z.object({
     phoneNumber: z.string().min(1),
     crmEntityType: z.enum(["CONTACT", "COMPANY", "LEAD"]).optional(),
@@ -439,8 +454,18 @@ async function pageClickToCall(
   for (const call of state.calls.values()) {
     if (call.finished && call.dedupeKey === key) call.dedupeKey = `${key}|finished`;
   }
-  const { callId, events } = await clickToCall(state, { userId, ...input });
-  state.calls.get(callId)?.shownTo.add(userId);
+  const show = (callId: string) => void state.calls.get(callId)?.shownTo.add(userId);
+  if (state.options.pages.clickToCallOrder === "event-first") {
+    const { callId, events } = await clickToCall(state, { userId, ...input });
+    show(callId);
+    return { callId, delivered: events.length };
+  }
+  // card-first: the card (pull) is up while the event still waits in the REST queue.
+  const lag = state.options.pages.eventLagMs;
+  const { callId, events } = await clickToCall(state, { userId, ...input }, async (id) => {
+    show(id);
+    await new Promise((r) => setTimeout(r, lag));
+  });
   return { callId, delivered: events.length };
 }
 
@@ -571,6 +596,7 @@ function sessionApi(state: PortalState): Hono {
     const s = sessionOf(c);
     if (!s) return gone(c);
     const b = await body(c, bodies.frame);
+    if (b?.role === "worker") return c.json(workerFrames(state, s, b.uri));
     const handler = defaultHandler(state);
     if (!b || !handler) return bad(c);
     return c.json(
