@@ -2,7 +2,7 @@
 // @bitrix24/b24jssdk frame SDK inside the portal's cross-site frames (portal on 127.0.0.2).
 import type { Frame, Page } from "playwright-core";
 import { type Portal, startPortal } from "../dev/portal/mod.ts";
-import { assert, assertEquals, assertNotEquals } from "./support/assert.ts";
+import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "./support/assert.ts";
 import { chromiumAvailable, launchChromium } from "./support/chromium.ts";
 import { requireService } from "./support/services.ts";
 
@@ -277,6 +277,17 @@ Deno.test({
         );
         const slider = await appFrame(page, app, "/main", main);
         assertEquals((await slider.evaluate("window.init") as Any).options, { tab: "sip" });
+        // A slider is a portal page: it loads the worker too, with its own URI.
+        const sliderInit = await waitFor("the slider's worker frame", async () => {
+          for (const f of page.frames()) {
+            if (!f.url().startsWith(`${app.url}/worker?`) || f.isDetached()) continue;
+            const init = await f.evaluate("window.init").catch(() => undefined) as Any;
+            if (String(init?.options?.URI ?? "").includes("IFRAME=Y")) return init;
+          }
+          return undefined;
+        });
+        assertEquals(sliderInit.options.ID, "PAGE_BACKGROUND_WORKER");
+        assertStringIncludes(String(sliderInit.options.URI), "/marketplace/app/");
         await page.click("[data-testid=slider-close]");
         assertEquals(await closed, "");
 
