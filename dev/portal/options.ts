@@ -52,6 +52,13 @@ export const pageOptionsSchema = z.object({
    */
   clickToCallOrder: z.enum(["event-first", "card-first"]).default("event-first"),
   eventLagMs: z.number().int().min(0).default(1500),
+  /**
+   * The `allow` attribute of the app's frames. Portal templates differ (reference fact 8): one
+   * stored version grants `microphone` but not `autoplay`, so a frame the user never touched
+   * cannot play sound (measured in Chromium: `play()` fails with NotAllowedError even after the
+   * user clicked the page; with `autoplay *` it plays).
+   */
+  frameAllow: z.string().default("geolocation *; microphone *; camera *; autoplay *;"),
 });
 
 /** Options of the whole emulator. */

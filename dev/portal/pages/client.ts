@@ -39,6 +39,8 @@ export interface ClientConfig {
   /** PAGE_BACKGROUND_WORKER events (`BackgroundCallCard::…`, 17). */
   workerEvents: string[];
   bindEventDelayMs: number;
+  /** The frames' `allow` attribute (`pages.frameAllow`). */
+  frameAllow: string;
   text: Record<string, string>;
   users: TransferUser[];
   /** The app's id (slider URLs). */
@@ -157,7 +159,7 @@ export function portalClient(cfg: ClientConfig): void {
     layout.dataset.testid = `app-layout-${spec.role}`;
     const iframe = document.createElement("iframe");
     iframe.name = spec.frameName;
-    iframe.setAttribute("allow", "geolocation *; microphone *; camera *; autoplay *;");
+    iframe.setAttribute("allow", cfg.frameAllow);
     iframe.className = "b24-frame";
     iframe.title = spec.placement;
     iframe.dataset.testid = `app-frame-${spec.role}`;

@@ -325,6 +325,7 @@ function page(c: Context, state: PortalState, user: PortalUser): Response {
       allUiStates: ALL_UI_STATES,
       workerEvents: WORKER_EVENTS,
       bindEventDelayMs: state.options.pages.bindEventDelayMs,
+      frameAllow: state.options.pages.frameAllow,
       text: t,
       users: transferUsers(state),
       appId: state.app.id,
