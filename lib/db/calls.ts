@@ -109,7 +109,12 @@ export class CallRepo {
       origin: claimed ? "click_to_call" : "phone",
       registeredInBitrix: false,
     }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning();
-    if (inserted[0]) return { call: inserted[0], created: true };
+    if (inserted[0]) {
+      if (!claimed) return { call: inserted[0], created: true };
+      // The event may have landed between the link attempt and this insert.
+      await this.reconcileClickToCall(start.portalId, start.bitrixUserId, claimed);
+      return { call: (await this.find(start.portalId, start.sipCallId))!, created: true };
+    }
     return { call: (await this.find(start.portalId, start.sipCallId))!, created: false };
   }
 
@@ -195,7 +200,48 @@ export class CallRepo {
       startedAt: input.startedAt,
       sipCallId,
     });
-    return inserted.length > 0 ? "recorded" : "repeated";
+    if (inserted.length === 0) return "repeated";
+    // The phone's dial may have landed between the confirm attempt and this insert.
+    const merged = await this.reconcileClickToCall(
+      input.portalId,
+      input.bitrixUserId,
+      input.bitrixCallId,
+    );
+    return merged ? "confirmed" : "recorded";
+  }
+
+  /**
+   * Joins a click-to-call's placeholder and the same user's unconfirmed dial for that CALL_ID
+   * when both exist (the event and the dial crossed): the placeholder goes, the dial is
+   * confirmed. Whichever of the two writes lands last sees the other; returns whether it joined.
+   */
+  private async reconcileClickToCall(
+    portalId: string,
+    userId: number,
+    bitrixCallId: string,
+  ): Promise<boolean> {
+    const same = and(
+      eq(calls.portalId, portalId),
+      eq(calls.bitrixUserId, userId),
+      eq(calls.bitrixCallId, bitrixCallId),
+      eq(calls.origin, "click_to_call"),
+    );
+    const [dial] = await this.db.select({ id: calls.id }).from(calls).where(and(
+      same,
+      eq(calls.registeredInBitrix, false),
+      sql`${calls.sipCallId} not like 'bitrix24:%'`,
+    ));
+    if (!dial) return false;
+    const removed = await this.db.delete(calls).where(
+      and(same, eq(calls.sipCallId, clickToCallPlaceholder(bitrixCallId))),
+    ).returning({ id: calls.id });
+    if (removed.length === 0) return false;
+    await this.db.update(calls).set({
+      registeredInBitrix: true,
+      nextSyncAt: new Date(),
+      updatedAt: new Date(),
+    }).where(eq(calls.id, dial.id));
+    return true;
   }
 
   /**
