@@ -471,25 +471,31 @@ Deno.test({
 });
 
 Deno.test({
-  name: "[bitrix] a marketplace app refreshes with the credentials from the secrets provider",
+  name: "[bitrix] a Market app installs with the README's settings and refreshes with them",
   ...options,
   async fn() {
-    await using h = await startBitrixHarness({
-      portal: {
-        app: { type: "market", code: "example.sipphone", clientId: "app.1", clientSecret: "s1" },
-      },
-      env: {
-        BITRIX_APP_CODE: "example.sipphone",
-        BITRIX_CLIENT_ID: "app.1",
-        BITRIX_CLIENT_SECRET: "s1",
-      },
-    });
-    assertEquals((await h.install()).status, 200);
-    const portal = await h.app.services.portals.findByMemberId(h.portal.memberId);
-    assertEquals(portal?.appKind, "marketplace");
-    h.portal.expireAllTokens();
-    const list = await json(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
-    assertEquals(list.status, 200);
-    assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [["app.1", 200]]);
+    const pg = noPostgres ? undefined : await startPostgres();
+    try {
+      await using h = await startBitrixHarness({
+        databaseUrl: pg?.url,
+        portal: { app: { type: "market", clientId: "app.1", clientSecret: "s1" } },
+        env: {
+          BITRIX_APP_CODE: "vendor.sipphone",
+          BITRIX_CLIENT_ID: "app.1",
+          BITRIX_CLIENT_SECRET: "s1",
+        },
+      });
+      // The portal reports the symbolic code, not the client id.
+      assertEquals(h.portal.app.code, "vendor.sipphone");
+      assertEquals((await h.install()).status, 200);
+      const portal = await h.app.services.portals.findByMemberId(h.portal.memberId);
+      assertEquals(portal?.appKind, "marketplace");
+      h.portal.expireAllTokens();
+      const list = await json(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
+      assertEquals(list.status, 200);
+      assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [["app.1", 200]]);
+    } finally {
+      await pg?.close();
+    }
   },
 });

@@ -12,7 +12,10 @@ export const appOptionsSchema = z.object({
   /** OAuth client id; generated in the portal's format (`local.…` / `app.…`) when absent. */
   clientId: z.string().min(1).optional(),
   clientSecret: z.string().min(1).optional(),
-  /** App CODE as `app.info` reports it; a local app's code is its client id. */
+  /**
+   * App CODE as `app.info` reports it: a local app's is its client id; a Market app's is a
+   * symbolic code (default `vendor.sipphone`), never its client id (CORE `appInfo`).
+   */
   code: z.string().min(1).optional(),
   /** Local (`STATUS` L) or marketplace app. */
   type: z.enum(["local", "market"]).default("local"),

@@ -210,6 +210,13 @@ function digits(n: number): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => String(b % 10)).join("");
 }
 
+/** CORE `appInfo`: a local app's CODE is its client id; a Market app's is its symbolic code. */
+function marketCode(type: "local" | "market", clientId: string, code?: string): string {
+  if (type === "local") return code ?? clientId;
+  if (code === clientId) throw new Error("a Market app's code is never its client id");
+  return code ?? "vendor.sipphone";
+}
+
 function createApp(options: ResolvedPortalOptions): AppState {
   const a = options.app;
   const clientId = a.clientId ??
@@ -218,7 +225,7 @@ function createApp(options: ResolvedPortalOptions): AppState {
     id: 1,
     clientId,
     clientSecret: a.clientSecret ?? (randomToken() + randomToken()).slice(0, 50),
-    code: a.code ?? (a.type === "local" ? clientId : "example.sipphone"),
+    code: marketCode(a.type, clientId, a.code),
     type: a.type,
     status: a.type === "local" ? "L" : a.status,
     version: a.version,

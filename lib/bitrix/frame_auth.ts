@@ -30,7 +30,10 @@ export interface AppInfo {
   STATUS?: string;
 }
 
-/** The app codes that identify this app: configured code, marketplace id, a local app's id. */
+/**
+ * Whether `app.info`'s CODE names this app: a Market app's symbolic code (`BITRIX_APP_CODE`;
+ * never its client id), or a local app's code, which is its client id (`local.…`).
+ */
 export async function isOurApp(
   code: string | undefined,
   portal: Pick<Portal, "appKind" | "clientId"> | undefined,
@@ -38,10 +41,9 @@ export async function isOurApp(
 ): Promise<boolean> {
   if (!code) return false;
   if (deps.config.BITRIX_APP_CODE) return code === deps.config.BITRIX_APP_CODE;
-  const { bitrixClientId } = await deps.secrets.appSecrets();
-  if (bitrixClientId && code === bitrixClientId) return true;
   if (portal?.clientId) return code === portal.clientId;
   // A local app whose credentials are not saved yet: Bitrix24 names local apps `local.<id>`.
+  const { bitrixClientId } = await deps.secrets.appSecrets();
   return code.startsWith("local.") && (!bitrixClientId || portal?.appKind === "local");
 }
 
