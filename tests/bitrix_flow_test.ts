@@ -499,3 +499,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "[bitrix] admin search uses NAME_SEARCH; the CRM setting follows onto the external line",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      const found = await json(
+        await h.widget(ADMIN, { event: "GETPORTALUSERS", search: "john" }),
+      );
+      assertEquals(found.status, 200);
+      assertEquals(found.body.users.map((u: { id: number }) => u.id), [JOHN]);
+
+      const line = () => h.portal.state.lines.find((l) => l.number === "webrtc")!;
+      assertEquals(line().crmAutoCreate, "Y");
+      const settings = { crmCreate: false, showCard: true, usersEditOwnAccount: false };
+      const saved = await json(await h.widget(ADMIN, { event: "SAVESETTINGS", settings }));
+      assertEquals(saved.status, 200);
+      assertEquals(line().crmAutoCreate, "N");
+      assertEquals(h.portal.records.calls("telephony.externalLine.update").length, 1);
+      // Saving again without a change leaves the line alone.
+      await h.widget(ADMIN, { event: "SAVESETTINGS", settings: { ...settings, showCard: false } });
+      assertEquals(h.portal.records.calls("telephony.externalLine.update").length, 1);
+      await h.widget(ADMIN, { event: "SAVESETTINGS", settings: { ...settings, crmCreate: true } });
+      assertEquals(line().crmAutoCreate, "Y");
+    }),
+});

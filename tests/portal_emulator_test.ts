@@ -192,6 +192,22 @@ Deno.test("portal emulator - user.get pages by 50 with total and next; search; a
 
     const found = await rest(portal, "user.search", { FIND: "john" }, admin.accessToken);
     assert.deepEqual(found.body.result.map((u: { NAME: string }) => u.NAME), ["John"]);
+    // user.get's quick search is NAME_SEARCH; FIND is an unknown key there and is ignored.
+    const names = (r: { body: { result: { NAME: string }[] } }) => r.body.result.map((u) => u.NAME);
+    const byName = await rest(
+      portal,
+      "user.get",
+      { FILTER: { ACTIVE: true, NAME_SEARCH: "john" } },
+      admin.accessToken,
+    );
+    assert.deepEqual(names(byName), ["John"]);
+    const ignored = await rest(
+      portal,
+      "user.get",
+      { FILTER: { ACTIVE: true, FIND: "john" } },
+      admin.accessToken,
+    );
+    assert.ok(names(ignored).includes("John") && names(ignored).includes("Анна"));
     const inactive = await rest(portal, "user.get", { ACTIVE: false }, admin.accessToken);
     assert.deepEqual(inactive.body.result.map((u: { ID: string }) => u.ID), ["5"]);
 
@@ -209,6 +225,10 @@ Deno.test("portal emulator - app.info for local and marketplace apps; scopes are
     assert.equal(info.CODE, "local.abc.123");
     assert.equal(info.STATUS, "L");
     assert.equal(info.INSTALLED, true);
+  });
+  await withPortal({ app: { type: "market", clientId: "app.x.1" } }, async (portal, admin) => {
+    const info = (await rest(portal, "app.info", {}, admin.accessToken)).body.result;
+    assert.equal(info.CODE, "vendor.sipphone");
   });
   await withPortal(
     { app: { type: "market", code: "vendor.phone", status: "P", scope: ["user"] } },
@@ -490,6 +510,15 @@ Deno.test("portal emulator - telephony: lines, register de-duplication, finish, 
     );
     const dup = await rest(portal, "telephony.externalLine.add", { NUMBER: "100" }, t);
     assert.deepEqual(dup.body, { error: "ERROR_CORE", error_description: "Line already exists" });
+    const updated = await rest(
+      portal,
+      "telephony.externalLine.update",
+      { NUMBER: "100", CRM_AUTO_CREATE: "N" },
+      t,
+    );
+    assert.equal(updated.status, 200);
+    const lines = (await rest(portal, "telephony.externalLine.get", {}, t)).body.result;
+    assert.deepEqual(lines, [{ NUMBER: "100", NAME: "Main", CRM_AUTO_CREATE: "N" }]);
 
     const reg = { USER_ID: 2, PHONE_NUMBER: "+79161234567", TYPE: 2, LINE_NUMBER: "100" };
     const a = (await rest(portal, "telephony.externalcall.register", reg, t)).body.result;
