@@ -83,6 +83,8 @@ export async function openServices(
       retryDelayMs?: number;
       /** Delay before the next sync attempt of a failed call row, and a claimed row's lease. */
       syncBackoffMs?: (attempts: number) => number;
+      /** The same while the portal refuses the app (payment, `invalid_client`). */
+      syncBlockedBackoffMs?: (blockedForMs: number) => number;
       syncLeaseMs?: number;
     };
   } = {},
@@ -109,6 +111,7 @@ export async function openServices(
   const clients = new PortalClients({ config, database, portals, secrets }, opts.bitrix);
   const callSync = new CallSync({ calls, portals, clients }, {
     backoffMs: opts.bitrix?.syncBackoffMs,
+    blockedBackoffMs: opts.bitrix?.syncBlockedBackoffMs,
     leaseMs: opts.bitrix?.syncLeaseMs,
   });
   return {

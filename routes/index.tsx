@@ -52,7 +52,12 @@ const appPage: Handler<AppEnv> = async (c) => {
           <Island
             name="Admin"
             component={Admin}
-            props={{ lang, auth, appKind: user.portal.appKind }}
+            props={{
+              lang,
+              auth,
+              appKind: user.portal.appKind,
+              blocked: user.portal.blockedReason,
+            }}
           />
         )}
       </div>

@@ -526,3 +526,79 @@ Deno.test({
       assertEquals(line().crmAutoCreate, "Y");
     }),
 });
+
+Deno.test({
+  name: "[bitrix] PAYMENT_REQUIRED and invalid_client hold calls (long backoff) until lifted",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      const { calls, bitrix, database, portals: repo } = h.app.services;
+      const db = database.db;
+      const row = async (sipCallId: string) =>
+        (await db.select().from(callsTable).where(eq(callsTable.sipCallId, sipCallId)))[0];
+      const makeDue = () => db.update(callsTable).set({ nextSyncAt: new Date() });
+      const blocked = async () => (await repo.findByMemberId(h.portal.memberId))?.blockedReason;
+      const call = async (sipCallId: string) => {
+        await h.calls(ANNA, {
+          body: { phase: "start", sipCallId, direction: "outbound", number: "+74951234567" },
+        });
+        await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 486, durationSec: 0 } });
+      };
+      const adminPage = async () => {
+        bitrix.frameAuth.refreshPortal(h.portal.memberId);
+        const res = await fetch(`${h.app.url}/`, {
+          method: "POST",
+          body: new URLSearchParams({
+            AUTH_ID: h.portal.issueTokens({ userId: ADMIN }).accessToken,
+            member_id: h.portal.memberId,
+            LANG: "en",
+          }),
+        });
+        return await res.text();
+      };
+
+      // The subscription lapses: the call waits 15+ minutes, never fails, and the admin is told.
+      h.portal.setPaymentExpired(true);
+      await call("unpaid-1@pbx");
+      let held = await row("unpaid-1@pbx");
+      assertEquals([held.syncState, held.lastSyncError], ["pending", "PAYMENT_REQUIRED"]);
+      assert(held.nextSyncAt.getTime() - Date.now() > 13 * 60_000, "a long backoff");
+      assertEquals(await blocked(), "payment_required");
+      assert((await adminPage()).includes("Bitrix24 asks for payment"));
+      await db.update(callsTable).set({ syncAttempts: 49 });
+      for (let i = 0; i < 5; i++) {
+        await makeDue();
+        await bitrix.callSync.runOnce();
+      }
+      held = await row("unpaid-1@pbx");
+      assertEquals(held.syncState, "pending", "refusals never use up the row's attempts");
+      assertEquals(held.syncAttempts, 49);
+
+      // Renewed: the waiting call arrives and the notice goes.
+      h.portal.setPaymentExpired(false);
+      await makeDue();
+      await bitrix.callSync.runOnce();
+      assertEquals((await row("unpaid-1@pbx")).syncState, "synced");
+      assertEquals(await blocked(), null);
+      assert(!(await adminPage()).includes("Bitrix24 asks for payment"));
+
+      // The OAuth server stops accepting the app: the refresh answers invalid_client.
+      h.portal.setInvalidClient(true);
+      h.portal.expireAllTokens();
+      await call("unknown-app-1@pbx");
+      held = await row("unknown-app-1@pbx");
+      assertEquals([held.syncState, held.lastSyncError], ["pending", "invalid_client"]);
+      assert(held.nextSyncAt.getTime() - Date.now() > 13 * 60_000, "a long backoff");
+      assertEquals(await blocked(), "invalid_client");
+      h.portal.setInvalidClient(false);
+      await makeDue();
+      await bitrix.callSync.runOnce();
+      assertEquals((await row("unknown-app-1@pbx")).syncState, "synced");
+      assertEquals(await blocked(), null);
+      assertEquals(await calls.countPending(), 0);
+      const finished = h.portal.records.calls("telephony.externalcall.finish")
+        .filter((c) => c.status === 200);
+      assertEquals(finished.length, 2);
+    }),
+});

@@ -100,6 +100,10 @@ export interface Portal extends Endpoints {
   expireRefreshTokens(): void;
   /** Moves the portal clock forward. */
   advanceTime(ms: number): void;
+  /** Ends (true) or renews (false) the app's paid period: REST answers 402 PAYMENT_REQUIRED. */
+  setPaymentExpired(expired: boolean): void;
+  /** Makes the OAuth server refuse (true) or accept again (false) the app: `invalid_client`. */
+  setInvalidClient(invalid: boolean): void;
   /** Injects a fault; see {@link FaultInput}. */
   setFault(fault: FaultInput): void;
   /** Removes every injected fault. */
@@ -206,6 +210,8 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
     expireAllTokens: () => state.tokens.expireAccessTokens(),
     expireRefreshTokens: () => state.tokens.expireRefreshTokens(),
     advanceTime: (ms) => state.clock.advance(ms),
+    setPaymentExpired: (expired) => void (state.app.paymentExpired = expired),
+    setInvalidClient: (invalid) => void (state.app.invalidClient = invalid),
     setFault: (f) => state.faults.set(f, state.clock.now()),
     clearFaults: () => state.faults.clear(),
     deliverEvent: (i) => deliverEvent(state, i),

@@ -24,8 +24,13 @@ export const appOptionsSchema = z.object({
   version: z.number().int().positive().default(1),
   /** Scopes granted to the app, in order. */
   scope: z.array(z.string().min(1)).default(["crm", "user", "telephony", "placement", "im"]),
-  /** Paid period over: the token endpoint answers PAYMENT_REQUIRED. */
+  /**
+   * Paid period over: REST methods (but `app.info`, `user.current`, `user.admin`, `profile`,
+   * `scope`) answer 402 `PAYMENT_REQUIRED`, and so does the token endpoint.
+   */
   paymentExpired: z.boolean().default(false),
+  /** The OAuth server no longer accepts the app's credentials: every refresh `invalid_client`. */
+  invalidClient: z.boolean().default(false),
   /** App name in the portal's menus; default: a localized "SIP phone". */
   name: z.string().min(1).optional(),
 });

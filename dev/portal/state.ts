@@ -43,7 +43,10 @@ export interface AppState {
   status: string;
   version: number;
   scope: string[];
+  /** Paid period over (REST and refreshes answer PAYMENT_REQUIRED). */
   paymentExpired: boolean;
+  /** The OAuth server answers `invalid_client` whatever the credentials. */
+  invalidClient: boolean;
   /** Installation finished (`installFinish` called, or an app without UI). */
   installed: boolean;
   /** Uninstalled: tokens are dead, no events. */
@@ -231,6 +234,7 @@ function createApp(options: ResolvedPortalOptions): AppState {
     version: a.version,
     scope: a.scope,
     paymentExpired: a.paymentExpired,
+    invalidClient: a.invalidClient,
     installed: options.installed,
     removed: false,
     applicationToken: randomHex(16),

@@ -41,6 +41,17 @@ export class BitrixApiError extends Error {
     ].includes(this.code);
   }
 
+  /**
+   * A state of the portal or the app rather than of the request (fact 18): the subscription
+   * lapsed (`PAYMENT_REQUIRED`, HTTP 402) or the OAuth server does not know the app
+   * (`invalid_client`). Retrying the same data later, once it is lifted, succeeds.
+   */
+  get blockedReason(): "payment_required" | "invalid_client" | undefined {
+    if (this.code === "PAYMENT_REQUIRED" || this.status === 402) return "payment_required";
+    if (this.code === "invalid_client") return "invalid_client";
+    return undefined;
+  }
+
   /** The token is not (or no longer) accepted. */
   get unauthorized(): boolean {
     return this.status === 401 ||
