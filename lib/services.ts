@@ -124,7 +124,7 @@ export async function openServices(
     calls,
     bitrix: {
       clients,
-      frameAuth: new FrameAuthenticator({ config, portals, secrets }),
+      frameAuth: new FrameAuthenticator({ config, portals, secrets, clients }),
       eventAuth: new EventAuthenticator(portals),
       callSync,
     },

@@ -7,6 +7,7 @@ import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./s
 import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { startTestApp } from "./support/app.ts";
 import { generateKey } from "../lib/secrets/crypto.ts";
+import { tokenUrlFor } from "../lib/bitrix/oauth.ts";
 import { eq } from "drizzle-orm";
 import { calls as callsTable, portals, sipAccounts } from "../lib/db/schema.ts";
 
@@ -601,4 +602,68 @@ Deno.test({
         .filter((c) => c.status === 200);
       assertEquals(finished.length, 2);
     }),
+});
+
+Deno.test({
+  name: "[bitrix] a moved portal is followed: redirects are not followed, the refresh's address is",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      const { portals: repo } = h.app.services;
+      const stored = async () => (await repo.findByMemberId(h.portal.memberId))!;
+      const before = (await stored()).clientEndpoint;
+      const moved = h.portal.movePortal({ status: 302 });
+      h.portal.records.clear();
+
+      const sipCallId = "after-move-1@pbx";
+      const start = await json(
+        await h.calls(ANNA, {
+          body: { phase: "start", sipCallId, direction: "inbound", number: "+74951234567" },
+        }),
+      );
+      assertEquals(start.status, 200);
+      assertMatch(start.body.call.bitrixCallId ?? "", /^externalCall\./);
+      const after = await stored();
+      assert(after.clientEndpoint !== before);
+      assertEquals(after.clientEndpoint, moved.clientEndpoint);
+      assertEquals(after.domain, moved.domain);
+      // The old address was asked once, its redirect not followed (no GET without a body
+      // reached the portal); one refresh told the new address; the call went there.
+      assertEquals(h.portal.records.oauth().map((o) => o.status), [200]);
+      const registers = h.portal.records.calls("telephony.externalcall.register");
+      assertEquals(registers.map((c) => [c.status, c.params.EXTERNAL_CALL_ID]), [[200, sipCallId]]);
+
+      // The next call goes straight to the new address (no redirect, no refresh).
+      await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 487, durationSec: 0 } });
+      assertEquals(h.portal.records.oauth().length, 1);
+      assertEquals(h.portal.records.calls("telephony.externalcall.finish")[0].status, 200);
+    }),
+});
+
+Deno.test({
+  name:
+    "[bitrix] a Russian-region portal's server_endpoint is stored; its token URL is the one refreshes use",
+  ...options,
+  async fn() {
+    await using h = await startBitrixHarness({
+      portal: { serverEndpoint: "https://oauth.bitrix24.tech/rest/" },
+    });
+    assertEquals((await h.install()).status, 200);
+    const portal = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
+    // From ONAPPINSTALL's auth[server_endpoint] (the installer page's core fields have none).
+    assertEquals(portal.serverEndpoint, "https://oauth.bitrix24.tech/rest/");
+    assertEquals(
+      tokenUrlFor(portal.serverEndpoint, {
+        allowedHosts: h.app.services.config.BITRIX_ALLOWED_OAUTH_HOSTS,
+      }),
+      "https://oauth.bitrix24.tech/oauth/token/",
+    );
+    // A page POST's SERVER_ENDPOINT outside the allow-list is ignored.
+    const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, frameFields: "docs" });
+    load.fields.SERVER_ENDPOINT = "https://oauth.evil.example/rest/";
+    assertEquals((await load.post()).status, 200);
+    const after = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
+    assertEquals(after.serverEndpoint, "https://oauth.bitrix24.tech/rest/");
+  },
 });

@@ -628,3 +628,72 @@ Deno.test("portal emulator - the official SDK refreshes against it and retries",
     assert.deepEqual(portal.records.calls("app.info").map((c) => c.status), [401, 200]);
   });
 });
+
+Deno.test("portal emulator - a moved portal redirects from its old address; refreshes carry the new one", async () => {
+  const portal = await startPortal({ serverEndpoint: "https://oauth.bitrix24.tech/rest/" });
+  try {
+    const old = portal.clientEndpoint;
+    const t = portal.issueTokens();
+    assert.equal(t.serverEndpoint, "https://oauth.bitrix24.tech/rest/");
+    const moved = portal.movePortal();
+    assert.notEqual(moved.clientEndpoint, old);
+    assert.equal(portal.clientEndpoint, moved.clientEndpoint);
+    const res = await fetch(`${old}user.current?x=1`, {
+      method: "POST",
+      body: JSON.stringify({ auth: t.accessToken }),
+      redirect: "manual",
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.get("location"), `${moved.clientEndpoint}user.current?x=1`);
+    const there = await rest(portal, "user.current", {}, t.accessToken);
+    assert.equal(there.status, 200);
+    const refreshed = await (await fetch(portal.tokenUrl, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        client_id: portal.app.clientId,
+        client_secret: portal.app.clientSecret,
+        refresh_token: t.refreshToken,
+      }),
+    })).json();
+    assert.equal(refreshed.client_endpoint, moved.clientEndpoint);
+    assert.equal(refreshed.server_endpoint, "https://oauth.bitrix24.tech/rest/");
+    // A second move: both older addresses redirect to the newest.
+    const again = portal.movePortal({ status: 302 });
+    const fromFirst = await fetch(`${old}app.info`, { redirect: "manual" });
+    await fromFirst.body?.cancel();
+    assert.equal(fromFirst.status, 302);
+    assert.equal(fromFirst.headers.get("location"), `${again.clientEndpoint}app.info`);
+  } finally {
+    await portal.close();
+  }
+});
+
+Deno.test("portal emulator - PAYMENT_REQUIRED (402) and invalid_client states", async () => {
+  await withPortal({}, async (portal, admin) => {
+    portal.setPaymentExpired(true);
+    const unpaid = await rest(portal, "telephony.externalLine.get", {}, admin.accessToken);
+    assert.equal(unpaid.status, 402);
+    assert.equal(unpaid.body.error, "PAYMENT_REQUIRED");
+    const info = await rest(portal, "app.info", {}, admin.accessToken);
+    assert.equal(info.body.result.PAYMENT_EXPIRED, "Y");
+    portal.setPaymentExpired(false);
+    assert.equal(
+      (await rest(portal, "telephony.externalLine.get", {}, admin.accessToken)).status,
+      200,
+    );
+    portal.setInvalidClient(true);
+    const refused = await fetch(portal.tokenUrl, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        client_id: portal.app.clientId,
+        client_secret: portal.app.clientSecret,
+        refresh_token: admin.refreshToken,
+      }),
+    });
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error, "invalid_client");
+  });
+});

@@ -63,6 +63,13 @@ export const portalOptionsSchema = z.object({
   /** Address of the separate OAuth server (the oauth.bitrix.info stand-in); defaults to hostname. */
   oauthHostname: z.string().min(1).optional(),
   oauthPort: z.number().int().min(0).max(65535).default(0),
+  /**
+   * The `server_endpoint` the portal reports (page POSTs' SERVER_ENDPOINT, events'
+   * `auth[server_endpoint]`, refresh answers), to act as a portal of another region, e.g.
+   * `https://oauth.bitrix24.tech/rest/` (Russia). Default: this emulator's OAuth server. Tokens
+   * are still issued by the emulator's own OAuth server (`tokenUrl`).
+   */
+  serverEndpoint: z.url().optional(),
   /** Stable portal id; random when absent. */
   memberId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   /** Portal language (LANG of pages, LANGUAGE_ID of app.info and events). */

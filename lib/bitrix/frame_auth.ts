@@ -13,6 +13,7 @@ import type { Portal, PortalRepo } from "../db/portals.ts";
 import { sha256Hex } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
 import { RateLimitedError, UnauthorizedError, UpstreamError } from "../errors.ts";
+import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
 
 /** Who is calling, as verified with the portal. */
@@ -102,7 +103,13 @@ export class FrameAuthenticator {
   verifications = 0;
 
   constructor(
-    private readonly deps: { config: Config; portals: PortalRepo; secrets: SecretsProvider },
+    private readonly deps: {
+      config: Config;
+      portals: PortalRepo;
+      secrets: SecretsProvider;
+      /** Follows a portal that changed its address (its stored one redirects). */
+      clients?: Pick<PortalClients, "followMove">;
+    },
     private readonly options: { maxEntries?: number; ttlMs?: number } = {},
   ) {}
 
@@ -174,7 +181,13 @@ export class FrameAuthenticator {
       expiresAt: Date.now() + REFUSED_TTL_MS,
     });
     try {
-      answer = await whoIs(portal, authId);
+      answer = await whoIs(portal, authId).catch(async (err) => {
+        const moved = err instanceof BitrixApiError && err.code === "PORTAL_MOVED" &&
+          await this.deps.clients?.followMove(portal);
+        if (!moved) throw err;
+        this.refreshPortal(portal.memberId);
+        return await whoIs(moved, authId);
+      });
     } catch (err) {
       if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
         return refused("the portal did not accept the token");

@@ -278,6 +278,18 @@ export class PortalRepo {
     );
   }
 
+  /** Stores the portal's OAuth server (`server_endpoint`, already checked). */
+  async setServerEndpoint(portalId: string, serverEndpoint: string): Promise<void> {
+    await this.db.update(portals).set({ serverEndpoint, updatedAt: new Date() })
+      .where(eq(portals.id, portalId));
+  }
+
+  /** Stores the portal's current address after it moved (already checked). */
+  async setClientEndpoint(portalId: string, clientEndpoint: string, domain: string) {
+    await this.db.update(portals).set({ clientEndpoint, domain, updatedAt: new Date() })
+      .where(eq(portals.id, portalId));
+  }
+
   /** Records the external line number added at install. */
   async setExternalLine(portalId: string, line: string): Promise<void> {
     await this.db.update(portals).set({ externalLine: line }).where(eq(portals.id, portalId));
