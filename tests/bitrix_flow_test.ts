@@ -638,6 +638,22 @@ Deno.test({
       await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 487, durationSec: 0 } });
       assertEquals(h.portal.records.oauth().length, 1);
       assertEquals(h.portal.records.calls("telephony.externalcall.finish")[0].status, 200);
+
+      // Moved again while five calls start at once: one refresh finds the new address.
+      const third = h.portal.movePortal();
+      const starts = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+        h.calls(ANNA, {
+          body: {
+            phase: "start",
+            sipCallId: `after-move-2-${i}@pbx`,
+            direction: "inbound",
+            number: "+74951234567",
+          },
+        }).then(json)));
+      for (const s of starts) assertEquals(s.status, 200);
+      assertEquals((await stored()).clientEndpoint, third.clientEndpoint);
+      assertEquals(h.portal.records.oauth().length, 2);
+      assertEquals(await h.app.services.calls.countPending(), 0);
     }),
 });
 

@@ -116,7 +116,7 @@ export class PortalClients {
     if (current && current.clientEndpoint === from) {
       const tokens = await this.deps.portals.getTokens(built.id);
       if (!tokens) return undefined;
-      await this.refresh(built, tokens.accessToken, true);
+      await this.refresh(built, tokens.accessToken, from);
       current = await this.deps.portals.findById(built.id);
     }
     const tokens = await this.deps.portals.getTokens(built.id);
@@ -138,10 +138,15 @@ export class PortalClients {
     return { clientEndpoint: `${url.origin}/rest/`, domain: url.host };
   }
 
+  /**
+   * Refreshes the pair (see the module doc). With `movedFrom` (that address redirected) it
+   * refreshes even a fresh pair, for the answer's `client_endpoint`, unless another call
+   * already recorded a new address.
+   */
   private refresh(
     built: Portal,
     failedAccessToken: string,
-    force = false,
+    movedFrom?: string,
   ): Promise<HandlerRefreshAuth> {
     return this.deps.database.withLock(`oauth-refresh:${built.id}`, async () => {
       // The stored row: its OAuth server or address may have changed since the client was built.
@@ -154,8 +159,10 @@ export class PortalClients {
       const last = this.lastRefresh.get(portal.id);
       const justRefreshed = last?.accessToken === stored.accessToken &&
         Date.now() - last.at < RECENT_REFRESH_MS;
+      const alreadyMoved = movedFrom !== undefined && portal.clientEndpoint !== movedFrom;
       if (
-        !force && (stored.accessToken !== failedAccessToken || justRefreshed) &&
+        (alreadyMoved || (movedFrom === undefined &&
+          (stored.accessToken !== failedAccessToken || justRefreshed))) &&
         stored.expiresAt.getTime() > Date.now()
       ) {
         oauthStats.refreshesSkippedByLock++;

@@ -201,6 +201,7 @@ export class RestClient {
 
   private async run(method: string, fn: () => Promise<unknown>, moved = false): Promise<unknown> {
     let response;
+    const endpoint = this.options.clientEndpoint;
     try {
       response = await fn();
     } catch (err) {
@@ -209,8 +210,10 @@ export class RestClient {
       if (original instanceof AppError) throw original;
       const error = toApiError(original instanceof BitrixApiError ? original : err, method);
       if (error.code !== "PORTAL_MOVED" || moved || !this.options.relocate) throw error;
-      const next = await this.options.relocate(this.options.clientEndpoint);
-      if (!next || next.clientEndpoint === this.options.clientEndpoint) throw error;
+      // A call that left before another one moved this client: just repeat it.
+      if (this.options.clientEndpoint !== endpoint) return this.run(method, fn, true);
+      const next = await this.options.relocate(endpoint);
+      if (!next || next.clientEndpoint === endpoint) throw error;
       this.options = {
         ...this.options,
         clientEndpoint: next.clientEndpoint,
