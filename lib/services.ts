@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { PortalRepo } from "./db/portals.ts";
 import { SipAccountRepo } from "./db/sip_accounts.ts";
@@ -95,6 +95,17 @@ export async function openServices(
     "reading the database URL from the secrets provider",
     () => resolveDatabaseUrl(config, secrets),
   ))!;
+  // With Vault the Market credentials are not in the environment: check the code here.
+  if (secrets.kind === "vault" && !config.BITRIX_APP_CODE) {
+    const app = await retryForever("reading the app secrets", () => secrets.appSecrets());
+    if (app?.bitrixClientId) {
+      await secrets.close();
+      throw new ConfigError(
+        "invalid configuration: BITRIX_APP_CODE: required for a Market app " +
+          "(its client id is in Vault): its symbolic code, e.g. vendor.sipphone (not set)",
+      );
+    }
+  }
   if (url.startsWith("pglite:./") || url.startsWith("pglite:data")) {
     await Deno.mkdir(url.slice("pglite:".length), { recursive: true });
   }
