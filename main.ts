@@ -9,17 +9,16 @@ import { openServices } from "./lib/services.ts";
 import { createApp } from "./app.ts";
 import { log } from "./lib/log.ts";
 
-let config;
+let config, services;
 try {
   config = await loadConfig();
+  log.setLevel(config.LOG_LEVEL);
+  services = await openServices(config);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(err.message);
   Deno.exit(1);
 }
-log.setLevel(config.LOG_LEVEL);
-
-const services = await openServices(config);
 services.bitrix.callSync.start();
 const server = Deno.serve({
   hostname: config.HOST,

@@ -16,7 +16,14 @@ export interface AdminProps {
   auth: FrameAuth;
   /** `local` apps need their client id and secret saved here. */
   appKind: "marketplace" | "local";
+  /** Why Bitrix24 refuses the app on the portal for now (calls wait), or null. */
+  blocked?: "payment_required" | "invalid_client" | null;
 }
+
+const BLOCKED_TEXT: Record<NonNullable<AdminProps["blocked"]>, TextKey> = {
+  payment_required: "blockedPaymentRequired",
+  invalid_client: "blockedInvalidClient",
+};
 
 type Tab = "employees" | "portal" | "credentials" | "diagnostics";
 
@@ -45,12 +52,13 @@ const TABS: [Tab, TextKey][] = [
 const errorText = (lang: Lang, e: unknown) =>
   e instanceof ApiError ? e.message : t(lang, "errorGeneric");
 
-export default function Admin({ lang, auth, appKind }: AdminProps) {
+export default function Admin({ lang, auth, appKind, blocked }: AdminProps) {
   const tab = useSignal<Tab>("employees");
   const api = new FrameApi(auth);
   return (
     <section class="admin" aria-label={t(lang, "adminTitle")}>
       <h2 class="section-title">{t(lang, "adminTitle")}</h2>
+      {blocked && <p class="card notice" role="alert">{t(lang, BLOCKED_TEXT[blocked])}</p>}
       <Tabs active={tab} tabs={TABS.map(([name, label]) => [name, t(lang, label)])} />
       {tab.value === "employees" && <Employees lang={lang} api={api} />}
       {tab.value === "portal" && <PortalSettings lang={lang} api={api} />}

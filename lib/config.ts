@@ -32,7 +32,9 @@ export const envSchema = z.object({
   VAULT_APPROLE_MOUNT: z.string().min(1).default("approle"),
   BITRIX_CLIENT_ID: z.string().min(1).optional(),
   BITRIX_CLIENT_SECRET: z.string().min(1).optional(),
-  BITRIX_APP_CODE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
+  /** A Market app's symbolic code as app.info reports it (`vendor.sipphone`). */
+  BITRIX_APP_CODE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "letters, digits, . _ -")
+    .optional(),
   BITRIX_OAUTH_URL: z.url({ protocol: /^https?$/ }).optional(),
   BITRIX_ALLOWED_OAUTH_HOSTS: csv.default(["oauth.bitrix.info", "oauth.bitrix24.tech"]),
   BITRIX_ALLOW_INSECURE_PORTALS: bool.default(false),
@@ -47,6 +49,23 @@ export const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).superRefine((env, ctx) => {
+  // A Market app's app.info CODE is its symbolic code, never its client id: without the code
+  // no installation could be recognised as ours.
+  if ((env.BITRIX_CLIENT_ID || env.BITRIX_CLIENT_SECRET) && !env.BITRIX_APP_CODE) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BITRIX_APP_CODE"],
+      message: "required for a Market app (BITRIX_CLIENT_ID is set): its symbolic code, " +
+        "e.g. vendor.sipphone",
+    });
+  }
+  if (env.BITRIX_APP_CODE && env.BITRIX_APP_CODE === env.BITRIX_CLIENT_ID) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BITRIX_APP_CODE"],
+      message: "the Market app's symbolic code, not its client id",
+    });
+  }
   if (env.SECRETS !== "vault") return;
   if (!env.VAULT_ADDR) {
     ctx.addIssue({ code: "custom", path: ["VAULT_ADDR"], message: "required when SECRETS=vault" });

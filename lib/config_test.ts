@@ -41,3 +41,23 @@ Deno.test("[config] .env parsing", () => {
     { PORT: "9000", HOST: "0.0.0.0", LOG_LEVEL: "debug", X: "1" },
   );
 });
+
+Deno.test("[config] a Market configuration needs the app's symbolic code", () => {
+  const missing =
+    assertThrows(() => parseConfig({ BITRIX_CLIENT_ID: "app.1", BITRIX_CLIENT_SECRET: "s" }))
+      .message;
+  assertEquals(missing.split("\n").length, 1);
+  assertStringIncludes(missing, "BITRIX_APP_CODE: required for a Market app");
+  assertStringIncludes(missing, "(not set)");
+  assertStringIncludes(
+    assertThrows(() => parseConfig({ BITRIX_CLIENT_ID: "app.1", BITRIX_APP_CODE: "app.1" }))
+      .message,
+    "BITRIX_APP_CODE: the Market app's symbolic code, not its client id",
+  );
+  const market = parseConfig({
+    BITRIX_CLIENT_ID: "app.1",
+    BITRIX_CLIENT_SECRET: "s",
+    BITRIX_APP_CODE: "vendor.sipphone",
+  });
+  assertEquals(market.BITRIX_APP_CODE, "vendor.sipphone");
+});

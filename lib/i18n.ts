@@ -123,6 +123,10 @@ const en = {
   marketplaceApp: "This is a Marketplace application: its credentials are managed by the provider.",
   placementErrors: "Reports from Bitrix24",
   placementErrorsNone: "Bitrix24 has reported no problems.",
+  blockedPaymentRequired:
+    "Bitrix24 asks for payment: calls will be sent to Bitrix24 after the subscription is renewed.",
+  blockedInvalidClient:
+    "Bitrix24 does not recognise the app (invalid_client): calls will be sent once the app's client id and secret are accepted again.",
   errorGeneric: "Something went wrong. Try again.",
   adminTitle: "Administration",
 } as const;
@@ -240,6 +244,10 @@ const ru: Record<TextKey, string> = {
   marketplaceApp: "Это приложение из Маркетплейса: ключами управляет разработчик.",
   placementErrors: "Сообщения от Битрикс24",
   placementErrorsNone: "Битрикс24 не сообщал о проблемах.",
+  blockedPaymentRequired:
+    "Битрикс24 требует оплаты: звонки будут переданы в Битрикс24 после продления подписки.",
+  blockedInvalidClient:
+    "Битрикс24 не узнаёт приложение (invalid_client): звонки будут переданы, когда код и ключ приложения снова примут.",
   errorGeneric: "Что-то пошло не так. Повторите попытку.",
   adminTitle: "Администрирование",
 };

@@ -25,6 +25,8 @@ const placementFieldsSchema = z.object({
   PROTOCOL: z.enum(["0", "1"]).optional().catch(undefined),
   LANG: z.string().regex(/^[a-z]{2}$/i).optional().catch(undefined),
   APP_SID: field,
+  /** The portal's OAuth server (newer templates); only an allow-listed host is ever kept. */
+  SERVER_ENDPOINT: z.string().max(300).optional().catch(undefined),
 });
 
 /** A page load's placement fields (invalid ones dropped) and the UI language. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { PortalRepo } from "./db/portals.ts";
 import { SipAccountRepo } from "./db/sip_accounts.ts";
@@ -83,6 +83,8 @@ export async function openServices(
       retryDelayMs?: number;
       /** Delay before the next sync attempt of a failed call row, and a claimed row's lease. */
       syncBackoffMs?: (attempts: number) => number;
+      /** The same while the portal refuses the app (payment, `invalid_client`). */
+      syncBlockedBackoffMs?: (blockedForMs: number) => number;
       syncLeaseMs?: number;
     };
   } = {},
@@ -93,6 +95,17 @@ export async function openServices(
     "reading the database URL from the secrets provider",
     () => resolveDatabaseUrl(config, secrets),
   ))!;
+  // With Vault the Market credentials are not in the environment: check the code here.
+  if (secrets.kind === "vault" && !config.BITRIX_APP_CODE) {
+    const app = await retryForever("reading the app secrets", () => secrets.appSecrets());
+    if (app?.bitrixClientId) {
+      await secrets.close();
+      throw new ConfigError(
+        "invalid configuration: BITRIX_APP_CODE: required for a Market app " +
+          "(its client id is in Vault): its symbolic code, e.g. vendor.sipphone (not set)",
+      );
+    }
+  }
   if (url.startsWith("pglite:./") || url.startsWith("pglite:data")) {
     await Deno.mkdir(url.slice("pglite:".length), { recursive: true });
   }
@@ -109,6 +122,7 @@ export async function openServices(
   const clients = new PortalClients({ config, database, portals, secrets }, opts.bitrix);
   const callSync = new CallSync({ calls, portals, clients }, {
     backoffMs: opts.bitrix?.syncBackoffMs,
+    blockedBackoffMs: opts.bitrix?.syncBlockedBackoffMs,
     leaseMs: opts.bitrix?.syncLeaseMs,
   });
   return {
@@ -121,7 +135,7 @@ export async function openServices(
     calls,
     bitrix: {
       clients,
-      frameAuth: new FrameAuthenticator({ config, portals, secrets }),
+      frameAuth: new FrameAuthenticator({ config, portals, secrets, clients }),
       eventAuth: new EventAuthenticator(portals),
       callSync,
     },

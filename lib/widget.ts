@@ -116,7 +116,8 @@ export async function handleWidget(
       let page;
       try {
         page = await client.callPage<BitrixUser[]>("user.get", {
-          FILTER: { ACTIVE: true, ...(req.search ? { FIND: req.search } : {}) },
+          // user.get's quick search is NAME_SEARCH; FIND (user.search's) would be ignored.
+          FILTER: { ACTIVE: true, ...(req.search ? { NAME_SEARCH: req.search } : {}) },
           SORT: "LAST_NAME",
           ORDER: "ASC",
           start: req.start,
@@ -145,6 +146,10 @@ export async function handleWidget(
     }
     case "SAVESETTINGS":
       requireAdmin(user);
+      // The line first: when Bitrix24 refuses, the settings stay as they were.
+      if (portal.externalLine && req.settings.crmCreate !== portal.settings.crmCreate) {
+        await updateLineCrmAutoCreate(services, portal, req.settings.crmCreate);
+      }
       await services.portals.updateSettings(portal.id, req.settings);
       services.bitrix.frameAuth.refreshPortal(portal.memberId);
       return { settings: req.settings };
@@ -162,6 +167,26 @@ export async function handleWidget(
         })),
         settings: portal.settings,
       };
+  }
+}
+
+/** The external line creates CRM records as the portal setting says (`CRM_AUTO_CREATE`). */
+async function updateLineCrmAutoCreate(
+  services: Services,
+  portal: FrameUser["portal"],
+  crmCreate: boolean,
+): Promise<void> {
+  const client = await services.bitrix.clients.forPortal(portal);
+  try {
+    await client.call("telephony.externalLine.update", {
+      NUMBER: portal.externalLine,
+      CRM_AUTO_CREATE: crmCreate ? "Y" : "N",
+    });
+  } catch (err) {
+    if (err instanceof BitrixApiError) {
+      throw new UpstreamError("bitrix24", `telephony.externalLine.update failed: ${err.code}`);
+    }
+    throw err;
   }
 }
 

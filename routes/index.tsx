@@ -43,6 +43,11 @@ const appPage: Handler<AppEnv> = async (c) => {
     if (err instanceof AppError && err.status === 401) return notice(t(lang, "notInstalled"), 401);
     throw err;
   }
+  // An administrator's verified frame tells the portal's OAuth server (an employee's is not
+  // trusted to change where refreshes go).
+  if (user.isAdmin) {
+    await c.var.services.bitrix.clients.noteServerEndpoint(user.portal, placement.SERVER_ENDPOINT);
+  }
   return render(
     c,
     <Layout title={t(lang, "appTitle")} lang={lang}>
@@ -52,7 +57,12 @@ const appPage: Handler<AppEnv> = async (c) => {
           <Island
             name="Admin"
             component={Admin}
-            props={{ lang, auth, appKind: user.portal.appKind }}
+            props={{
+              lang,
+              auth,
+              appKind: user.portal.appKind,
+              blocked: user.portal.blockedReason,
+            }}
           />
         )}
       </div>

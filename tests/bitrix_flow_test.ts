@@ -7,6 +7,7 @@ import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./s
 import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { startTestApp } from "./support/app.ts";
 import { generateKey } from "../lib/secrets/crypto.ts";
+import { tokenUrlFor } from "../lib/bitrix/oauth.ts";
 import { eq } from "drizzle-orm";
 import { calls as callsTable, portals, sipAccounts } from "../lib/db/schema.ts";
 
@@ -471,25 +472,214 @@ Deno.test({
 });
 
 Deno.test({
-  name: "[bitrix] a marketplace app refreshes with the credentials from the secrets provider",
+  name: "[bitrix] a Market app installs with the README's settings and refreshes with them",
+  ...options,
+  async fn() {
+    const pg = noPostgres ? undefined : await startPostgres();
+    try {
+      await using h = await startBitrixHarness({
+        databaseUrl: pg?.url,
+        portal: { app: { type: "market", clientId: "app.1", clientSecret: "s1" } },
+        env: {
+          BITRIX_APP_CODE: "vendor.sipphone",
+          BITRIX_CLIENT_ID: "app.1",
+          BITRIX_CLIENT_SECRET: "s1",
+        },
+      });
+      // The portal reports the symbolic code, not the client id.
+      assertEquals(h.portal.app.code, "vendor.sipphone");
+      assertEquals((await h.install()).status, 200);
+      const portal = await h.app.services.portals.findByMemberId(h.portal.memberId);
+      assertEquals(portal?.appKind, "marketplace");
+      h.portal.expireAllTokens();
+      const list = await json(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
+      assertEquals(list.status, 200);
+      assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [["app.1", 200]]);
+    } finally {
+      await pg?.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "[bitrix] admin search uses NAME_SEARCH; the CRM setting follows onto the external line",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      const found = await json(
+        await h.widget(ADMIN, { event: "GETPORTALUSERS", search: "john" }),
+      );
+      assertEquals(found.status, 200);
+      assertEquals(found.body.users.map((u: { id: number }) => u.id), [JOHN]);
+
+      const line = () => h.portal.state.lines.find((l) => l.number === "webrtc")!;
+      assertEquals(line().crmAutoCreate, "Y");
+      const settings = { crmCreate: false, showCard: true, usersEditOwnAccount: false };
+      const saved = await json(await h.widget(ADMIN, { event: "SAVESETTINGS", settings }));
+      assertEquals(saved.status, 200);
+      assertEquals(line().crmAutoCreate, "N");
+      assertEquals(h.portal.records.calls("telephony.externalLine.update").length, 1);
+      // Saving again without a change leaves the line alone.
+      await h.widget(ADMIN, { event: "SAVESETTINGS", settings: { ...settings, showCard: false } });
+      assertEquals(h.portal.records.calls("telephony.externalLine.update").length, 1);
+      await h.widget(ADMIN, { event: "SAVESETTINGS", settings: { ...settings, crmCreate: true } });
+      assertEquals(line().crmAutoCreate, "Y");
+    }),
+});
+
+Deno.test({
+  name: "[bitrix] PAYMENT_REQUIRED and invalid_client hold calls (long backoff) until lifted",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      const { calls, bitrix, database, portals: repo } = h.app.services;
+      const db = database.db;
+      const row = async (sipCallId: string) =>
+        (await db.select().from(callsTable).where(eq(callsTable.sipCallId, sipCallId)))[0];
+      const makeDue = () => db.update(callsTable).set({ nextSyncAt: new Date() });
+      const blocked = async () => (await repo.findByMemberId(h.portal.memberId))?.blockedReason;
+      const call = async (sipCallId: string) => {
+        await h.calls(ANNA, {
+          body: { phase: "start", sipCallId, direction: "outbound", number: "+74951234567" },
+        });
+        await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 486, durationSec: 0 } });
+      };
+      const adminPage = async () => {
+        bitrix.frameAuth.refreshPortal(h.portal.memberId);
+        const res = await fetch(`${h.app.url}/`, {
+          method: "POST",
+          body: new URLSearchParams({
+            AUTH_ID: h.portal.issueTokens({ userId: ADMIN }).accessToken,
+            member_id: h.portal.memberId,
+            LANG: "en",
+          }),
+        });
+        return await res.text();
+      };
+
+      // The subscription lapses: the call waits 15+ minutes, never fails, and the admin is told.
+      h.portal.setPaymentExpired(true);
+      await call("unpaid-1@pbx");
+      let held = await row("unpaid-1@pbx");
+      assertEquals([held.syncState, held.lastSyncError], ["pending", "PAYMENT_REQUIRED"]);
+      assert(held.nextSyncAt.getTime() - Date.now() > 13 * 60_000, "a long backoff");
+      assertEquals(await blocked(), "payment_required");
+      assert((await adminPage()).includes("Bitrix24 asks for payment"));
+      await db.update(callsTable).set({ syncAttempts: 49 });
+      for (let i = 0; i < 5; i++) {
+        await makeDue();
+        await bitrix.callSync.runOnce();
+      }
+      held = await row("unpaid-1@pbx");
+      assertEquals(held.syncState, "pending", "refusals never use up the row's attempts");
+      assertEquals(held.syncAttempts, 49);
+
+      // Renewed: the waiting call arrives and the notice goes.
+      h.portal.setPaymentExpired(false);
+      await makeDue();
+      await bitrix.callSync.runOnce();
+      assertEquals((await row("unpaid-1@pbx")).syncState, "synced");
+      assertEquals(await blocked(), null);
+      assert(!(await adminPage()).includes("Bitrix24 asks for payment"));
+
+      // The OAuth server stops accepting the app: the refresh answers invalid_client.
+      h.portal.setInvalidClient(true);
+      h.portal.expireAllTokens();
+      await call("unknown-app-1@pbx");
+      held = await row("unknown-app-1@pbx");
+      assertEquals([held.syncState, held.lastSyncError], ["pending", "invalid_client"]);
+      assert(held.nextSyncAt.getTime() - Date.now() > 13 * 60_000, "a long backoff");
+      assertEquals(await blocked(), "invalid_client");
+      h.portal.setInvalidClient(false);
+      await makeDue();
+      await bitrix.callSync.runOnce();
+      assertEquals((await row("unknown-app-1@pbx")).syncState, "synced");
+      assertEquals(await blocked(), null);
+      assertEquals(await calls.countPending(), 0);
+      const finished = h.portal.records.calls("telephony.externalcall.finish")
+        .filter((c) => c.status === 200);
+      assertEquals(finished.length, 2);
+    }),
+});
+
+Deno.test({
+  name: "[bitrix] a moved portal is followed: redirects are not followed, the refresh's address is",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      const { portals: repo } = h.app.services;
+      const stored = async () => (await repo.findByMemberId(h.portal.memberId))!;
+      const before = (await stored()).clientEndpoint;
+      const moved = h.portal.movePortal({ status: 302 });
+      h.portal.records.clear();
+
+      const sipCallId = "after-move-1@pbx";
+      const start = await json(
+        await h.calls(ANNA, {
+          body: { phase: "start", sipCallId, direction: "inbound", number: "+74951234567" },
+        }),
+      );
+      assertEquals(start.status, 200);
+      assertMatch(start.body.call.bitrixCallId ?? "", /^externalCall\./);
+      const after = await stored();
+      assert(after.clientEndpoint !== before);
+      assertEquals(after.clientEndpoint, moved.clientEndpoint);
+      assertEquals(after.domain, moved.domain);
+      // The old address was asked once, its redirect not followed (no GET without a body
+      // reached the portal); one refresh told the new address; the call went there.
+      assertEquals(h.portal.records.oauth().map((o) => o.status), [200]);
+      const registers = h.portal.records.calls("telephony.externalcall.register");
+      assertEquals(registers.map((c) => [c.status, c.params.EXTERNAL_CALL_ID]), [[200, sipCallId]]);
+
+      // The next call goes straight to the new address (no redirect, no refresh).
+      await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 487, durationSec: 0 } });
+      assertEquals(h.portal.records.oauth().length, 1);
+      assertEquals(h.portal.records.calls("telephony.externalcall.finish")[0].status, 200);
+
+      // Moved again while five calls start at once: one refresh finds the new address.
+      const third = h.portal.movePortal();
+      const starts = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+        h.calls(ANNA, {
+          body: {
+            phase: "start",
+            sipCallId: `after-move-2-${i}@pbx`,
+            direction: "inbound",
+            number: "+74951234567",
+          },
+        }).then(json)));
+      for (const s of starts) assertEquals(s.status, 200);
+      assertEquals((await stored()).clientEndpoint, third.clientEndpoint);
+      assertEquals(h.portal.records.oauth().length, 2);
+      assertEquals(await h.app.services.calls.countPending(), 0);
+    }),
+});
+
+Deno.test({
+  name:
+    "[bitrix] a Russian-region portal's server_endpoint is stored; its token URL is the one refreshes use",
   ...options,
   async fn() {
     await using h = await startBitrixHarness({
-      portal: {
-        app: { type: "market", code: "example.sipphone", clientId: "app.1", clientSecret: "s1" },
-      },
-      env: {
-        BITRIX_APP_CODE: "example.sipphone",
-        BITRIX_CLIENT_ID: "app.1",
-        BITRIX_CLIENT_SECRET: "s1",
-      },
+      portal: { serverEndpoint: "https://oauth.bitrix24.tech/rest/" },
     });
     assertEquals((await h.install()).status, 200);
-    const portal = await h.app.services.portals.findByMemberId(h.portal.memberId);
-    assertEquals(portal?.appKind, "marketplace");
-    h.portal.expireAllTokens();
-    const list = await json(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
-    assertEquals(list.status, 200);
-    assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [["app.1", 200]]);
+    const portal = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
+    // From ONAPPINSTALL's auth[server_endpoint] (the installer page's core fields have none).
+    assertEquals(portal.serverEndpoint, "https://oauth.bitrix24.tech/rest/");
+    assertEquals(
+      tokenUrlFor(portal.serverEndpoint, {
+        allowedHosts: h.app.services.config.BITRIX_ALLOWED_OAUTH_HOSTS,
+      }),
+      "https://oauth.bitrix24.tech/oauth/token/",
+    );
+    // A page POST's SERVER_ENDPOINT outside the allow-list is ignored.
+    const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, frameFields: "docs" });
+    load.fields.SERVER_ENDPOINT = "https://oauth.evil.example/rest/";
+    assertEquals((await load.post()).status, 200);
+    const after = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
+    assertEquals(after.serverEndpoint, "https://oauth.bitrix24.tech/rest/");
   },
 });

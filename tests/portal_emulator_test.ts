@@ -192,6 +192,22 @@ Deno.test("portal emulator - user.get pages by 50 with total and next; search; a
 
     const found = await rest(portal, "user.search", { FIND: "john" }, admin.accessToken);
     assert.deepEqual(found.body.result.map((u: { NAME: string }) => u.NAME), ["John"]);
+    // user.get's quick search is NAME_SEARCH; FIND is an unknown key there and is ignored.
+    const names = (r: { body: { result: { NAME: string }[] } }) => r.body.result.map((u) => u.NAME);
+    const byName = await rest(
+      portal,
+      "user.get",
+      { FILTER: { ACTIVE: true, NAME_SEARCH: "john" } },
+      admin.accessToken,
+    );
+    assert.deepEqual(names(byName), ["John"]);
+    const ignored = await rest(
+      portal,
+      "user.get",
+      { FILTER: { ACTIVE: true, FIND: "john" } },
+      admin.accessToken,
+    );
+    assert.ok(names(ignored).includes("John") && names(ignored).includes("Анна"));
     const inactive = await rest(portal, "user.get", { ACTIVE: false }, admin.accessToken);
     assert.deepEqual(inactive.body.result.map((u: { ID: string }) => u.ID), ["5"]);
 
@@ -209,6 +225,10 @@ Deno.test("portal emulator - app.info for local and marketplace apps; scopes are
     assert.equal(info.CODE, "local.abc.123");
     assert.equal(info.STATUS, "L");
     assert.equal(info.INSTALLED, true);
+  });
+  await withPortal({ app: { type: "market", clientId: "app.x.1" } }, async (portal, admin) => {
+    const info = (await rest(portal, "app.info", {}, admin.accessToken)).body.result;
+    assert.equal(info.CODE, "vendor.sipphone");
   });
   await withPortal(
     { app: { type: "market", code: "vendor.phone", status: "P", scope: ["user"] } },
@@ -490,6 +510,15 @@ Deno.test("portal emulator - telephony: lines, register de-duplication, finish, 
     );
     const dup = await rest(portal, "telephony.externalLine.add", { NUMBER: "100" }, t);
     assert.deepEqual(dup.body, { error: "ERROR_CORE", error_description: "Line already exists" });
+    const updated = await rest(
+      portal,
+      "telephony.externalLine.update",
+      { NUMBER: "100", CRM_AUTO_CREATE: "N" },
+      t,
+    );
+    assert.equal(updated.status, 200);
+    const lines = (await rest(portal, "telephony.externalLine.get", {}, t)).body.result;
+    assert.deepEqual(lines, [{ NUMBER: "100", NAME: "Main", CRM_AUTO_CREATE: "N" }]);
 
     const reg = { USER_ID: 2, PHONE_NUMBER: "+79161234567", TYPE: 2, LINE_NUMBER: "100" };
     const a = (await rest(portal, "telephony.externalcall.register", reg, t)).body.result;
@@ -597,5 +626,74 @@ Deno.test("portal emulator - the official SDK refreshes against it and retries",
     assert.equal(saved.length, 1);
     assert.notEqual(saved[0], admin.refreshToken);
     assert.deepEqual(portal.records.calls("app.info").map((c) => c.status), [401, 200]);
+  });
+});
+
+Deno.test("portal emulator - a moved portal redirects from its old address; refreshes carry the new one", async () => {
+  const portal = await startPortal({ serverEndpoint: "https://oauth.bitrix24.tech/rest/" });
+  try {
+    const old = portal.clientEndpoint;
+    const t = portal.issueTokens();
+    assert.equal(t.serverEndpoint, "https://oauth.bitrix24.tech/rest/");
+    const moved = portal.movePortal();
+    assert.notEqual(moved.clientEndpoint, old);
+    assert.equal(portal.clientEndpoint, moved.clientEndpoint);
+    const res = await fetch(`${old}user.current?x=1`, {
+      method: "POST",
+      body: JSON.stringify({ auth: t.accessToken }),
+      redirect: "manual",
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.get("location"), `${moved.clientEndpoint}user.current?x=1`);
+    const there = await rest(portal, "user.current", {}, t.accessToken);
+    assert.equal(there.status, 200);
+    const refreshed = await (await fetch(portal.tokenUrl, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        client_id: portal.app.clientId,
+        client_secret: portal.app.clientSecret,
+        refresh_token: t.refreshToken,
+      }),
+    })).json();
+    assert.equal(refreshed.client_endpoint, moved.clientEndpoint);
+    assert.equal(refreshed.server_endpoint, "https://oauth.bitrix24.tech/rest/");
+    // A second move: both older addresses redirect to the newest.
+    const again = portal.movePortal({ status: 302 });
+    const fromFirst = await fetch(`${old}app.info`, { redirect: "manual" });
+    await fromFirst.body?.cancel();
+    assert.equal(fromFirst.status, 302);
+    assert.equal(fromFirst.headers.get("location"), `${again.clientEndpoint}app.info`);
+  } finally {
+    await portal.close();
+  }
+});
+
+Deno.test("portal emulator - PAYMENT_REQUIRED (402) and invalid_client states", async () => {
+  await withPortal({}, async (portal, admin) => {
+    portal.setPaymentExpired(true);
+    const unpaid = await rest(portal, "telephony.externalLine.get", {}, admin.accessToken);
+    assert.equal(unpaid.status, 402);
+    assert.equal(unpaid.body.error, "PAYMENT_REQUIRED");
+    const info = await rest(portal, "app.info", {}, admin.accessToken);
+    assert.equal(info.body.result.PAYMENT_EXPIRED, "Y");
+    portal.setPaymentExpired(false);
+    assert.equal(
+      (await rest(portal, "telephony.externalLine.get", {}, admin.accessToken)).status,
+      200,
+    );
+    portal.setInvalidClient(true);
+    const refused = await fetch(portal.tokenUrl, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        client_id: portal.app.clientId,
+        client_secret: portal.app.clientSecret,
+        refresh_token: admin.refreshToken,
+      }),
+    });
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error, "invalid_client");
   });
 });

@@ -4,7 +4,9 @@
  * environment: PORTAL_HOST, PORTAL_PORT, PORTAL_OAUTH_PORT, PORTAL_CLIENT_ID,
  * PORTAL_CLIENT_SECRET, PORTAL_APP_TYPE (local|market), PORTAL_RATE_LIMIT (off to disable),
  * PORTAL_APP_URL (the app's main page), PORTAL_INSTALL_URL (its installer), PORTAL_LANG (ru|en),
- * PORTAL_INSTALLED (false: start with the app not installed).
+ * PORTAL_INSTALLED (false: start with the app not installed), PORTAL_APP_CODE (a Market app's
+ * symbolic code), PORTAL_SERVER_ENDPOINT (the `server_endpoint` of another region),
+ * PORTAL_PAYMENT_EXPIRED (true: REST answers PAYMENT_REQUIRED).
  *
  * On Linux the portal listens on 127.0.0.2 by default, so that pages of the app on 127.0.0.1 are
  * cross-site frames as on a real portal (macOS has only 127.0.0.1 on loopback).
@@ -27,6 +29,9 @@ const envSchema = z.object({
   PORTAL_INSTALL_URL: z.url().default("http://127.0.0.1:8000/install"),
   PORTAL_LANG: z.string().regex(/^[a-z]{2}$/).default("ru"),
   PORTAL_INSTALLED: z.enum(["true", "false"]).default("true"),
+  PORTAL_APP_CODE: z.string().min(1).optional(),
+  PORTAL_SERVER_ENDPOINT: z.url().optional(),
+  PORTAL_PAYMENT_EXPIRED: z.enum(["true", "false"]).default("false"),
 });
 
 const env = envSchema.parse(Deno.env.toObject());
@@ -39,10 +44,13 @@ const portal = await startPortal({
   installUrl: env.PORTAL_INSTALL_URL,
   language: env.PORTAL_LANG,
   installed: env.PORTAL_INSTALLED === "true",
+  serverEndpoint: env.PORTAL_SERVER_ENDPOINT,
   app: {
     clientId: env.PORTAL_CLIENT_ID,
     clientSecret: env.PORTAL_CLIENT_SECRET,
+    code: env.PORTAL_APP_CODE,
     type: env.PORTAL_APP_TYPE,
+    paymentExpired: env.PORTAL_PAYMENT_EXPIRED === "true",
   },
 });
 

@@ -100,6 +100,17 @@ export interface Portal extends Endpoints {
   expireRefreshTokens(): void;
   /** Moves the portal clock forward. */
   advanceTime(ms: number): void;
+  /**
+   * The portal changes its address (DOCS change-domen.md): it is served from a new port (and
+   * `hostname`), the old address answers every request with a `status` redirect to the same
+   * path there (a redirected POST may come back as a GET without its body), and refresh
+   * answers, events and pages carry the new `client_endpoint`. Returns the new endpoints.
+   */
+  movePortal(opts?: { hostname?: string; status?: 301 | 302 | 307 | 308 }): Endpoints;
+  /** Ends (true) or renews (false) the app's paid period: REST answers 402 PAYMENT_REQUIRED. */
+  setPaymentExpired(expired: boolean): void;
+  /** Makes the OAuth server refuse (true) or accept again (false) the app: `invalid_client`. */
+  setInvalidClient(invalid: boolean): void;
   /** Injects a fault; see {@link FaultInput}. */
   setFault(fault: FaultInput): void;
   /** Removes every injected fault. */
@@ -158,17 +169,55 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
     clientEndpoint: `${p.url}/rest/`,
     oauthUrl: o.url,
     oauthDomain: o.domain,
-    serverEndpoint: `${o.url}/rest/`,
+    serverEndpoint: options.serverEndpoint ?? `${o.url}/rest/`,
   });
   const held: HeldRequests = new Set();
   const portal = portalApp(state, held);
+  const movedServers: Deno.HttpServer[] = [];
+  // Every address but the current one redirects to the same path at the current one.
+  const serveAt = (url: string) => (req: Request) => {
+    if (state.endpoints.url === url) return portal.fetch(req);
+    const { pathname, search } = new URL(req.url);
+    return new Response(null, {
+      status: redirectStatus,
+      headers: { location: `${state.endpoints.url}${pathname}${search}` },
+    });
+  };
+  let redirectStatus = 301;
+  const movePortal = (opts: { hostname?: string; status?: 301 | 302 | 307 | 308 } = {}) => {
+    let handler: (req: Request) => Response | Promise<Response> = () =>
+      new Response("starting", { status: 503 });
+    const server = Deno.serve(
+      { hostname: opts.hostname ?? options.hostname, port: 0, onListen: quiet },
+      (req) => handler(req),
+    );
+    movedServers.push(server);
+    const next = origin(server.addr);
+    handler = serveAt(next.url);
+    redirectStatus = opts.status ?? 301;
+    Object.assign(state.endpoints, {
+      url: next.url,
+      domain: next.domain,
+      clientEndpoint: `${next.url}/rest/`,
+    });
+    return { ...state.endpoints };
+  };
   const oauth = oauthApp(state);
-  handlePortal = (req) => portal.fetch(req);
+  handlePortal = serveAt(p.url);
   handleOAuth = (req) => oauth.fetch(req);
   const admin = () => firstAdmin(state);
 
   return Promise.resolve({
     ...state.endpoints,
+    get url() {
+      return state.endpoints.url;
+    },
+    get domain() {
+      return state.endpoints.domain;
+    },
+    get clientEndpoint() {
+      return state.endpoints.clientEndpoint;
+    },
     memberId: state.memberId,
     app: {
       get clientId() {
@@ -206,6 +255,9 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
     expireAllTokens: () => state.tokens.expireAccessTokens(),
     expireRefreshTokens: () => state.tokens.expireRefreshTokens(),
     advanceTime: (ms) => state.clock.advance(ms),
+    movePortal,
+    setPaymentExpired: (expired) => void (state.app.paymentExpired = expired),
+    setInvalidClient: (invalid) => void (state.app.invalidClient = invalid),
     setFault: (f) => state.faults.set(f, state.clock.now()),
     clearFaults: () => state.faults.clear(),
     deliverEvent: (i) => deliverEvent(state, i),
@@ -227,7 +279,11 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
     close: async () => {
       for (const release of [...held]) release();
       state.pages.closeStreams();
-      await Promise.all([portalServer.shutdown(), oauthServer.shutdown()]);
+      await Promise.all([
+        portalServer.shutdown(),
+        oauthServer.shutdown(),
+        ...movedServers.map((s) => s.shutdown()),
+      ]);
     },
   });
 }

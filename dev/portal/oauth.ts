@@ -56,7 +56,7 @@ async function token(c: Context, state: PortalState): Promise<Response> {
   if (!p.client_id || !p.client_secret || !p.refresh_token) {
     return fail(400, "invalid_request", "client_id, client_secret and refresh_token are required");
   }
-  if (p.client_id !== app.clientId || p.client_secret !== app.clientSecret) {
+  if (app.invalidClient || p.client_id !== app.clientId || p.client_secret !== app.clientSecret) {
     return fail(401, "invalid_client", "Invalid client");
   }
   if (app.removed) return fail(401, "invalid_client", "Application is not installed");

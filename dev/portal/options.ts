@@ -12,7 +12,10 @@ export const appOptionsSchema = z.object({
   /** OAuth client id; generated in the portal's format (`local.…` / `app.…`) when absent. */
   clientId: z.string().min(1).optional(),
   clientSecret: z.string().min(1).optional(),
-  /** App CODE as `app.info` reports it; a local app's code is its client id. */
+  /**
+   * App CODE as `app.info` reports it: a local app's is its client id; a Market app's is a
+   * symbolic code (default `vendor.sipphone`), never its client id (CORE `appInfo`).
+   */
   code: z.string().min(1).optional(),
   /** Local (`STATUS` L) or marketplace app. */
   type: z.enum(["local", "market"]).default("local"),
@@ -21,8 +24,13 @@ export const appOptionsSchema = z.object({
   version: z.number().int().positive().default(1),
   /** Scopes granted to the app, in order. */
   scope: z.array(z.string().min(1)).default(["crm", "user", "telephony", "placement", "im"]),
-  /** Paid period over: the token endpoint answers PAYMENT_REQUIRED. */
+  /**
+   * Paid period over: REST methods (but `app.info`, `user.current`, `user.admin`, `profile`,
+   * `scope`) answer 402 `PAYMENT_REQUIRED`, and so does the token endpoint.
+   */
   paymentExpired: z.boolean().default(false),
+  /** The OAuth server no longer accepts the app's credentials: every refresh `invalid_client`. */
+  invalidClient: z.boolean().default(false),
   /** App name in the portal's menus; default: a localized "SIP phone". */
   name: z.string().min(1).optional(),
 });
@@ -70,6 +78,13 @@ export const portalOptionsSchema = z.object({
   /** Address of the separate OAuth server (the oauth.bitrix.info stand-in); defaults to hostname. */
   oauthHostname: z.string().min(1).optional(),
   oauthPort: z.number().int().min(0).max(65535).default(0),
+  /**
+   * The `server_endpoint` the portal reports (page POSTs' SERVER_ENDPOINT, events'
+   * `auth[server_endpoint]`, refresh answers), to act as a portal of another region, e.g.
+   * `https://oauth.bitrix24.tech/rest/` (Russia). Default: this emulator's OAuth server. Tokens
+   * are still issued by the emulator's own OAuth server (`tokenUrl`).
+   */
+  serverEndpoint: z.url().optional(),
   /** Stable portal id; random when absent. */
   memberId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   /** Portal language (LANG of pages, LANGUAGE_ID of app.info and events). */

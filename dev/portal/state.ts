@@ -43,7 +43,10 @@ export interface AppState {
   status: string;
   version: number;
   scope: string[];
+  /** Paid period over (REST and refreshes answer PAYMENT_REQUIRED). */
   paymentExpired: boolean;
+  /** The OAuth server answers `invalid_client` whatever the credentials. */
+  invalidClient: boolean;
   /** Installation finished (`installFinish` called, or an app without UI). */
   installed: boolean;
   /** Uninstalled: tokens are dead, no events. */
@@ -210,6 +213,13 @@ function digits(n: number): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => String(b % 10)).join("");
 }
 
+/** CORE `appInfo`: a local app's CODE is its client id; a Market app's is its symbolic code. */
+function marketCode(type: "local" | "market", clientId: string, code?: string): string {
+  if (type === "local") return code ?? clientId;
+  if (code === clientId) throw new Error("a Market app's code is never its client id");
+  return code ?? "vendor.sipphone";
+}
+
 function createApp(options: ResolvedPortalOptions): AppState {
   const a = options.app;
   const clientId = a.clientId ??
@@ -218,12 +228,13 @@ function createApp(options: ResolvedPortalOptions): AppState {
     id: 1,
     clientId,
     clientSecret: a.clientSecret ?? (randomToken() + randomToken()).slice(0, 50),
-    code: a.code ?? (a.type === "local" ? clientId : "example.sipphone"),
+    code: marketCode(a.type, clientId, a.code),
     type: a.type,
     status: a.type === "local" ? "L" : a.status,
     version: a.version,
     scope: a.scope,
     paymentExpired: a.paymentExpired,
+    invalidClient: a.invalidClient,
     installed: options.installed,
     removed: false,
     applicationToken: randomHex(16),

@@ -60,20 +60,37 @@ export function backoffMs(attempts: number): number {
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
+/**
+ * Wait before the next attempt while the portal refuses the app (payment, `invalid_client`),
+ * given how long it has refused it: 15 min at first, growing with the refusal to an hour, with
+ * ±10 % jitter. Such rows are never given up.
+ */
+export function blockedBackoffMs(blockedForMs: number): number {
+  const base = Math.min(3_600_000, Math.max(900_000, blockedForMs));
+  return Math.round(base * (0.9 + Math.random() * 0.2));
+}
+
 /** Syncs journal rows with Bitrix24. */
 export class CallSync {
   private timer?: ReturnType<typeof setTimeout>;
   private stopped = true;
 
   private readonly backoff: (attempts: number) => number;
+  private readonly blockedBackoff: (blockedForMs: number) => number;
   private readonly leaseMs: number;
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly deps: { calls: CallRepo; portals: PortalRepo; clients: PortalClients },
-    options: { backoffMs?: (attempts: number) => number; leaseMs?: number } = {},
+    options: {
+      backoffMs?: (attempts: number) => number;
+      /** Given how long the portal has refused the app. */
+      blockedBackoffMs?: (blockedForMs: number) => number;
+      leaseMs?: number;
+    } = {},
   ) {
     this.backoff = options.backoffMs ?? backoffMs;
+    this.blockedBackoff = options.blockedBackoffMs ?? blockedBackoffMs;
     this.leaseMs = options.leaseMs ?? LEASE_MS;
   }
 
@@ -147,6 +164,7 @@ export class CallSync {
       }
       if (!row.endedAt) {
         await this.deps.calls.markWaitingForEnd(row.id);
+        if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
         return;
       }
       const client = await this.deps.clients.forPortal(portal);
@@ -159,9 +177,25 @@ export class CallSync {
       });
       await this.deps.calls.markFinished(row.id);
       syncStats.finished++;
+      if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
     } catch (err) {
       syncStats.failures++;
       const code = err instanceof BitrixApiError ? err.code : (err as Error).name;
+      const blocked = err instanceof BitrixApiError ? err.blockedReason : undefined;
+      if (blocked) {
+        // The portal (unpaid) or the app (unknown to the OAuth server) is refused, not the
+        // call: keep it for when that is lifted, and tell the admin why.
+        await this.deps.portals.setBlocked(portal.id, blocked);
+        const since = portal.blockedReason === blocked ? portal.blockedAt : null;
+        const delay = this.blockedBackoff(since ? Date.now() - since.getTime() : 0);
+        log.warn("call sync waits: Bitrix24 refuses the app", {
+          callId: row.id,
+          code,
+          delayMs: delay,
+        });
+        await this.deps.calls.markHeld(row.id, code, delay);
+        return;
+      }
       // Bitrix24 refused the data itself (unknown user, bad number, call not found): retrying
       // cannot help. Rate limits, outages and token trouble are retried with backoff.
       if (err instanceof BitrixApiError && !err.transient && !err.unauthorized) {

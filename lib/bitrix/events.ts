@@ -129,7 +129,10 @@ export async function handleAppInstall(services: Services, event: BitrixEvent): 
     auth.member_id,
     auth.application_token,
   );
-  if (known) return known;
+  if (known) {
+    await services.bitrix.clients.noteServerEndpoint(known, auth.server_endpoint);
+    return known;
+  }
   const portal = await services.portals.findByMemberId(auth.member_id);
   if (!portal || !auth.access_token) {
     throw new UnauthorizedError("unknown portal or application token");
@@ -140,6 +143,7 @@ export async function handleAppInstall(services: Services, event: BitrixEvent): 
   }
   await services.portals.setApplicationToken(portal.id, auth.application_token);
   services.bitrix.eventAuth.forgetPortal(portal.id);
+  await services.bitrix.clients.noteServerEndpoint(portal, auth.server_endpoint);
   if (auth.refresh_token) {
     await services.portals.saveTokens(portal.id, {
       accessToken: auth.access_token,

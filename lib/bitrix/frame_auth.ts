@@ -13,6 +13,7 @@ import type { Portal, PortalRepo } from "../db/portals.ts";
 import { sha256Hex } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
 import { RateLimitedError, UnauthorizedError, UpstreamError } from "../errors.ts";
+import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
 
 /** Who is calling, as verified with the portal. */
@@ -30,7 +31,10 @@ export interface AppInfo {
   STATUS?: string;
 }
 
-/** The app codes that identify this app: configured code, marketplace id, a local app's id. */
+/**
+ * Whether `app.info`'s CODE names this app: a Market app's symbolic code (`BITRIX_APP_CODE`;
+ * never its client id), or a local app's code, which is its client id (`local.…`).
+ */
 export async function isOurApp(
   code: string | undefined,
   portal: Pick<Portal, "appKind" | "clientId"> | undefined,
@@ -38,10 +42,9 @@ export async function isOurApp(
 ): Promise<boolean> {
   if (!code) return false;
   if (deps.config.BITRIX_APP_CODE) return code === deps.config.BITRIX_APP_CODE;
-  const { bitrixClientId } = await deps.secrets.appSecrets();
-  if (bitrixClientId && code === bitrixClientId) return true;
   if (portal?.clientId) return code === portal.clientId;
   // A local app whose credentials are not saved yet: Bitrix24 names local apps `local.<id>`.
+  const { bitrixClientId } = await deps.secrets.appSecrets();
   return code.startsWith("local.") && (!bitrixClientId || portal?.appKind === "local");
 }
 
@@ -100,7 +103,13 @@ export class FrameAuthenticator {
   verifications = 0;
 
   constructor(
-    private readonly deps: { config: Config; portals: PortalRepo; secrets: SecretsProvider },
+    private readonly deps: {
+      config: Config;
+      portals: PortalRepo;
+      secrets: SecretsProvider;
+      /** Follows a portal that changed its address (its stored one redirects). */
+      clients?: Pick<PortalClients, "followMove">;
+    },
     private readonly options: { maxEntries?: number; ttlMs?: number } = {},
   ) {}
 
@@ -172,7 +181,13 @@ export class FrameAuthenticator {
       expiresAt: Date.now() + REFUSED_TTL_MS,
     });
     try {
-      answer = await whoIs(portal, authId);
+      answer = await whoIs(portal, authId).catch(async (err) => {
+        const moved = err instanceof BitrixApiError && err.code === "PORTAL_MOVED" &&
+          await this.deps.clients?.followMove(portal);
+        if (!moved) throw err;
+        this.refreshPortal(portal.memberId);
+        return await whoIs(moved, authId);
+      });
     } catch (err) {
       if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
         return refused("the portal did not accept the token");

@@ -12,6 +12,7 @@ import type { Portal } from "../db/portals.ts";
 import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
 import { isOurApp, whoIs } from "./frame_auth.ts";
+import { allowedServerEndpoint } from "./oauth.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError } from "./rest.ts";
 
@@ -86,10 +87,9 @@ export async function installPortal(
 
   // app.info's STATUS is "L" for a local app; marketplace apps report their plan (F, P, T…).
   const appKind = who.app.STATUS === "L" ? "local" : "marketplace";
-  const serverEndpoint = req.SERVER_ENDPOINT &&
-      services.config.BITRIX_ALLOWED_OAUTH_HOSTS.includes(new URL(req.SERVER_ENDPOINT).hostname)
-    ? req.SERVER_ENDPOINT
-    : existing?.serverEndpoint ?? null;
+  const serverEndpoint =
+    allowedServerEndpoint(req.SERVER_ENDPOINT, services.config.BITRIX_ALLOWED_OAUTH_HOSTS) ??
+      existing?.serverEndpoint ?? null;
   const result = await services.portals.upsertInstall({
     memberId: req.member_id,
     domain,

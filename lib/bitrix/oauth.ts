@@ -45,6 +45,21 @@ export function tokenUrlFor(
   return `https://${url.host}/oauth/token/`;
 }
 
+/**
+ * The portal's OAuth server as `https://<host>/rest/` when `value` (a `server_endpoint` from
+ * ONAPPINSTALL, a page POST or a refresh answer) is https on an allow-listed host; otherwise
+ * undefined, and the value is ignored.
+ */
+export function allowedServerEndpoint(
+  value: string | null | undefined,
+  allowedHosts: string[],
+): string | undefined {
+  if (!value || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  if (url.protocol !== "https:" || !allowedHosts.includes(url.hostname)) return undefined;
+  return `https://${url.host}/rest/`;
+}
+
 /** Exchanges a refresh token for a new pair (the old refresh token stops working). */
 export async function refreshTokens(
   tokenUrl: string,

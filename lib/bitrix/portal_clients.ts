@@ -14,7 +14,7 @@ import type { Portal, PortalRepo, PortalTokens } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
 import { UnauthorizedError, UnavailableError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
-import { refreshTokens, tokenUrlFor } from "./oauth.ts";
+import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
 import { RestClient } from "./rest.ts";
 
 /** A 401 this soon after this process's own refresh came from a request sent before it. */
@@ -55,6 +55,18 @@ export class PortalClients {
     this.clients.delete(portalId);
   }
 
+  /**
+   * Stores the portal's OAuth server from a `server_endpoint` Bitrix24 sent (ONAPPINSTALL, an
+   * administrator's page POST, a refresh answer) when it is allow-listed and new; refreshes then
+   * go there (`oauth.bitrix24.tech` for Russian-region portals). Other values are ignored.
+   */
+  async noteServerEndpoint(portal: Portal, value: string | null | undefined): Promise<void> {
+    const endpoint = allowedServerEndpoint(value, this.deps.config.BITRIX_ALLOWED_OAUTH_HOSTS);
+    if (!endpoint || endpoint === portal.serverEndpoint) return;
+    await this.deps.portals.setServerEndpoint(portal.id, endpoint);
+    log.info("bitrix24 oauth server recorded", { memberId: portal.memberId, endpoint });
+  }
+
   /** The client id and secret used to refresh `portal`'s tokens. */
   async credentialsFor(portal: Portal): Promise<{ clientId: string; clientSecret: string }> {
     if (portal.appKind === "local") {
@@ -79,13 +91,66 @@ export class PortalClients {
       serverEndpoint: portal.serverEndpoint ?? "https://oauth.bitrix.info/rest/",
       ...tokens,
       refresh: () => this.refresh(portal, client.currentAccessToken() ?? tokens.accessToken),
+      relocate: (from) => this.relocate(portal, from),
       ...this.options,
     });
     return client;
   }
 
-  private refresh(portal: Portal, failedAccessToken: string): Promise<HandlerRefreshAuth> {
-    return this.deps.database.withLock(`oauth-refresh:${portal.id}`, async () => {
+  /**
+   * After the portal's stored address answered a redirect: the portal row with its current
+   * address (see `relocate`), or undefined when it did not change.
+   */
+  async followMove(portal: Portal): Promise<Portal | undefined> {
+    if (!(await this.relocate(portal, portal.clientEndpoint))) return undefined;
+    return await this.deps.portals.findById(portal.id);
+  }
+
+  /**
+   * The portal's current address after its old one answered a redirect: the stored one if a
+   * refresh already recorded a move, else a refresh's `client_endpoint` (the OAuth server knows
+   * where the portal is now). Undefined when the address did not change.
+   */
+  private async relocate(built: Portal, from: string) {
+    let current = await this.deps.portals.findById(built.id);
+    if (current && current.clientEndpoint === from) {
+      const tokens = await this.deps.portals.getTokens(built.id);
+      if (!tokens) return undefined;
+      await this.refresh(built, tokens.accessToken, from);
+      current = await this.deps.portals.findById(built.id);
+    }
+    const tokens = await this.deps.portals.getTokens(built.id);
+    if (!current || !tokens || current.clientEndpoint === from) return undefined;
+    this.clients.delete(built.id);
+    return { clientEndpoint: current.clientEndpoint, domain: current.domain, tokens };
+  }
+
+  /**
+   * A refresh answer's `client_endpoint` as the REST root to use: https, or http on loopback
+   * when `BITRIX_ALLOW_INSECURE_PORTALS`; undefined for anything else.
+   */
+  private acceptedClientEndpoint(value: string | undefined) {
+    if (!value || !URL.canParse(value)) return undefined;
+    const url = new URL(value);
+    const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(url.hostname);
+    const insecureOk = this.deps.config.BITRIX_ALLOW_INSECURE_PORTALS && loopback;
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && insecureOk)) return undefined;
+    return { clientEndpoint: `${url.origin}/rest/`, domain: url.host };
+  }
+
+  /**
+   * Refreshes the pair (see the module doc). With `movedFrom` (that address redirected) it
+   * refreshes even a fresh pair, for the answer's `client_endpoint`, unless another call
+   * already recorded a new address.
+   */
+  private refresh(
+    built: Portal,
+    failedAccessToken: string,
+    movedFrom?: string,
+  ): Promise<HandlerRefreshAuth> {
+    return this.deps.database.withLock(`oauth-refresh:${built.id}`, async () => {
+      // The stored row: its OAuth server or address may have changed since the client was built.
+      const portal = await this.deps.portals.findById(built.id) ?? built;
       const stored = await this.deps.portals.getTokens(portal.id);
       if (!stored) throw new UnauthorizedError("the portal has no tokens (app not installed)");
       // Someone already rotated the pair: another process (the stored token is not the one that
@@ -94,8 +159,10 @@ export class PortalClients {
       const last = this.lastRefresh.get(portal.id);
       const justRefreshed = last?.accessToken === stored.accessToken &&
         Date.now() - last.at < RECENT_REFRESH_MS;
+      const alreadyMoved = movedFrom !== undefined && portal.clientEndpoint !== movedFrom;
       if (
-        (stored.accessToken !== failedAccessToken || justRefreshed) &&
+        (alreadyMoved || (movedFrom === undefined &&
+          (stored.accessToken !== failedAccessToken || justRefreshed))) &&
         stored.expiresAt.getTime() > Date.now()
       ) {
         oauthStats.refreshesSkippedByLock++;
@@ -125,6 +192,14 @@ export class PortalClients {
         this.lastRefresh.set(portal.id, { accessToken: next.accessToken, at: Date.now() });
         oauthStats.refreshes++;
         log.info("bitrix24 tokens refreshed", { memberId: portal.memberId });
+        await this.noteServerEndpoint(portal, fresh.server_endpoint);
+        const moved = this.acceptedClientEndpoint(fresh.client_endpoint);
+        if (moved && moved.clientEndpoint !== portal.clientEndpoint) {
+          // The portal changed its address (DOCS change-domen.md): follow it from now on.
+          await this.deps.portals.setClientEndpoint(portal.id, moved.clientEndpoint, moved.domain);
+          this.clients.delete(portal.id);
+          log.info("bitrix24 portal moved", { memberId: portal.memberId, domain: moved.domain });
+        }
         return toHandlerAuth(portal, next);
       } catch (err) {
         oauthStats.refreshFailures++;

@@ -7,6 +7,7 @@
  */
 import {
   AjaxError,
+  ApiVersion,
   B24OAuth,
   type BatchNamedCommandsUniversal,
   type CommandTuple,
@@ -38,7 +39,19 @@ export class BitrixApiError extends Error {
       "OPERATION_TIME_LIMIT",
       "NETWORK_ERROR",
       "REQUEST_TIMEOUT",
+      "PORTAL_MOVED",
     ].includes(this.code);
+  }
+
+  /**
+   * A state of the portal or the app rather than of the request (fact 18): the subscription
+   * lapsed (`PAYMENT_REQUIRED`, HTTP 402) or the OAuth server does not know the app
+   * (`invalid_client`). Retrying the same data later, once it is lifted, succeeds.
+   */
+  get blockedReason(): "payment_required" | "invalid_client" | undefined {
+    if (this.code === "PAYMENT_REQUIRED" || this.status === 402) return "payment_required";
+    if (this.code === "invalid_client") return "invalid_client";
+    return undefined;
   }
 
   /** The token is not (or no longer) accepted. */
@@ -66,15 +79,37 @@ export interface RestClientOptions {
   maxRetries?: number;
   /** Base delay of those retries (ms). */
   retryDelayMs?: number;
+  /**
+   * Asked when the portal answers with a redirect (it changed its address): the portal's
+   * current REST root and token pair, or undefined when it is not known. The call is then
+   * repeated there once; redirects are never followed (a redirected POST loses its body).
+   */
+  relocate?: (
+    from: string,
+  ) => Promise<{ clientEndpoint: string; domain: string; tokens: TokenPair } | undefined>;
 }
+
+/** An access/refresh token pair and when the access token expires. */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+}
+
+/** HTTP statuses of a redirect: the portal moved (or something in front of it did). */
+const REDIRECTS = [301, 302, 303, 307, 308];
 
 /** A REST client bound to one portal and token pair. */
 export class RestClient {
-  private readonly b24: B24OAuth;
+  private b24: B24OAuth;
 
-  constructor(options: RestClientOptions) {
+  constructor(private options: RestClientOptions) {
+    this.b24 = this.build(options);
+  }
+
+  private build(options: RestClientOptions): B24OAuth {
     const expires = Math.floor(options.expiresAt.getTime() / 1000);
-    this.b24 = new B24OAuth(
+    const b24 = new B24OAuth(
       {
         applicationToken: "",
         userId: options.userId ?? 0,
@@ -98,12 +133,18 @@ export class RestClient {
         },
       },
     );
-    this.b24.offClientSideWarning();
-    this.b24.setCustomRefreshAuth(
+    b24.offClientSideWarning();
+    // A moved portal's old address redirects, and a redirected POST may arrive as a GET
+    // without its body: never follow, treat it as a signal (see `relocate`).
+    for (const version of [ApiVersion.v2, ApiVersion.v3]) {
+      b24.getHttpClient(version).ajaxClient.defaults.maxRedirects = 0;
+    }
+    b24.setCustomRefreshAuth(
       options.refresh ??
         (() =>
           Promise.reject(new BitrixApiError("expired_token", 401, "token refresh not allowed"))),
     );
+    return b24;
   }
 
   /** The access token the client currently uses (false once it has expired locally). */
@@ -158,15 +199,29 @@ export class RestClient {
     return { results, errors };
   }
 
-  private async run(method: string, fn: () => Promise<unknown>): Promise<unknown> {
+  private async run(method: string, fn: () => Promise<unknown>, moved = false): Promise<unknown> {
     let response;
+    const endpoint = this.options.clientEndpoint;
     try {
       response = await fn();
     } catch (err) {
       // Errors of our own refresh come back wrapped by the SDK: surface them as they were.
       const original = (err as { originalError?: unknown }).originalError;
       if (original instanceof AppError) throw original;
-      throw toApiError(original instanceof BitrixApiError ? original : err, method);
+      const error = toApiError(original instanceof BitrixApiError ? original : err, method);
+      if (error.code !== "PORTAL_MOVED" || moved || !this.options.relocate) throw error;
+      // A call that left before another one moved this client: just repeat it.
+      if (this.options.clientEndpoint !== endpoint) return this.run(method, fn, true);
+      const next = await this.options.relocate(endpoint);
+      if (!next || next.clientEndpoint === endpoint) throw error;
+      this.options = {
+        ...this.options,
+        clientEndpoint: next.clientEndpoint,
+        domain: next.domain,
+        ...next.tokens,
+      };
+      this.b24 = this.build(this.options);
+      return this.run(method, fn, true);
     }
     const result = response as {
       isSuccess: boolean;
@@ -192,6 +247,9 @@ export function toApiError(err: unknown, method?: string): BitrixApiError {
     const e = err as SdkError & { status?: number; code?: string; description?: string };
     const code = String(e.code ?? "UNKNOWN");
     const status = typeof e.status === "number" ? e.status : 0;
+    if (REDIRECTS.includes(status)) {
+      return new BitrixApiError("PORTAL_MOVED", status, "the portal answered a redirect", method);
+    }
     const network = /NETWORK|TIMEOUT|ECONN/i.test(code);
     return new BitrixApiError(network ? "NETWORK_ERROR" : code, network ? 0 : status, "", method);
   }

@@ -356,6 +356,18 @@ export class CallRepo {
     }).where(and(eq(calls.id, id), eq(calls.syncState, "pending")));
   }
 
+  /**
+   * Postpones a row while the portal refuses the app (payment, `invalid_client`): not counted
+   * as an attempt, so the row is never given up, however long that lasts.
+   */
+  async markHeld(id: string, error: string, delayMs: number): Promise<void> {
+    await this.db.update(calls).set({
+      nextSyncAt: new Date(Date.now() + delayMs),
+      lastSyncError: error.slice(0, 500),
+      updatedAt: new Date(),
+    }).where(and(eq(calls.id, id), eq(calls.syncState, "pending")));
+  }
+
   /** Gives up on a row Bitrix24 refused for good (kept, with the reason, for the admin). */
   async markFailed(id: string, error: string): Promise<void> {
     await this.db.update(calls).set({

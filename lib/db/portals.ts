@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "./client.ts";
 import { installEvents, portals, type PortalSettings } from "./schema.ts";
@@ -20,6 +20,9 @@ export type Portal = Omit<
   | "applicationTokenHash"
   | "errorTokenHash"
 >;
+
+/** Why Bitrix24 refuses the app on a portal for now. */
+export type BlockedReason = NonNullable<typeof portals.$inferSelect.blockedReason>;
 
 /** OAuth tokens of a portal, in the clear (only in memory). */
 export interface PortalTokens {
@@ -74,6 +77,8 @@ const publicColumns = {
   externalLine: portals.externalLine,
   settings: portals.settings,
   lang: portals.lang,
+  blockedReason: portals.blockedReason,
+  blockedAt: portals.blockedAt,
   createdAt: portals.createdAt,
   updatedAt: portals.updatedAt,
   uninstalledAt: portals.uninstalledAt,
@@ -253,6 +258,36 @@ export class PortalRepo {
     await this.db.update(portals).set({ settings, updatedAt: new Date() }).where(
       eq(portals.id, portalId),
     );
+  }
+
+  /**
+   * Records why Bitrix24 refuses the app on the portal for now (kept from the first refusal),
+   * or clears it (`null`) once it answers again.
+   */
+  async setBlocked(portalId: string, reason: BlockedReason | null): Promise<void> {
+    if (reason === null) {
+      await this.db.update(portals).set({ blockedReason: null, blockedAt: null })
+        .where(and(eq(portals.id, portalId), isNotNull(portals.blockedReason)));
+      return;
+    }
+    await this.db.update(portals).set({ blockedReason: reason, blockedAt: new Date() }).where(
+      and(
+        eq(portals.id, portalId),
+        sql`${portals.blockedReason} is distinct from ${reason}`,
+      ),
+    );
+  }
+
+  /** Stores the portal's OAuth server (`server_endpoint`, already checked). */
+  async setServerEndpoint(portalId: string, serverEndpoint: string): Promise<void> {
+    await this.db.update(portals).set({ serverEndpoint, updatedAt: new Date() })
+      .where(eq(portals.id, portalId));
+  }
+
+  /** Stores the portal's current address after it moved (already checked). */
+  async setClientEndpoint(portalId: string, clientEndpoint: string, domain: string) {
+    await this.db.update(portals).set({ clientEndpoint, domain, updatedAt: new Date() })
+      .where(eq(portals.id, portalId));
   }
 
   /** Records the external line number added at install. */

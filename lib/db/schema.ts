@@ -56,6 +56,12 @@ export const portals = pgTable("portals", {
   externalLine: text("external_line"),
   settings: jsonb("settings").$type<PortalSettings>().notNull().default(sql`'{}'::jsonb`),
   lang: text("lang"),
+  /**
+   * Why Bitrix24 refuses the app on this portal for now (the subscription lapsed, the OAuth
+   * server does not know the app): calls wait instead of failing. Null when it answers.
+   */
+  blockedReason: text("blocked_reason", { enum: ["payment_required", "invalid_client"] }),
+  blockedAt: timestamp("blocked_at", { withTimezone: true }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
   uninstalledAt: timestamp("uninstalled_at", { withTimezone: true }),

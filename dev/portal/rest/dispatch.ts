@@ -15,10 +15,24 @@ import {
   invalidToken,
   methodNotFound,
   noAuthFound,
+  paymentRequired,
   RestError,
 } from "./errors.ts";
 import { int } from "./params.ts";
 import { METHODS } from "./registry.ts";
+
+/**
+ * Methods that still answer while the app's payment is overdue: who the app and the caller
+ * are (so the app can tell its users why), and `batch` itself (its commands are checked).
+ */
+const UNPAID_ALLOWED = new Set([
+  "app.info",
+  "user.current",
+  "user.admin",
+  "profile",
+  "scope",
+  "batch",
+]);
 
 /** The caller of `token`, or the auth error the portal would answer. */
 export function authenticate(
@@ -55,6 +69,7 @@ export async function invoke(
       if (!spec) throw methodNotFound();
       const caller = authenticate(state, token, spec.scopes);
       userId = caller.user.id;
+      if (state.app.paymentExpired && !UNPAID_ALLOWED.has(method)) throw paymentRequired();
       const value = await spec.run({
         state,
         caller,

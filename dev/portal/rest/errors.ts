@@ -64,6 +64,12 @@ export const applicationNotFound = () =>
 export const authorizationError = () =>
   new RestError(401, "authorization_error", "Unable to authorize user");
 
+/**
+ * The app's paid period is over. ⚠ Not on the docs' error-code pages; 402 with the usual
+ * `{error, error_description}` body is the emulator's choice.
+ */
+export const paymentRequired = () => new RestError(402, "PAYMENT_REQUIRED", "Payment required");
+
 /** Over the leaky-bucket limit. */
 export const queryLimitExceeded = () =>
   new RestError(503, "QUERY_LIMIT_EXCEEDED", "Too many requests");
