@@ -277,7 +277,12 @@ function interpolate(text: string, values: Record<string, string>): string {
 function serviceEnv(service: Service, box: Sandbox, extra: Record<string, string> = {}) {
   const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "" };
   for (const [k, v] of environmentOf(service)) {
-    env[k] = box.map(interpolate(v ?? "", { APP_BASE_URL: "https://phone.example.test" }));
+    env[k] = box.map(
+      interpolate(v ?? "", {
+        APP_BASE_URL: "https://phone.example.test",
+        BITRIX_APP_CODE: "vendor.sipphone",
+      }),
+    );
   }
   return { ...env, ...extra };
 }
