@@ -1,7 +1,8 @@
 /**
  * What a portal does around an app page load, installation and removal: the POST fields of a
  * frame load (reference §1.2, CORE app.layout template), the installer flow with
- * `installFinish`, the server-to-server ONAPPINSTALL of apps without UI, and ONAPPUNINSTALL.
+ * `installFinish`, the server-to-server ONAPPINSTALL of apps without UI, an app update
+ * (ONAPPUPDATE) and ONAPPUNINSTALL.
  *
  * @module
  */
@@ -185,5 +186,39 @@ export async function uninstallApp(
   state.eventHandlers.length = 0;
   state.placements.length = 0;
   state.tokens.revokeAll();
+  return sent;
+}
+
+/**
+ * Updates the app to its next version as the portal does: every event handler and placement
+ * of the app is removed ("set them from scratch", DOCS `events/event-bind.md`), then
+ * ONAPPUPDATE (`VERSION`, `PREVIOUS_VERSION`, `LANGUAGE_ID`, tokens of the acting
+ * administrator with a refresh token) goes to the URLs that were bound for it.
+ */
+export async function updateApp(
+  state: PortalState,
+  opts: { userId?: number } = {},
+): Promise<EventRecord[]> {
+  const app = state.app;
+  if (!app.installed || app.removed) throw new Error("the app is not installed");
+  const userId = opts.userId ?? firstAdmin(state);
+  if (!state.users.require(userId).admin) throw new Error("only an administrator updates apps");
+  const targets = state.eventHandlers.filter((h) => h.event === "ONAPPUPDATE" && !h.offline);
+  state.eventHandlers.length = 0;
+  state.placements.length = 0;
+  const previous = app.version;
+  app.version = previous + 1;
+  const data = {
+    VERSION: String(app.version),
+    PREVIOUS_VERSION: String(previous),
+    LANGUAGE_ID: state.options.language,
+  };
+  const sent: EventRecord[] = [];
+  for (const h of targets) {
+    const auth = eventAuth(state, { userId: h.authType || userId, withRefreshToken: true });
+    sent.push(
+      await postEvent(state, h.handler, eventPayload(state, "ONAPPUPDATE", data, auth, h.id)),
+    );
+  }
   return sent;
 }
