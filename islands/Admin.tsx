@@ -16,6 +16,8 @@ export interface AdminProps {
   auth: FrameAuth;
   /** `local` apps need their client id and secret saved here. */
   appKind: "marketplace" | "local";
+  /** The app's server-side Bitrix24 tokens are dead and no administrator's page renewed them. */
+  serverTokensDead?: boolean;
 }
 
 type Tab = "employees" | "portal" | "credentials" | "diagnostics";
@@ -45,12 +47,17 @@ const TABS: [Tab, TextKey][] = [
 const errorText = (lang: Lang, e: unknown) =>
   e instanceof ApiError ? e.message : t(lang, "errorGeneric");
 
-export default function Admin({ lang, auth, appKind }: AdminProps) {
+export default function Admin({ lang, auth, appKind, serverTokensDead }: AdminProps) {
   const tab = useSignal<Tab>("employees");
   const api = new FrameApi(auth);
   return (
     <section class="admin" aria-label={t(lang, "adminTitle")}>
       <h2 class="section-title">{t(lang, "adminTitle")}</h2>
+      {serverTokensDead && (
+        <p class="banner error" role="alert" data-testid="server-tokens-dead">
+          {t(lang, "serverTokensDead")}
+        </p>
+      )}
       <Tabs active={tab} tabs={TABS.map(([name, label]) => [name, t(lang, label)])} />
       {tab.value === "employees" && <Employees lang={lang} api={api} />}
       {tab.value === "portal" && <PortalSettings lang={lang} api={api} />}

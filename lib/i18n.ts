@@ -123,6 +123,8 @@ const en = {
   placementErrorsNone: "Bitrix24 has reported no problems.",
   errorGeneric: "Something went wrong. Try again.",
   adminTitle: "Administration",
+  serverTokensDead:
+    "The app's server-side access to Bitrix24 has expired and calls are not saved to Bitrix24. Open the app from the portal's menu as an administrator to renew it.",
 } as const;
 
 /** The keys of the dictionary. */
@@ -238,6 +240,8 @@ const ru: Record<TextKey, string> = {
   placementErrorsNone: "Битрикс24 не сообщал о проблемах.",
   errorGeneric: "Что-то пошло не так. Повторите попытку.",
   adminTitle: "Администрирование",
+  serverTokensDead:
+    "Серверный доступ приложения к Битрикс24 истёк, звонки не сохраняются в Битрикс24. Откройте приложение из меню портала под администратором, чтобы обновить его.",
 };
 
 const dictionaries: Record<Lang, Record<TextKey, string>> = { en, ru };

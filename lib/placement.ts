@@ -25,6 +25,8 @@ const placementFieldsSchema = z.object({
   PROTOCOL: z.enum(["0", "1"]).optional().catch(undefined),
   LANG: z.string().regex(/^[a-z]{2}$/i).optional().catch(undefined),
   APP_SID: field,
+  /** Newer portal templates only; readable by whoever opened the page. */
+  APPLICATION_TOKEN: field,
 });
 
 /** A page load's placement fields (invalid ones dropped) and the UI language. */

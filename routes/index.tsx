@@ -4,6 +4,7 @@ import { readPlacement } from "../lib/placement.ts";
 import { render } from "../lib/render.tsx";
 import { t } from "../lib/i18n.ts";
 import { AppError } from "../lib/errors.ts";
+import { adoptAdminPage } from "../lib/bitrix/install.ts";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import Phone from "../islands/Phone.tsx";
@@ -43,6 +44,12 @@ const appPage: Handler<AppEnv> = async (c) => {
     if (err instanceof AppError && err.status === 401) return notice(t(lang, "notInstalled"), 401);
     throw err;
   }
+  const { serverTokens } = await adoptAdminPage(c.var.services, user, {
+    AUTH_ID: auth.authId,
+    AUTH_EXPIRES: auth.expiresIn,
+    REFRESH_ID: placement.REFRESH_ID,
+    APPLICATION_TOKEN: placement.APPLICATION_TOKEN,
+  });
   return render(
     c,
     <Layout title={t(lang, "appTitle")} lang={lang}>
@@ -52,7 +59,7 @@ const appPage: Handler<AppEnv> = async (c) => {
           <Island
             name="Admin"
             component={Admin}
-            props={{ lang, auth, appKind: user.portal.appKind }}
+            props={{ lang, auth, appKind: user.portal.appKind, serverTokensDead: !serverTokens }}
           />
         )}
       </div>

@@ -67,12 +67,12 @@ Deno.test({
         /\/api\/bitrix\/placement-error\?member_id=/,
       );
       const bound = portal.records.calls("event.bind").map((c) => c.params.event).sort();
-      assertEquals(bound, ["ONAPPINSTALL", "ONAPPUNINSTALL", "ONEXTERNALCALLSTART"]);
+      assertEquals(bound, ["ONAPPINSTALL", "ONAPPUNINSTALL", "ONAPPUPDATE", "ONEXTERNALCALLSTART"]);
       assertEquals(portal.records.events("ONAPPINSTALL")[0].status, 200);
 
       // A repeated install leaves exactly one of each binding.
       assertEquals((await h.install()).status, 200);
-      assertEquals(portal.state.eventHandlers.length, 3);
+      assertEquals(portal.state.eventHandlers.length, 4);
       assertEquals(portal.state.placements.length, 2);
       assertEquals(portal.records.calls("telephony.externalLine.add").length, 1);
       assertEquals((await app.services.database.db.select().from(portals)).length, 1);

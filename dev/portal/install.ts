@@ -172,20 +172,31 @@ export async function finishInstall(state: PortalState): Promise<EventRecord[]> 
 }
 
 /**
- * Removes the app: ONAPPUNINSTALL (no tokens) to bound handlers, then handlers and placements
- * are deleted and every token stops working.
+ * Removes the app: handlers and placements are deleted and every token stops working, then
+ * ONAPPUNINSTALL (no tokens) goes to the handlers that were bound for it. As on a real portal
+ * the event is queued after the app is deleted, so the app's tokens are already refused when it
+ * arrives (which lets the app confirm the event with the portal).
  */
 export async function uninstallApp(
   state: PortalState,
   opts: { clean?: boolean } = {},
 ): Promise<EventRecord[]> {
   const data = { LANGUAGE_ID: state.options.language, CLEAN: opts.clean ? 1 : 0 };
-  const sent = await fireEvent(state, "ONAPPUNINSTALL", data, null);
+  const wasInstalled = state.app.installed && !state.app.removed;
+  const targets = state.eventHandlers.filter((h) => h.event === "ONAPPUNINSTALL" && !h.offline);
   state.app.installed = false;
   state.app.removed = true;
   state.eventHandlers.length = 0;
   state.placements.length = 0;
   state.tokens.revokeAll();
+  if (!wasInstalled) return [];
+  const sent: EventRecord[] = [];
+  for (const h of targets) {
+    const auth = eventAuth(state, { userId: null, withRefreshToken: false });
+    sent.push(
+      await postEvent(state, h.handler, eventPayload(state, "ONAPPUNINSTALL", data, auth, h.id)),
+    );
+  }
   return sent;
 }
 

@@ -125,7 +125,7 @@ export interface Portal extends Endpoints {
    * admin).
    */
   updateApp(opts?: { userId?: number }): Promise<EventRecord[]>;
-  /** Uninstalls the app: ONAPPUNINSTALL to bound handlers, then all tokens die. */
+  /** Uninstalls the app: all its tokens die, then ONAPPUNINSTALL goes to bound handlers. */
   uninstallApp(opts?: { clean?: boolean }): Promise<EventRecord[]>;
   /** CRM click-to-call: registers the call and fires ONEXTERNALCALLSTART. */
   clickToCall(input: ClickToCallInput): Promise<{ callId: string; events: EventRecord[] }>;

@@ -11,7 +11,7 @@ import type { Services } from "../services.ts";
 import type { Portal } from "../db/portals.ts";
 import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
-import { isOurApp, whoIs } from "./frame_auth.ts";
+import { type FrameUser, isOurApp, whoIs } from "./frame_auth.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError } from "./rest.ts";
 
@@ -26,6 +26,8 @@ export const installRequestSchema = z.object({
   LANG: z.string().regex(/^[a-z]{2}$/i).optional(),
   SERVER_ENDPOINT: z.string().url().max(300).optional(),
   status: z.string().max(2).optional(),
+  /** Sent by newer portal templates; stored only for a verified administrator. */
+  APPLICATION_TOKEN: z.string().min(1).max(200).optional(),
 });
 
 /** A parsed installer request. */
@@ -106,7 +108,11 @@ export async function installPortal(
   });
   clients.forget(result.portal.id);
   services.bitrix.frameAuth.refreshPortal(req.member_id);
-  await bindEverything(services, clients, result.portal);
+  if (req.APPLICATION_TOKEN) {
+    await services.portals.setApplicationToken(result.portal.id, req.APPLICATION_TOKEN);
+    services.bitrix.eventAuth.forgetPortal(result.portal.id);
+  }
+  await bindApp(services, clients, result.portal);
   await services.portals.recordEvent(result.portal, existing ? "reinstall" : "install", {
     userId: who.userId,
   });
@@ -114,8 +120,11 @@ export async function installPortal(
   return { portal: (await services.portals.findById(result.portal.id))!, created: result.created };
 }
 
-/** Binds placements, events and the external line that are not bound yet. */
-async function bindEverything(services: Services, clients: PortalClients, portal: Portal) {
+/**
+ * Binds placements, events and the external line that are not bound yet, with the portal's
+ * stored tokens (at install, and again on ONAPPUPDATE: an update removes every binding).
+ */
+export async function bindApp(services: Services, clients: PortalClients, portal: Portal) {
   const client = await clients.forPortal(portal);
   const urls = handlerUrls(services.config.APP_BASE_URL);
   const { results, errors } = await client.batch({
@@ -172,6 +181,7 @@ async function bindEverything(services: Services, clients: PortalClients, portal
   }
   const wanted: [string, string][] = [
     ["ONAPPINSTALL", urls.installEvent],
+    ["ONAPPUPDATE", urls.callback],
     ["ONAPPUNINSTALL", urls.callback],
     ["ONEXTERNALCALLSTART", urls.callback],
   ];
@@ -192,4 +202,50 @@ async function bindEverything(services: Services, clients: PortalClients, portal
     throw new UpstreamError("bitrix24", `binding failed (${bindError[0]}: ${bindError[1].code})`);
   }
   await services.portals.setExternalLine(portal.id, EXTERNAL_LINE.NUMBER);
+}
+
+/** What an app page POST may carry that the portal confirmed by verifying its AUTH_ID. */
+export interface AdminPageFields {
+  AUTH_ID: string;
+  AUTH_EXPIRES?: number;
+  REFRESH_ID?: string;
+  APPLICATION_TOKEN?: string;
+}
+
+/**
+ * After an administrator's page load was verified with the portal: stores the page's
+ * APPLICATION_TOKEN when the portal has none (the single ONAPPINSTALL was lost), and the page's
+ * token pair when the server-side pair is dead or missing. An employee's page stores nothing.
+ * Returns whether the portal has a server-side pair afterwards.
+ */
+export async function adoptAdminPage(
+  services: Services,
+  user: FrameUser,
+  fields: AdminPageFields,
+): Promise<{ serverTokens: boolean }> {
+  if (!user.isAdmin) return { serverTokens: Boolean(user.portal.tokenExpiresAt) };
+  const { portal } = user;
+  if (fields.APPLICATION_TOKEN) {
+    if (await services.portals.setApplicationToken(portal.id, fields.APPLICATION_TOKEN)) {
+      services.bitrix.eventAuth.forgetPortal(portal.id);
+      await services.portals.recordEvent(portal, "app_token_from_page", { userId: user.userId });
+      log.info("bitrix24 application token from an administrator's page", {
+        memberId: portal.memberId,
+      });
+    }
+  }
+  if (portal.tokenExpiresAt) return { serverTokens: true };
+  if (!fields.REFRESH_ID) return { serverTokens: false };
+  await services.portals.saveTokens(portal.id, {
+    accessToken: fields.AUTH_ID,
+    refreshToken: fields.REFRESH_ID,
+    expiresAt: new Date(Date.now() + (fields.AUTH_EXPIRES ?? 3600) * 1000),
+  });
+  services.bitrix.clients.forget(portal.id);
+  services.bitrix.frameAuth.refreshPortal(portal.memberId);
+  await services.portals.recordEvent(portal, "tokens_renewed", { userId: user.userId });
+  log.info("bitrix24 server-side tokens renewed from an administrator's page", {
+    memberId: portal.memberId,
+  });
+  return { serverTokens: true };
 }
