@@ -72,6 +72,12 @@ export async function reportCall(services: Services, user: FrameUser, report: Ca
   const { calls } = services;
   const portalId = user.portal.id;
   if (report.phase === "start") {
+    // A Bitrix24 CALL_ID from the request: another employee's call must not be claimed (its
+    // card would be finished in their name).
+    if (report.bitrixCallId) {
+      const owner = await calls.findByBitrixCallId(portalId, report.bitrixCallId);
+      if (owner && owner.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
+    }
     const { call } = await calls.recordStart({
       portalId,
       bitrixUserId: user.userId,

@@ -70,6 +70,7 @@ export class CallRepo {
       }).where(and(
         eq(calls.portalId, start.portalId),
         eq(calls.bitrixCallId, start.bitrixCallId),
+        eq(calls.bitrixUserId, start.bitrixUserId),
         eq(calls.sipCallId, clickToCallPlaceholder(start.bitrixCallId)),
       )).returning();
       if (linked) return { call: linked, created: true };
