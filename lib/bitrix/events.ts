@@ -165,6 +165,7 @@ async function authenticate(
 export async function handleAppInstall(services: Services, body: unknown): Promise<Portal> {
   const { auth, event } = envelopeOf(body);
   if (event !== "ONAPPINSTALL") throw new UnauthorizedError("the event is not authenticated");
+  // Refusals are logged, not written: a flood of forged events must not grow the database.
   const refused = (reason: string, details: Record<string, unknown> = {}) => {
     log.warn("bitrix24 install event refused", { memberId: auth.member_id, reason, ...details });
     return new UnauthorizedError("unknown portal or application token");
@@ -180,7 +181,6 @@ export async function handleAppInstall(services: Services, body: unknown): Promi
     return known;
   }
   if (await services.portals.hasApplicationToken(portal.id)) {
-    await services.portals.recordEvent(portal, "event_refused", { event: "ONAPPINSTALL" });
     throw refused("a different application token is stored");
   }
   if (!auth.access_token) throw refused("no access token");
@@ -190,10 +190,6 @@ export async function handleAppInstall(services: Services, body: unknown): Promi
   }
   const since = new Date(Date.now() - INSTALL_WINDOW_MS);
   if (!who.isAdmin || !(await services.portals.installStartedBy(portal.id, who.userId, since))) {
-    await services.portals.recordEvent(portal, "event_refused", {
-      event: "ONAPPINSTALL",
-      userId: who.userId,
-    });
     throw refused("no install by this administrator in progress", { userId: who.userId });
   }
   parseWith(bitrixEventSchema, body);

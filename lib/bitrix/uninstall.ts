@@ -65,7 +65,7 @@ export class Uninstaller {
     const state = await askPortal(services, portal);
     if (state === "installed") {
       this.cancel(portal.id);
-      await refuse(services, portal, clean);
+      refuse(portal, clean);
       throw new ForbiddenError("the portal says the app is still installed");
     }
     if (state === "removed") {
@@ -111,7 +111,7 @@ export class Uninstaller {
         if (state === "unknown") return this.schedule(services, current, clean, attempt + 1);
         this.pending.delete(portal.id);
         if (state === "removed") await uninstallNow(services, current, clean);
-        else await refuse(services, current, clean);
+        else refuse(current, clean);
       } catch (err) {
         log.error("bitrix24 pending uninstall failed", { memberId: portal.memberId, error: err });
         this.schedule(services, portal, clean, attempt + 1);
@@ -126,8 +126,8 @@ function defaultDelay(attempt: number): number {
   return Math.min(30_000 * 2 ** attempt, 15 * 60_000);
 }
 
-async function refuse(services: Services, portal: Portal, clean: boolean): Promise<void> {
-  await services.portals.recordEvent(portal, "event_refused", { event: "ONAPPUNINSTALL", clean });
+/** Logs a forged uninstall (not written: a flood of them must not grow the database). */
+function refuse(portal: Portal, clean: boolean): void {
   log.warn("bitrix24 forged uninstall refused: the app is still installed", {
     memberId: portal.memberId,
     clean,

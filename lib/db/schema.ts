@@ -73,8 +73,6 @@ export const installEvents = pgTable("install_events", {
       "uninstall",
       "app_install_event",
       "placement_error",
-      /** A forged ONAPPINSTALL or ONAPPUNINSTALL, refused. */
-      "event_refused",
       /** An ONAPPUNINSTALL the portal could not confirm yet (asked again later). */
       "uninstall_pending",
       /** The application token, from an administrator's page load. */
