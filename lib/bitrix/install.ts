@@ -14,6 +14,7 @@ import { log } from "../log.ts";
 import { type FrameUser, isOurApp, whoIs } from "./frame_auth.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError } from "./rest.ts";
+import { askPortal } from "./uninstall.ts";
 
 /** The installer page's POST fields and query (all untrusted). */
 export const installRequestSchema = z.object({
@@ -85,6 +86,14 @@ export async function installPortal(
     throw new UnauthorizedError("the token belongs to another app");
   }
   if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
+  // A reinstall after an uninstall whose event was lost: the portal refuses the old
+  // installation's tokens, so its application token is stale and the new ONAPPINSTALL may
+  // bring the new one.
+  if (existing?.installed && (await askPortal(services, existing)) === "removed") {
+    await services.portals.clearApplicationToken(existing.id);
+    services.bitrix.eventAuth.forgetPortal(existing.id);
+    log.info("bitrix24 reinstall after a lost uninstall", { memberId: existing.memberId });
+  }
 
   // app.info's STATUS is "L" for a local app; marketplace apps report their plan (F, P, T…).
   const appKind = who.app.STATUS === "L" ? "local" : "marketplace";

@@ -189,6 +189,12 @@ export class PortalRepo {
     return rows.length > 0;
   }
 
+  /** Forgets the application token of an installation the portal has deleted. */
+  async clearApplicationToken(portalId: string): Promise<void> {
+    await this.db.update(portals).set({ applicationTokenHash: null, updatedAt: new Date() })
+      .where(eq(portals.id, portalId));
+  }
+
   /** True when the portal has an application token stored. */
   async hasApplicationToken(portalId: string): Promise<boolean> {
     const [row] = await this.db.select({ hash: portals.applicationTokenHash }).from(portals)

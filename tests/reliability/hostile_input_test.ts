@@ -1363,3 +1363,35 @@ Deno.test({
       })
     ),
 });
+
+Deno.test({
+  name: "[reliability] a reinstall after a lost ONAPPUNINSTALL takes the new application token",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal } = h;
+        const oldToken = portal.app.applicationToken;
+        // The uninstall event is lost: its handler's delivery never happens.
+        portal.state.eventHandlers.splice(
+          0,
+          portal.state.eventHandlers.length,
+          ...portal.state.eventHandlers.filter((b) => b.event !== "ONAPPUNINSTALL"),
+        );
+        assertEquals(await portal.uninstallApp({ clean: false }), []);
+        assertEquals((await h.install()).status, 200);
+        assert(portal.app.applicationToken !== oldToken);
+        assertEquals(portal.records.events("ONAPPINSTALL").at(-1)?.status, 200);
+        const click = await portal.clickToCall({ userId: ANNA, phoneNumber: "+74957654321" });
+        assertEquals(click.events.map((e) => e.status), [200]);
+        const stale = await portal.deliverEvent({
+          url: `${h.app.url}/api/bitrix/callback`,
+          event: "ONAPPUNINSTALL",
+          data: { CLEAN: "1" },
+          applicationToken: oldToken,
+        });
+        assertEquals(stale.status, 401);
+        assertEquals((await counts(h)).accounts, 1);
+      })
+    ),
+});
