@@ -21,6 +21,9 @@ log.setLevel(config.LOG_LEVEL);
 
 const services = await openServices(config);
 services.bitrix.callSync.start();
+services.migrated
+  .then(() => services.bitrix.uninstaller.resume(services))
+  .catch((error) => log.error("resuming pending uninstalls failed", { error }));
 const server = Deno.serve({
   hostname: config.HOST,
   port: config.PORT,

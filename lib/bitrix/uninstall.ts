@@ -4,8 +4,9 @@
  * stored address with the stored server-side tokens, whether it still accepts them (`app.info`):
  * a portal that answers still has the app installed and the event is refused; a portal that
  * refuses the tokens has removed the app and the uninstall is done. When the portal cannot be
- * asked (unreachable, rate limited, the pair dead), the uninstall is kept pending and asked
- * again later; it is never done on an outage alone.
+ * asked (unreachable, rate limited, the pair dead), the uninstall is kept pending (an
+ * `uninstall_pending` audit row, resumed after a restart) and asked again later; it is never done
+ * on an outage alone.
  *
  * @module
  */
@@ -80,6 +81,13 @@ export class Uninstaller {
     });
     this.schedule(services, portal, clean || this.pending.get(portal.id)?.clean === true, 0);
     return "pending";
+  }
+
+  /** Asks again about the uninstalls a previous process left pending (call once at start). */
+  async resume(services: Services): Promise<void> {
+    for (const { portal, clean } of await services.portals.pendingUninstalls()) {
+      if (!this.pending.has(portal.id)) this.schedule(services, portal, clean, 0);
+    }
   }
 
   /** Portal ids with an uninstall waiting for the portal's answer. */

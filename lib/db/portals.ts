@@ -326,6 +326,33 @@ export class PortalRepo {
     }).where(eq(portals.id, portalId));
   }
 
+  /**
+   * Installed portals with an uninstall still pending: an `uninstall_pending` event newer than
+   * their last install, with its `clean` flag.
+   */
+  async pendingUninstalls(): Promise<{ portal: Portal; clean: boolean }[]> {
+    const rows = await this.db.select({
+      portalId: installEvents.portalId,
+      kind: installEvents.kind,
+      details: installEvents.details,
+    }).from(installEvents).innerJoin(portals, eq(portals.id, installEvents.portalId))
+      .where(and(
+        eq(portals.installed, true),
+        inArray(installEvents.kind, ["uninstall_pending", "install", "reinstall"]),
+      )).orderBy(desc(installEvents.createdAt));
+    const latest = new Map<string, (typeof rows)[number]>();
+    for (const row of rows) {
+      if (row.portalId && !latest.has(row.portalId)) latest.set(row.portalId, row);
+    }
+    const out: { portal: Portal; clean: boolean }[] = [];
+    for (const [portalId, row] of latest) {
+      if (row.kind !== "uninstall_pending") continue;
+      const portal = await this.findById(portalId);
+      if (portal) out.push({ portal, clean: row.details.clean === true });
+    }
+    return out;
+  }
+
   /** Appends an audit event. */
   async recordEvent(
     portal: { id: string | null; memberId: string },

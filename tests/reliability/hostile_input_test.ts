@@ -25,7 +25,9 @@
  * `RELIABILITY_SEED=<n>` replays another sequence.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { type BitrixHarness, startBitrixHarness } from "../support/bitrix.ts";
+import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
+import { startTestApp } from "../support/app.ts";
+import { generateKey } from "../../lib/secrets/crypto.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
 import { calls as callsTable, portals, sipAccounts } from "../../lib/db/schema.ts";
 import {
@@ -1394,4 +1396,42 @@ Deno.test({
         assertEquals((await counts(h)).accounts, 1);
       })
     ),
+});
+
+Deno.test({
+  name: "[reliability] a pending uninstall survives a restart and is done once the portal answers",
+  ignore: noPostgres,
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(async () => {
+      const pg = (await startPostgres())!;
+      try {
+        const key = generateKey();
+        const h = await startBitrixHarness({
+          databaseUrl: pg.url,
+          portal: { rateLimit: false },
+          env: { ENCRYPTION_KEY: key },
+        });
+        assertEquals((await h.install()).status, 200);
+        h.portal.setFault({ kind: "503", method: "*" });
+        const [event] = await h.portal.uninstallApp({ clean: true });
+        assertEquals(event.status, 202);
+        await h.app.close();
+        h.portal.clearFaults();
+        await using restarted = await startTestApp({
+          DATABASE_URL: pg.url,
+          ENCRYPTION_KEY: key,
+          APP_BASE_URL: h.app.url,
+          BITRIX_OAUTH_URL: h.portal.tokenUrl,
+        }, { bitrix: TEST_BITRIX_TIMINGS });
+        const db = restarted.services.database.db;
+        assertEquals((await db.select().from(portals)).length, 1);
+        await restarted.services.bitrix.uninstaller.resume(restarted.services);
+        await until("the resumed uninstall is done", async () =>
+          (await db.select().from(portals)).length === 0);
+        await h.portal.close();
+      } finally {
+        await pg.close();
+      }
+    }),
 });
