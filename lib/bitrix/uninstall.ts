@@ -41,6 +41,10 @@ export async function askPortal(services: Services, portal: Portal): Promise<Ins
   }
 }
 
+/** Portal questions per portal for ONAPPUNINSTALL events: a burst of 5, then one per 10 s. */
+const ASK_BURST = 5;
+const ASK_REFILL_MS = 10_000;
+
 /** The result of an ONAPPUNINSTALL: done now, or pending until the portal answers. */
 export type UninstallOutcome = "done" | "pending";
 
@@ -53,6 +57,7 @@ export class Uninstaller {
     string,
     { clean: boolean; attempt: number; timer: ReturnType<typeof setTimeout> }
   >();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private stopped = false;
 
   constructor(private readonly retryDelayMs: (attempt: number) => number = defaultDelay) {}
@@ -63,6 +68,13 @@ export class Uninstaller {
    * tokens, and otherwise keeps it pending.
    */
   async handle(services: Services, portal: Portal, clean: boolean): Promise<UninstallOutcome> {
+    if (!this.spendAsk(portal.id)) {
+      // A flood (whoever holds the application token can send it): refused without asking, but
+      // asked again later, so a genuine uninstall among the flood is still done.
+      if (!this.pending.has(portal.id)) this.schedule(services, portal, clean, 0);
+      refuse(portal, clean);
+      throw new ForbiddenError("too many uninstall events; the portal will be asked later");
+    }
     const state = await askPortal(services, portal);
     if (state === "installed") {
       this.cancel(portal.id);
@@ -100,6 +112,18 @@ export class Uninstaller {
     this.stopped = true;
     for (const { timer } of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
+  }
+
+  /** Takes one portal question from the portal's bucket; false when it is empty. */
+  private spendAsk(portalId: string): boolean {
+    const now = Date.now();
+    const bucket = this.buckets.get(portalId) ?? { tokens: ASK_BURST, at: now };
+    bucket.tokens = Math.min(ASK_BURST, bucket.tokens + (now - bucket.at) / ASK_REFILL_MS);
+    bucket.at = now;
+    this.buckets.set(portalId, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens--;
+    return true;
   }
 
   private cancel(portalId: string): void {
