@@ -8,11 +8,12 @@
  */
 import { z } from "zod";
 import type { Services } from "../services.ts";
-import type { Portal } from "../db/portals.ts";
+import type { Portal, PortalTokens } from "../db/portals.ts";
 import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
 import { type FrameUser, isOurApp, whoIs } from "./frame_auth.ts";
 import type { PortalClients } from "./portal_clients.ts";
+import { refreshTokens, tokenUrlFor } from "./oauth.ts";
 import { BitrixApiError } from "./rest.ts";
 import { askPortal } from "./uninstall.ts";
 
@@ -101,16 +102,19 @@ export async function installPortal(
       services.config.BITRIX_ALLOWED_OAUTH_HOSTS.includes(new URL(req.SERVER_ENDPOINT).hostname)
     ? req.SERVER_ENDPOINT
     : existing?.serverEndpoint ?? null;
+  const tokens = existing || appKind === "local"
+    ? {
+      accessToken: req.AUTH_ID,
+      refreshToken: req.REFRESH_ID,
+      expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
+    }
+    : await confirmNewPortal(services, req, clientEndpoint, serverEndpoint);
   const result = await services.portals.upsertInstall({
     memberId: req.member_id,
     domain,
     clientEndpoint,
     serverEndpoint,
-    tokens: {
-      accessToken: req.AUTH_ID,
-      refreshToken: req.REFRESH_ID,
-      expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
-    },
+    tokens,
     installedByUserId: who.userId,
     appKind: existing?.appKind === "local" ? "local" : appKind,
     lang: req.LANG ?? null,
@@ -127,6 +131,58 @@ export async function installPortal(
   });
   log.info("portal installed", { memberId: req.member_id, created: result.created });
   return { portal: (await services.portals.findById(result.portal.id))!, created: result.created };
+}
+
+/**
+ * The first install of a marketplace app's `member_id`: the request's DOMAIN is only what the
+ * installer page was opened from, so the OAuth server (allow-listed, with our client secret)
+ * must confirm it. The installer's refresh token is exchanged there; the answer must name the
+ * same `member_id` and the same portal host. Returns the new pair (the old refresh token is
+ * used up). Local apps have no credentials saved yet at their first install and skip this.
+ */
+async function confirmNewPortal(
+  services: Services,
+  req: InstallRequest,
+  clientEndpoint: string,
+  serverEndpoint: string | null,
+): Promise<PortalTokens> {
+  const { bitrixClientId, bitrixClientSecret } = await services.secrets.appSecrets();
+  if (!bitrixClientId || !bitrixClientSecret) {
+    throw new UpstreamError("bitrix24", "the app's client id and secret are not configured");
+  }
+  const tokenUrl = tokenUrlFor(serverEndpoint, {
+    override: services.config.BITRIX_OAUTH_URL,
+    allowedHosts: services.config.BITRIX_ALLOWED_OAUTH_HOSTS,
+  });
+  if (!tokenUrl) throw new UnauthorizedError("the portal's OAuth server is not on the allow-list");
+  let fresh;
+  try {
+    fresh = await refreshTokens(
+      tokenUrl,
+      { clientId: bitrixClientId, clientSecret: bitrixClientSecret },
+      req.REFRESH_ID,
+    );
+  } catch (err) {
+    if (err instanceof BitrixApiError && !err.transient) {
+      throw new UnauthorizedError("the OAuth server did not accept the installer's token");
+    }
+    throw new UpstreamError("bitrix24", "the OAuth server could not be reached", { cause: err });
+  }
+  const sameHost = fresh.client_endpoint !== undefined &&
+    new URL(fresh.client_endpoint).host === new URL(clientEndpoint).host;
+  if (fresh.member_id !== req.member_id || !sameHost) {
+    log.warn("bitrix24 install refused: the OAuth server names another portal", {
+      memberId: req.member_id,
+    });
+    throw new UnauthorizedError("the OAuth server does not confirm this portal");
+  }
+  return {
+    accessToken: fresh.access_token,
+    refreshToken: fresh.refresh_token,
+    expiresAt: new Date(
+      fresh.expires ? fresh.expires * 1000 : Date.now() + fresh.expires_in * 1000,
+    ),
+  };
 }
 
 /**
