@@ -1325,8 +1325,20 @@ Deno.test({
           null,
           "an employee's page stores nothing",
         );
+        // An administrator's page without a refresh token cannot renew it: the panel says so.
+        const bare = portal.pageLoad({ handlerUrl: `${app.url}/`, userId: ADMIN });
+        const { REFRESH_ID: _, ...withoutRefresh } = bare.fields;
+        const warned = await fetch(bare.url, {
+          method: "POST",
+          body: new URLSearchParams(withoutRefresh),
+        });
+        const warnedHtml = await warned.text();
+        assertEquals(warned.status, 200);
+        assert(warnedHtml.includes('data-testid="server-tokens-dead"'), "the admin panel warns");
+        assertEquals((await storedPortal(h)).refreshTokenEnc, null);
         const admin = await page(ADMIN);
         assertEquals(admin.status, 200);
+        assertEquals(admin.html.includes('data-testid="server-tokens-dead"'), false);
         assert((await storedPortal(h)).refreshTokenEnc, "the admin's page renewed the pair");
         assertEquals(await users(), 200);
         await until("GETME says the pair is alive", async () =>
