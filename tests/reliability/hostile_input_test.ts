@@ -23,6 +23,13 @@
  * table is exactly as before.
  *
  * `RELIABILITY_SEED=<n>` replays another sequence.
+ *
+ * Then takeover attempts one by one, on real PostgreSQL (issue 12): an employee's real frame
+ * tokens in a forged ONAPPINSTALL, a forged ONAPPUNINSTALL with the real application token while
+ * the app is installed (and a flood of them), a real uninstall while the portal is unreachable
+ * (also across a restart), a lost ONAPPINSTALL recovered from an administrator's page and not an
+ * employee's, a reinstall after a lost ONAPPUNINSTALL, events without `auth`, a journal report
+ * for another employee's call, a dead server-side token pair, and an app update.
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
