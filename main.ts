@@ -20,6 +20,9 @@ try {
   Deno.exit(1);
 }
 services.bitrix.callSync.start();
+services.migrated
+  .then(() => services.bitrix.uninstaller.resume(services))
+  .catch((error) => log.error("resuming pending uninstalls failed", { error }));
 const server = Deno.serve({
   hostname: config.HOST,
   port: config.PORT,

@@ -18,6 +18,8 @@ export interface AdminProps {
   appKind: "marketplace" | "local";
   /** Why Bitrix24 refuses the app on the portal for now (calls wait), or null. */
   blocked?: "payment_required" | "invalid_client" | null;
+  /** The app's server-side Bitrix24 tokens are dead and no administrator's page renewed them. */
+  serverTokensDead?: boolean;
 }
 
 const BLOCKED_TEXT: Record<NonNullable<AdminProps["blocked"]>, TextKey> = {
@@ -52,13 +54,18 @@ const TABS: [Tab, TextKey][] = [
 const errorText = (lang: Lang, e: unknown) =>
   e instanceof ApiError ? e.message : t(lang, "errorGeneric");
 
-export default function Admin({ lang, auth, appKind, blocked }: AdminProps) {
+export default function Admin({ lang, auth, appKind, blocked, serverTokensDead }: AdminProps) {
   const tab = useSignal<Tab>("employees");
   const api = new FrameApi(auth);
   return (
     <section class="admin" aria-label={t(lang, "adminTitle")}>
       <h2 class="section-title">{t(lang, "adminTitle")}</h2>
       {blocked && <p class="card notice" role="alert">{t(lang, BLOCKED_TEXT[blocked])}</p>}
+      {serverTokensDead && (
+        <p class="banner error" role="alert" data-testid="server-tokens-dead">
+          {t(lang, "serverTokensDead")}
+        </p>
+      )}
       <Tabs active={tab} tabs={TABS.map(([name, label]) => [name, t(lang, label)])} />
       {tab.value === "employees" && <Employees lang={lang} api={api} />}
       {tab.value === "portal" && <PortalSettings lang={lang} api={api} />}

@@ -73,6 +73,14 @@ export async function reportCall(services: Services, user: FrameUser, report: Ca
   const { calls } = services;
   const portalId = user.portal.id;
   if (report.phase === "start") {
+    // A Bitrix24 CALL_ID from the request: another employee's call (one the portal confirmed)
+    // must not be claimed. An unconfirmed claim is only ever this user's own row (CallRepo).
+    if (report.bitrixCallId) {
+      const owner = await calls.findByBitrixCallId(portalId, report.bitrixCallId);
+      if (owner && owner.bitrixUserId !== user.userId && owner.registeredInBitrix) {
+        throw new NotFoundError("no such call");
+      }
+    }
     const { call } = await calls.recordStart({
       portalId,
       bitrixUserId: user.userId,

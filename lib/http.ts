@@ -86,10 +86,17 @@ export async function readFormOrJson(c: Context<AppEnv>): Promise<unknown> {
   return await readBracketForm(c);
 }
 
-/** Reads a bracket-key form body and parses it with `schema`. */
-export async function parseFormBody<T extends z.ZodType>(
+/**
+ * A bracket-key form body, or undefined when the body is not a readable form: for callers that
+ * authenticate from the body and answer 401 before saying anything about its shape.
+ */
+export async function readFormIfAny(
   c: Context<AppEnv>,
-  schema: T,
-): Promise<z.output<T>> {
-  return parseWith(schema, await readBracketForm(c));
+): Promise<Record<string, FormValue> | undefined> {
+  try {
+    return await readBracketForm(c);
+  } catch (err) {
+    if (err instanceof BadRequestError) return undefined;
+    throw err;
+  }
 }

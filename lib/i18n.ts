@@ -129,6 +129,8 @@ const en = {
     "Bitrix24 does not recognise the app (invalid_client): calls will be sent once the app's client id and secret are accepted again.",
   errorGeneric: "Something went wrong. Try again.",
   adminTitle: "Administration",
+  serverTokensDead:
+    "The app's server-side access to Bitrix24 has expired and calls are not saved to Bitrix24. Open the app from the portal's menu as an administrator to renew it.",
 } as const;
 
 /** The keys of the dictionary. */
@@ -250,6 +252,8 @@ const ru: Record<TextKey, string> = {
     "Битрикс24 не узнаёт приложение (invalid_client): звонки будут переданы, когда код и ключ приложения снова примут.",
   errorGeneric: "Что-то пошло не так. Повторите попытку.",
   adminTitle: "Администрирование",
+  serverTokensDead:
+    "Серверный доступ приложения к Битрикс24 истёк, звонки не сохраняются в Битрикс24. Откройте приложение из меню портала под администратором, чтобы обновить его.",
 };
 
 const dictionaries: Record<Lang, Record<TextKey, string>> = { en, ru };

@@ -91,6 +91,13 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/**
+ * Keys that name the line itself (its time, level and message, also under the names log tools
+ * read); a context field with one of these names is written as `ctx_<name>`, so it cannot
+ * replace them.
+ */
+const RESERVED_KEYS = new Set(["time", "level", "event", "msg", "message"]);
+
 /** Where log lines go; tests replace it to capture output. */
 export type LogSink = (line: string) => void;
 
@@ -144,8 +151,11 @@ export class Logger {
 
   private write(level: LogLevel, event: string, fields?: Record<string, unknown>): void {
     if (LEVELS[level] < LEVELS[this.output.level]) return;
-    const line = redact({ time: new Date().toISOString(), level, event, ...this.base, ...fields });
-    this.output.sink(JSON.stringify(line));
+    const line: Record<string, unknown> = { time: new Date().toISOString(), level, event };
+    for (const [key, value] of Object.entries({ ...this.base, ...fields })) {
+      line[RESERVED_KEYS.has(key) ? `ctx_${key}` : key] = value;
+    }
+    this.output.sink(JSON.stringify(redact(line)));
   }
 }
 

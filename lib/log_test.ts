@@ -54,3 +54,28 @@ Deno.test("[log] one JSON line per event, children add fields, the level filters
     token: "[redacted]",
   });
 });
+
+Deno.test("[log] context fields named like the line's own keys do not replace them", () => {
+  const lines: string[] = [];
+  const root = Logger.create("info", (line) => lines.push(line));
+  root.child({ level: "debug" }).warn("bitrix24 event rejected", {
+    event: "ONAPPUNINSTALL",
+    time: "then",
+    msg: "m",
+    message: "x",
+    memberId: "m1",
+  });
+  const { time, ...rest } = JSON.parse(lines[0]);
+  assertEquals(typeof time, "string");
+  assertEquals(time === "then", false);
+  assertEquals(rest, {
+    level: "warn",
+    event: "bitrix24 event rejected",
+    ctx_level: "debug",
+    ctx_event: "ONAPPUNINSTALL",
+    ctx_time: "then",
+    ctx_msg: "m",
+    ctx_message: "x",
+    memberId: "m1",
+  });
+});

@@ -27,6 +27,8 @@ const placementFieldsSchema = z.object({
   APP_SID: field,
   /** The portal's OAuth server (newer templates); only an allow-listed host is ever kept. */
   SERVER_ENDPOINT: z.string().max(300).optional().catch(undefined),
+  /** Newer portal templates only; readable by whoever opened the page. */
+  APPLICATION_TOKEN: field,
 });
 
 /** A page load's placement fields (invalid ones dropped) and the UI language. */

@@ -17,6 +17,7 @@ import { PortalClients } from "./bitrix/portal_clients.ts";
 import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
 import { EventAuthenticator } from "./bitrix/events.ts";
 import { CallSync } from "./bitrix/call_sync.ts";
+import { Uninstaller } from "./bitrix/uninstall.ts";
 
 /** Default database of the embedded mode. */
 export const DEFAULT_DATABASE_URL = "pglite:./data/pg";
@@ -36,6 +37,8 @@ export interface Services {
     frameAuth: FrameAuthenticator;
     eventAuth: EventAuthenticator;
     callSync: CallSync;
+    /** ONAPPUNINSTALL confirmed with the portal; unconfirmed ones kept pending. */
+    uninstaller: Uninstaller;
   };
   /** Resolves once migrations have been applied (retried in the background until they are). */
   migrated: Promise<void>;
@@ -86,6 +89,8 @@ export async function openServices(
       /** The same while the portal refuses the app (payment, `invalid_client`). */
       syncBlockedBackoffMs?: (blockedForMs: number) => number;
       syncLeaseMs?: number;
+      /** Delay before asking the portal again about a pending uninstall. */
+      uninstallRetryMs?: (attempt: number) => number;
     };
   } = {},
 ): Promise<Services> {
@@ -125,6 +130,7 @@ export async function openServices(
     blockedBackoffMs: opts.bitrix?.syncBlockedBackoffMs,
     leaseMs: opts.bitrix?.syncLeaseMs,
   });
+  const uninstaller = new Uninstaller(opts.bitrix?.uninstallRetryMs);
   return {
     config,
     secrets,
@@ -138,12 +144,14 @@ export async function openServices(
       frameAuth: new FrameAuthenticator({ config, portals, secrets, clients }),
       eventAuth: new EventAuthenticator(portals),
       callSync,
+      uninstaller,
     },
     migrated,
     isMigrated: () => applied,
     async close() {
       closed = true;
       await callSync.stop();
+      uninstaller.stop();
       await database.close();
       await secrets.close();
     },

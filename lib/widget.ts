@@ -74,6 +74,8 @@ export async function handleWidget(
           domain: portal.domain,
           appKind: portal.appKind,
           hasCredentials: portal.appKind === "marketplace" || Boolean(portal.clientId),
+          /** False: the server-side token pair is dead and no administrator renewed it yet. */
+          serverTokens: Boolean(portal.tokenExpiresAt),
           usersEditOwnAccount: portal.settings.usersEditOwnAccount,
           iceServers: portal.settings.iceServers,
         },

@@ -4,6 +4,7 @@ import { readPlacement } from "../lib/placement.ts";
 import { render } from "../lib/render.tsx";
 import { t } from "../lib/i18n.ts";
 import { AppError } from "../lib/errors.ts";
+import { adoptAdminPage } from "../lib/bitrix/install.ts";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import Phone from "../islands/Phone.tsx";
@@ -48,6 +49,12 @@ const appPage: Handler<AppEnv> = async (c) => {
   if (user.isAdmin) {
     await c.var.services.bitrix.clients.noteServerEndpoint(user.portal, placement.SERVER_ENDPOINT);
   }
+  const { serverTokens } = await adoptAdminPage(c.var.services, user, {
+    AUTH_ID: auth.authId,
+    AUTH_EXPIRES: auth.expiresIn,
+    REFRESH_ID: placement.REFRESH_ID,
+    APPLICATION_TOKEN: placement.APPLICATION_TOKEN,
+  });
   return render(
     c,
     <Layout title={t(lang, "appTitle")} lang={lang}>
@@ -62,6 +69,7 @@ const appPage: Handler<AppEnv> = async (c) => {
               auth,
               appKind: user.portal.appKind,
               blocked: user.portal.blockedReason,
+              serverTokensDead: !serverTokens,
             }}
           />
         )}

@@ -6,6 +6,7 @@ import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./support/bitrix.ts";
 import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { startTestApp } from "./support/app.ts";
+import { startPortal } from "../dev/portal/mod.ts";
 import { generateKey } from "../lib/secrets/crypto.ts";
 import { tokenUrlFor } from "../lib/bitrix/oauth.ts";
 import { eq } from "drizzle-orm";
@@ -68,12 +69,12 @@ Deno.test({
         /\/api\/bitrix\/placement-error\?member_id=/,
       );
       const bound = portal.records.calls("event.bind").map((c) => c.params.event).sort();
-      assertEquals(bound, ["ONAPPINSTALL", "ONAPPUNINSTALL", "ONEXTERNALCALLSTART"]);
+      assertEquals(bound, ["ONAPPINSTALL", "ONAPPUNINSTALL", "ONAPPUPDATE", "ONEXTERNALCALLSTART"]);
       assertEquals(portal.records.events("ONAPPINSTALL")[0].status, 200);
 
       // A repeated install leaves exactly one of each binding.
       assertEquals((await h.install()).status, 200);
-      assertEquals(portal.state.eventHandlers.length, 3);
+      assertEquals(portal.state.eventHandlers.length, 4);
       assertEquals(portal.state.placements.length, 2);
       assertEquals(portal.records.calls("telephony.externalLine.add").length, 1);
       assertEquals((await app.services.database.db.select().from(portals)).length, 1);
@@ -494,7 +495,11 @@ Deno.test({
       h.portal.expireAllTokens();
       const list = await json(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
       assertEquals(list.status, 200);
-      assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [["app.1", 200]]);
+      // One refresh confirmed the new portal at install, one renewed the expired token.
+      assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [
+        ["app.1", 200],
+        ["app.1", 200],
+      ]);
     } finally {
       await pg?.close();
     }
@@ -681,5 +686,46 @@ Deno.test({
     assertEquals((await load.post()).status, 200);
     const after = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
     assertEquals(after.serverEndpoint, "https://oauth.bitrix24.tech/rest/");
+  },
+});
+
+Deno.test({
+  name: "[bitrix] a marketplace portal's first install is confirmed by the OAuth server",
+  ...options,
+  async fn() {
+    const app = {
+      type: "market" as const,
+      code: "example.sipphone",
+      clientId: "app.1",
+      clientSecret: "s1",
+    };
+    await using h = await startBitrixHarness({
+      portal: { app },
+      env: {
+        BITRIX_APP_CODE: "example.sipphone",
+        BITRIX_CLIENT_ID: "app.1",
+        BITRIX_CLIENT_SECRET: "s1",
+      },
+    });
+    // Someone runs a fake portal under the real portal's member_id: it answers app.info and
+    // user.admin, but the OAuth server does not know its tokens.
+    const squatter = await startPortal({
+      memberId: h.portal.memberId,
+      app,
+      rateLimit: false,
+    });
+    try {
+      const { page } = await squatter.installApp({ handlerUrl: `${h.app.url}/install` });
+      const res = await page!.post();
+      await res.body?.cancel();
+      assertEquals(res.status, 401);
+      assertEquals(await h.app.services.portals.findByMemberId(h.portal.memberId), undefined);
+    } finally {
+      await squatter.close();
+    }
+    // The real portal installs, and is reached at its own address.
+    assertEquals((await h.install()).status, 200);
+    const stored = await h.app.services.portals.findByMemberId(h.portal.memberId);
+    assertEquals(stored?.clientEndpoint, h.portal.clientEndpoint);
   },
 });

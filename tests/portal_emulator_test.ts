@@ -697,3 +697,43 @@ Deno.test("portal emulator - PAYMENT_REQUIRED (402) and invalid_client states", 
     assert.equal((await refused.json()).error, "invalid_client");
   });
 });
+
+Deno.test("portal emulator - an app update removes handlers and placements, then ONAPPUPDATE", async () => {
+  const app = startReceiver();
+  try {
+    await withPortal({}, async (portal, admin) => {
+      for (const event of ["ONAPPUPDATE", "ONEXTERNALCALLSTART"]) {
+        await rest(
+          portal,
+          "event.bind",
+          { event, handler: `${app.url}/events` },
+          admin.accessToken,
+        );
+      }
+      await rest(
+        portal,
+        "placement.bind",
+        { PLACEMENT: "LEFT_MENU", HANDLER: `${app.url}/`, TITLE: "x" },
+        admin.accessToken,
+      );
+      assert.equal(portal.state.placements.length, 1);
+      const version = portal.state.app.version;
+      const sent = await portal.updateApp();
+      assert.deepEqual(sent.map((e) => [e.event, e.status]), [["ONAPPUPDATE", 200]]);
+      const update = app.got[0].form;
+      assert.equal(update.get("event"), "ONAPPUPDATE");
+      assert.equal(update.get("data[VERSION]"), String(version + 1));
+      assert.equal(update.get("data[PREVIOUS_VERSION]"), String(version));
+      assert.equal(update.get("auth[application_token]"), portal.app.applicationToken);
+      assert.ok(update.get("auth[refresh_token]"));
+      assert.equal(portal.state.eventHandlers.length, 0);
+      assert.equal(portal.state.placements.length, 0);
+      assert.deepEqual(await portal.fireEvent("ONEXTERNALCALLSTART", {}), []);
+      // The tokens still work: the app binds again with them.
+      const info = await rest(portal, "app.info", {}, update.get("auth[access_token]")!);
+      assert.equal(info.body.result.VERSION, version + 1);
+    });
+  } finally {
+    await app.close();
+  }
+});

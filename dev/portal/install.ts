@@ -1,7 +1,8 @@
 /**
  * What a portal does around an app page load, installation and removal: the POST fields of a
  * frame load (reference §1.2, CORE app.layout template), the installer flow with
- * `installFinish`, the server-to-server ONAPPINSTALL of apps without UI, and ONAPPUNINSTALL.
+ * `installFinish`, the server-to-server ONAPPINSTALL of apps without UI, an app update
+ * (ONAPPUPDATE) and ONAPPUNINSTALL.
  *
  * @module
  */
@@ -171,19 +172,64 @@ export async function finishInstall(state: PortalState): Promise<EventRecord[]> 
 }
 
 /**
- * Removes the app: ONAPPUNINSTALL (no tokens) to bound handlers, then handlers and placements
- * are deleted and every token stops working.
+ * Removes the app: handlers and placements are deleted and every token stops working, then
+ * ONAPPUNINSTALL (no tokens) goes to the handlers that were bound for it. As on a real portal
+ * the event is queued after the app is deleted, so the app's tokens are already refused when it
+ * arrives (which lets the app confirm the event with the portal).
  */
 export async function uninstallApp(
   state: PortalState,
   opts: { clean?: boolean } = {},
 ): Promise<EventRecord[]> {
   const data = { LANGUAGE_ID: state.options.language, CLEAN: opts.clean ? 1 : 0 };
-  const sent = await fireEvent(state, "ONAPPUNINSTALL", data, null);
+  const wasInstalled = state.app.installed && !state.app.removed;
+  const targets = state.eventHandlers.filter((h) => h.event === "ONAPPUNINSTALL" && !h.offline);
   state.app.installed = false;
   state.app.removed = true;
   state.eventHandlers.length = 0;
   state.placements.length = 0;
   state.tokens.revokeAll();
+  if (!wasInstalled) return [];
+  const sent: EventRecord[] = [];
+  for (const h of targets) {
+    const auth = eventAuth(state, { userId: null, withRefreshToken: false });
+    sent.push(
+      await postEvent(state, h.handler, eventPayload(state, "ONAPPUNINSTALL", data, auth, h.id)),
+    );
+  }
+  return sent;
+}
+
+/**
+ * Updates the app to its next version as the portal does: every event handler and placement
+ * of the app is removed ("set them from scratch", DOCS `events/event-bind.md`), then
+ * ONAPPUPDATE (`VERSION`, `PREVIOUS_VERSION`, `LANGUAGE_ID`, tokens of the acting
+ * administrator with a refresh token) goes to the URLs that were bound for it.
+ */
+export async function updateApp(
+  state: PortalState,
+  opts: { userId?: number } = {},
+): Promise<EventRecord[]> {
+  const app = state.app;
+  if (!app.installed || app.removed) throw new Error("the app is not installed");
+  const userId = opts.userId ?? firstAdmin(state);
+  if (!state.users.require(userId).admin) throw new Error("only an administrator updates apps");
+  const targets = state.eventHandlers.filter((h) => h.event === "ONAPPUPDATE" && !h.offline);
+  state.eventHandlers.length = 0;
+  state.placements.length = 0;
+  const previous = app.version;
+  app.version = previous + 1;
+  const data = {
+    VERSION: String(app.version),
+    PREVIOUS_VERSION: String(previous),
+    LANGUAGE_ID: state.options.language,
+  };
+  const sent: EventRecord[] = [];
+  for (const h of targets) {
+    const auth = eventAuth(state, { userId: h.authType || userId, withRefreshToken: true });
+    sent.push(
+      await postEvent(state, h.handler, eventPayload(state, "ONAPPUPDATE", data, auth, h.id)),
+    );
+  }
   return sent;
 }

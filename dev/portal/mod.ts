@@ -29,6 +29,7 @@ import {
   pageLoad,
   type PageLoadInput,
   uninstallApp,
+  updateApp,
 } from "./install.ts";
 import { oauthApp } from "./oauth.ts";
 import { type PortalOptions, portalOptionsSchema } from "./options.ts";
@@ -129,7 +130,13 @@ export interface Portal extends Endpoints {
   installApp(input: InstallAppInput): Promise<InstallResult>;
   /** The frame's installFinish(): installs and sends ONAPPINSTALL to bound handlers. */
   finishInstall(): Promise<EventRecord[]>;
-  /** Uninstalls the app: ONAPPUNINSTALL to bound handlers, then all tokens die. */
+  /**
+   * Updates the app to the next version: all its event handlers and placements are removed,
+   * then ONAPPUPDATE goes to the handlers that were bound for it (acting user: default first
+   * admin).
+   */
+  updateApp(opts?: { userId?: number }): Promise<EventRecord[]>;
+  /** Uninstalls the app: all its tokens die, then ONAPPUNINSTALL goes to bound handlers. */
   uninstallApp(opts?: { clean?: boolean }): Promise<EventRecord[]>;
   /** CRM click-to-call: registers the call and fires ONEXTERNALCALLSTART. */
   clickToCall(input: ClickToCallInput): Promise<{ callId: string; events: EventRecord[] }>;
@@ -275,6 +282,7 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
       state.pages.installerUrl = null;
       return uninstallApp(state, opts);
     },
+    updateApp: (opts) => updateApp(state, opts),
     clickToCall: (i) => clickToCall(state, i),
     close: async () => {
       for (const release of [...held]) release();

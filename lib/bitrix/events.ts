@@ -1,8 +1,11 @@
 /**
- * Bitrix24 events posted to the app (form-encoded, bracket keys): parsed with zod and
- * authenticated by the portal's `application_token`, compared in constant time with the stored
- * hash. ONAPPINSTALL, which brings the token, is trusted only when the portal accepts the
- * access token it carries (or when it matches the stored hash).
+ * Bitrix24 events posted to the app (form-encoded, bracket keys). Every event is authenticated
+ * before its data is read: `auth[member_id]` and `auth[application_token]` must match the
+ * stored token (compared in constant time with its hash), or the answer is a 401 without
+ * details. The application token is never replaced by an event: ONAPPINSTALL stores it only for
+ * a portal without one, and only when its access token is an administrator's who opened the
+ * installer moments before. An employee can read the application token from a page POST, so
+ * ONAPPUNINSTALL is confirmed with the portal as well (see uninstall.ts).
  *
  * @module
  */
@@ -10,9 +13,12 @@ import { z } from "zod";
 import type { Services } from "../services.ts";
 import { type Portal, type PortalRepo, sha256Hex } from "../db/portals.ts";
 import { UnauthorizedError } from "../errors.ts";
+import { parseWith } from "../http.ts";
 import { log } from "../log.ts";
 import { isOurApp, whoIs } from "./frame_auth.ts";
 import { pickLang, t } from "../i18n.ts";
+import { bindApp } from "./install.ts";
+import type { UninstallOutcome } from "./uninstall.ts";
 
 const eventAuthSchema = z.object({
   member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -49,6 +55,15 @@ export const bitrixEventSchema = z.preprocess(
       auth: eventAuthSchema,
     }),
     z.object({
+      event: z.literal("ONAPPUPDATE"),
+      data: z.object({
+        VERSION: z.string().max(20).optional(),
+        PREVIOUS_VERSION: z.string().max(20).optional(),
+        LANGUAGE_ID: z.string().max(5).optional(),
+      }).default({}),
+      auth: eventAuthSchema,
+    }),
+    z.object({
       event: z.literal("ONEXTERNALCALLSTART"),
       data: z.object({
         PHONE_NUMBER: z.string().min(1).max(64),
@@ -68,6 +83,25 @@ export const bitrixEventSchema = z.preprocess(
 
 /** A parsed event. */
 export type BitrixEvent = z.output<typeof bitrixEventSchema>;
+
+/** What is checked before anything else: the event's name and its `auth` block. */
+const eventEnvelopeSchema = z.object({
+  event: z.string().min(1).max(64).transform((e) => e.toUpperCase()),
+  auth: eventAuthSchema,
+});
+
+/** The envelope of an event body, or 401 without details when it has no usable `auth`. */
+function envelopeOf(body: unknown): z.output<typeof eventEnvelopeSchema> {
+  const envelope = eventEnvelopeSchema.safeParse(body);
+  if (!envelope.success) {
+    log.warn("bitrix24 event rejected: no auth");
+    throw new UnauthorizedError("the event is not authenticated");
+  }
+  return envelope.data;
+}
+
+/** How long after an administrator opened the installer an ONAPPINSTALL of theirs is taken. */
+export const INSTALL_WINDOW_MS = 10 * 60_000;
 
 /** How long a verified application token is trusted without reading the portal again. */
 const VERIFIED_TTL_MS = 5_000;
@@ -107,74 +141,95 @@ export class EventAuthenticator {
 }
 
 /** The portal the event's `application_token` belongs to; throws 401 otherwise. */
-async function authenticate(services: Services, event: BitrixEvent): Promise<Portal> {
+async function authenticate(
+  services: Services,
+  envelope: z.output<typeof eventEnvelopeSchema>,
+): Promise<Portal> {
   const portal = await services.bitrix.eventAuth.verify(
-    event.auth.member_id,
-    event.auth.application_token,
+    envelope.auth.member_id,
+    envelope.auth.application_token,
   );
   if (!portal) {
-    log.warn("bitrix24 event rejected", { event: event.event, memberId: event.auth.member_id });
+    log.warn("bitrix24 event rejected", {
+      eventName: envelope.event,
+      memberId: envelope.auth.member_id,
+    });
     throw new UnauthorizedError("unknown portal or application token");
   }
   return portal;
 }
 
 /**
- * ONAPPINSTALL: stores the application token. The first one for a portal is accepted only if
- * the portal (at its stored address) accepts the event's access token for our app.
+ * ONAPPINSTALL (`body` unparsed): a portal whose token is stored gets 200 for the same token
+ * and 401 for any other; a portal without one stores it only when the event's access token is
+ * an administrator's of our app whose installer was opened within {@link INSTALL_WINDOW_MS}.
+ * The event's tokens are never stored (the installer stored the administrator's pair).
  */
-export async function handleAppInstall(services: Services, event: BitrixEvent): Promise<Portal> {
-  const { auth } = event;
+export async function handleAppInstall(services: Services, body: unknown): Promise<Portal> {
+  const { auth, event } = envelopeOf(body);
+  if (event !== "ONAPPINSTALL") throw new UnauthorizedError("the event is not authenticated");
+  // Refusals are logged, not written: a flood of forged events must not grow the database.
+  const refused = (reason: string, details: Record<string, unknown> = {}) => {
+    log.warn("bitrix24 install event refused", { memberId: auth.member_id, reason, ...details });
+    return new UnauthorizedError("unknown portal or application token");
+  };
+  const portal = await services.portals.findByMemberId(auth.member_id);
+  if (!portal?.installed) throw refused("unknown portal");
   const known = await services.portals.verifyApplicationToken(
     auth.member_id,
     auth.application_token,
   );
   if (known) {
+    parseWith(bitrixEventSchema, body);
     await services.bitrix.clients.noteServerEndpoint(known, auth.server_endpoint);
     return known;
   }
-  const portal = await services.portals.findByMemberId(auth.member_id);
-  if (!portal || !auth.access_token) {
-    throw new UnauthorizedError("unknown portal or application token");
+  if (await services.portals.hasApplicationToken(portal.id)) {
+    throw refused("a different application token is stored");
   }
+  if (!auth.access_token) throw refused("no access token");
   const who = await whoIs(portal, auth.access_token).catch(() => undefined);
   if (!who || !(await isOurApp(who.app.CODE, portal, services))) {
-    throw new UnauthorizedError("the event's token is not accepted by the portal");
+    throw refused("the portal did not accept the event's token");
   }
+  const since = new Date(Date.now() - INSTALL_WINDOW_MS);
+  if (!who.isAdmin || !(await services.portals.installStartedBy(portal.id, who.userId, since))) {
+    throw refused("no install by this administrator in progress", { userId: who.userId });
+  }
+  parseWith(bitrixEventSchema, body);
   await services.portals.setApplicationToken(portal.id, auth.application_token);
   services.bitrix.eventAuth.forgetPortal(portal.id);
   await services.bitrix.clients.noteServerEndpoint(portal, auth.server_endpoint);
-  if (auth.refresh_token) {
-    await services.portals.saveTokens(portal.id, {
-      accessToken: auth.access_token,
-      refreshToken: auth.refresh_token,
-      expiresAt: new Date(Date.now() + (auth.expires_in ?? 3600) * 1000),
-    });
-    services.bitrix.clients.forget(portal.id);
-  }
   await services.portals.recordEvent(portal, "app_install_event", { userId: who.userId });
   return portal;
 }
 
-/** Everything but ONAPPINSTALL, after the application token is checked. */
-export async function handleEvent(services: Services, event: BitrixEvent): Promise<void> {
-  const portal = await authenticate(services, event);
+/**
+ * Every event but ONAPPINSTALL (`body` unparsed): 401 unless its application token is the
+ * stored one, then 400 for malformed data. ONAPPUNINSTALL is confirmed with the portal first;
+ * the answer says whether it is done or pending.
+ */
+export async function handleEvent(
+  services: Services,
+  body: unknown,
+): Promise<{ uninstall?: UninstallOutcome }> {
+  const portal = await authenticate(services, envelopeOf(body));
+  const event = parseWith(bitrixEventSchema, body);
   switch (event.event) {
     case "ONAPPINSTALL":
-      return;
+      return {};
     case "ONAPPUNINSTALL": {
       const clean = event.data.CLEAN === "1";
-      await services.portals.uninstall(portal.id, clean);
-      services.bitrix.clients.forget(portal.id);
-      services.bitrix.frameAuth.forgetPortal(portal.id);
-      services.bitrix.eventAuth.forgetPortal(portal.id);
-      await services.portals.recordEvent(
-        { id: clean ? null : portal.id, memberId: portal.memberId },
-        "uninstall",
-        { clean },
-      );
-      log.info("portal uninstalled", { memberId: portal.memberId, clean });
-      return;
+      return { uninstall: await services.bitrix.uninstaller.handle(services, portal, clean) };
+    }
+    case "ONAPPUPDATE": {
+      // The portal removed every binding on update (handlers must be set again per version).
+      await bindApp(services, services.bitrix.clients, portal);
+      await services.portals.recordEvent(portal, "app_update", {
+        version: event.data.VERSION ?? null,
+      });
+      log.info("bitrix24 app updated: bindings restored", { memberId: portal.memberId });
+      return {};
     }
     case "ONEXTERNALCALLSTART": {
       const { data } = event;
@@ -197,7 +252,7 @@ export async function handleEvent(services: Services, event: BitrixEvent): Promi
         const row = await services.calls.findByBitrixCallId(portal.id, data.CALL_ID, data.USER_ID);
         if (row) services.bitrix.callSync.syncNow(row.id).catch(() => {});
       }
-      return;
+      return {};
     }
   }
 }

@@ -20,8 +20,13 @@ testBothEngines(
     assertEquals(await auth.verify("m-1", "app-tokeN"), undefined);
     assertEquals(await auth.verify("m-2", "app-token"), undefined, "the token of another member");
 
-    // Another instance's reinstall changes the token; this one trusts the old for a few seconds…
-    await portals.setApplicationToken(portal.id, "new-token");
+    // A stored token is never replaced…
+    assertEquals(await portals.setApplicationToken(portal.id, "new-token"), false);
+    assertEquals(await portals.verifyApplicationToken("m-1", "new-token"), undefined);
+    // …but another instance's uninstall and reinstall change it; this one trusts the old for a
+    // few seconds…
+    await portals.uninstall(portal.id, false);
+    assertEquals(await portals.setApplicationToken(portal.id, "new-token"), true);
     assertEquals((await auth.verify("m-1", "app-token"))?.id, portal.id);
     // …unless it handled the change itself.
     auth.forgetPortal(portal.id);

@@ -8,13 +8,14 @@
  */
 import { z } from "zod";
 import type { Services } from "../services.ts";
-import type { Portal } from "../db/portals.ts";
+import type { Portal, PortalTokens } from "../db/portals.ts";
 import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
-import { isOurApp, whoIs } from "./frame_auth.ts";
-import { allowedServerEndpoint } from "./oauth.ts";
+import { type FrameUser, isOurApp, whoIs } from "./frame_auth.ts";
 import type { PortalClients } from "./portal_clients.ts";
+import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
 import { BitrixApiError } from "./rest.ts";
+import { askPortal } from "./uninstall.ts";
 
 /** The installer page's POST fields and query (all untrusted). */
 export const installRequestSchema = z.object({
@@ -27,6 +28,8 @@ export const installRequestSchema = z.object({
   LANG: z.string().regex(/^[a-z]{2}$/i).optional(),
   SERVER_ENDPOINT: z.string().url().max(300).optional(),
   status: z.string().max(2).optional(),
+  /** Sent by newer portal templates; stored only for a verified administrator. */
+  APPLICATION_TOKEN: z.string().min(1).max(200).optional(),
 });
 
 /** A parsed installer request. */
@@ -84,29 +87,44 @@ export async function installPortal(
     throw new UnauthorizedError("the token belongs to another app");
   }
   if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
+  // A reinstall after an uninstall whose event was lost: the portal refuses the old
+  // installation's tokens, so its application token is stale and the new ONAPPINSTALL may
+  // bring the new one.
+  if (existing?.installed && (await askPortal(services, existing)) === "removed") {
+    await services.portals.clearApplicationToken(existing.id);
+    services.bitrix.eventAuth.forgetPortal(existing.id);
+    log.info("bitrix24 reinstall after a lost uninstall", { memberId: existing.memberId });
+  }
 
   // app.info's STATUS is "L" for a local app; marketplace apps report their plan (F, P, T…).
   const appKind = who.app.STATUS === "L" ? "local" : "marketplace";
   const serverEndpoint =
     allowedServerEndpoint(req.SERVER_ENDPOINT, services.config.BITRIX_ALLOWED_OAUTH_HOSTS) ??
       existing?.serverEndpoint ?? null;
+  const tokens = existing || appKind === "local"
+    ? {
+      accessToken: req.AUTH_ID,
+      refreshToken: req.REFRESH_ID,
+      expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
+    }
+    : await confirmNewPortal(services, req, clientEndpoint, serverEndpoint);
   const result = await services.portals.upsertInstall({
     memberId: req.member_id,
     domain,
     clientEndpoint,
     serverEndpoint,
-    tokens: {
-      accessToken: req.AUTH_ID,
-      refreshToken: req.REFRESH_ID,
-      expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
-    },
+    tokens,
     installedByUserId: who.userId,
     appKind: existing?.appKind === "local" ? "local" : appKind,
     lang: req.LANG ?? null,
   });
   clients.forget(result.portal.id);
   services.bitrix.frameAuth.refreshPortal(req.member_id);
-  await bindEverything(services, clients, result.portal);
+  if (req.APPLICATION_TOKEN) {
+    await services.portals.setApplicationToken(result.portal.id, req.APPLICATION_TOKEN);
+    services.bitrix.eventAuth.forgetPortal(result.portal.id);
+  }
+  await bindApp(services, clients, result.portal);
   await services.portals.recordEvent(result.portal, existing ? "reinstall" : "install", {
     userId: who.userId,
   });
@@ -114,8 +132,63 @@ export async function installPortal(
   return { portal: (await services.portals.findById(result.portal.id))!, created: result.created };
 }
 
-/** Binds placements, events and the external line that are not bound yet. */
-async function bindEverything(services: Services, clients: PortalClients, portal: Portal) {
+/**
+ * The first install of a marketplace app's `member_id`: the request's DOMAIN is only what the
+ * installer page was opened from, so the OAuth server (allow-listed, with our client secret)
+ * must confirm it. The installer's refresh token is exchanged there; the answer must name the
+ * same `member_id` and the same portal host. Returns the new pair (the old refresh token is
+ * used up). Local apps have no credentials saved yet at their first install and skip this.
+ */
+async function confirmNewPortal(
+  services: Services,
+  req: InstallRequest,
+  clientEndpoint: string,
+  serverEndpoint: string | null,
+): Promise<PortalTokens> {
+  const { bitrixClientId, bitrixClientSecret } = await services.secrets.appSecrets();
+  if (!bitrixClientId || !bitrixClientSecret) {
+    throw new UpstreamError("bitrix24", "the app's client id and secret are not configured");
+  }
+  const tokenUrl = tokenUrlFor(serverEndpoint, {
+    override: services.config.BITRIX_OAUTH_URL,
+    allowedHosts: services.config.BITRIX_ALLOWED_OAUTH_HOSTS,
+  });
+  if (!tokenUrl) throw new UnauthorizedError("the portal's OAuth server is not on the allow-list");
+  let fresh;
+  try {
+    fresh = await refreshTokens(
+      tokenUrl,
+      { clientId: bitrixClientId, clientSecret: bitrixClientSecret },
+      req.REFRESH_ID,
+    );
+  } catch (err) {
+    if (err instanceof BitrixApiError && !err.transient) {
+      throw new UnauthorizedError("the OAuth server did not accept the installer's token");
+    }
+    throw new UpstreamError("bitrix24", "the OAuth server could not be reached", { cause: err });
+  }
+  const sameHost = fresh.client_endpoint !== undefined &&
+    new URL(fresh.client_endpoint).host === new URL(clientEndpoint).host;
+  if (fresh.member_id !== req.member_id || !sameHost) {
+    log.warn("bitrix24 install refused: the OAuth server names another portal", {
+      memberId: req.member_id,
+    });
+    throw new UnauthorizedError("the OAuth server does not confirm this portal");
+  }
+  return {
+    accessToken: fresh.access_token,
+    refreshToken: fresh.refresh_token,
+    expiresAt: new Date(
+      fresh.expires ? fresh.expires * 1000 : Date.now() + fresh.expires_in * 1000,
+    ),
+  };
+}
+
+/**
+ * Binds placements, events and the external line that are not bound yet, with the portal's
+ * stored tokens (at install, and again on ONAPPUPDATE: an update removes every binding).
+ */
+export async function bindApp(services: Services, clients: PortalClients, portal: Portal) {
   const client = await clients.forPortal(portal);
   const urls = handlerUrls(services.config.APP_BASE_URL);
   const { results, errors } = await client.batch({
@@ -172,6 +245,7 @@ async function bindEverything(services: Services, clients: PortalClients, portal
   }
   const wanted: [string, string][] = [
     ["ONAPPINSTALL", urls.installEvent],
+    ["ONAPPUPDATE", urls.callback],
     ["ONAPPUNINSTALL", urls.callback],
     ["ONEXTERNALCALLSTART", urls.callback],
   ];
@@ -192,4 +266,50 @@ async function bindEverything(services: Services, clients: PortalClients, portal
     throw new UpstreamError("bitrix24", `binding failed (${bindError[0]}: ${bindError[1].code})`);
   }
   await services.portals.setExternalLine(portal.id, EXTERNAL_LINE.NUMBER);
+}
+
+/** What an app page POST may carry that the portal confirmed by verifying its AUTH_ID. */
+export interface AdminPageFields {
+  AUTH_ID: string;
+  AUTH_EXPIRES?: number;
+  REFRESH_ID?: string;
+  APPLICATION_TOKEN?: string;
+}
+
+/**
+ * After an administrator's page load was verified with the portal: stores the page's
+ * APPLICATION_TOKEN when the portal has none (the single ONAPPINSTALL was lost), and the page's
+ * token pair when the server-side pair is dead or missing. An employee's page stores nothing.
+ * Returns whether the portal has a server-side pair afterwards.
+ */
+export async function adoptAdminPage(
+  services: Services,
+  user: FrameUser,
+  fields: AdminPageFields,
+): Promise<{ serverTokens: boolean }> {
+  if (!user.isAdmin) return { serverTokens: Boolean(user.portal.tokenExpiresAt) };
+  const { portal } = user;
+  if (fields.APPLICATION_TOKEN) {
+    if (await services.portals.setApplicationToken(portal.id, fields.APPLICATION_TOKEN)) {
+      services.bitrix.eventAuth.forgetPortal(portal.id);
+      await services.portals.recordEvent(portal, "app_token_from_page", { userId: user.userId });
+      log.info("bitrix24 application token from an administrator's page", {
+        memberId: portal.memberId,
+      });
+    }
+  }
+  if (portal.tokenExpiresAt) return { serverTokens: true };
+  if (!fields.REFRESH_ID) return { serverTokens: false };
+  await services.portals.saveTokens(portal.id, {
+    accessToken: fields.AUTH_ID,
+    refreshToken: fields.REFRESH_ID,
+    expiresAt: new Date(Date.now() + (fields.AUTH_EXPIRES ?? 3600) * 1000),
+  });
+  services.bitrix.clients.forget(portal.id);
+  services.bitrix.frameAuth.refreshPortal(portal.memberId);
+  await services.portals.recordEvent(portal, "tokens_renewed", { userId: user.userId });
+  log.info("bitrix24 server-side tokens renewed from an administrator's page", {
+    memberId: portal.memberId,
+  });
+  return { serverTokens: true };
 }

@@ -15,7 +15,7 @@ import type { SecretsProvider } from "../secrets/provider.ts";
 import { UnauthorizedError, UnavailableError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
 import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
-import { RestClient } from "./rest.ts";
+import { BitrixApiError, RestClient } from "./rest.ts";
 
 /** A 401 this soon after this process's own refresh came from a request sent before it. */
 const RECENT_REFRESH_MS = 10_000;
@@ -204,6 +204,13 @@ export class PortalClients {
       } catch (err) {
         oauthStats.refreshFailures++;
         log.warn("bitrix24 token refresh failed", { memberId: portal.memberId, error: err });
+        if (err instanceof BitrixApiError && err.code === "invalid_grant") {
+          // Dead for good (unused for 180 days, or its user deactivated): the next
+          // administrator's page load stores a new pair.
+          await this.deps.portals.dropDeadTokens(portal.id);
+          await this.deps.portals.recordEvent(portal, "tokens_dead");
+          this.forget(portal.id);
+        }
         throw err;
       }
     });

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { and, desc, eq, isNotNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "./client.ts";
 import { installEvents, portals, type PortalSettings } from "./schema.ts";
@@ -181,12 +181,57 @@ export class PortalRepo {
     }).where(eq(portals.id, portalId));
   }
 
-  /** Keeps the SHA-256 of the portal's `application_token` (from ONAPPINSTALL). */
-  async setApplicationToken(portalId: string, token: string): Promise<void> {
-    await this.db.update(portals).set({
+  /**
+   * Keeps the SHA-256 of the portal's `application_token` when the portal has none yet; a stored
+   * token is never replaced (only an uninstall clears it). True when it was stored.
+   */
+  async setApplicationToken(portalId: string, token: string): Promise<boolean> {
+    const rows = await this.db.update(portals).set({
       applicationTokenHash: sha256Hex(token),
       updatedAt: new Date(),
+    }).where(and(eq(portals.id, portalId), isNull(portals.applicationTokenHash)))
+      .returning({ id: portals.id });
+    return rows.length > 0;
+  }
+
+  /** Forgets the application token of an installation the portal has deleted. */
+  async clearApplicationToken(portalId: string): Promise<void> {
+    await this.db.update(portals).set({ applicationTokenHash: null, updatedAt: new Date() })
+      .where(eq(portals.id, portalId));
+  }
+
+  /** True when the portal has an application token stored. */
+  async hasApplicationToken(portalId: string): Promise<boolean> {
+    const [row] = await this.db.select({ hash: portals.applicationTokenHash }).from(portals)
+      .where(eq(portals.id, portalId));
+    return Boolean(row?.hash);
+  }
+
+  /**
+   * Drops a server-side token pair the OAuth server refused for good (`invalid_grant`): the
+   * portal stays installed without tokens until an administrator's page load renews them.
+   */
+  async dropDeadTokens(portalId: string): Promise<void> {
+    await this.db.update(portals).set({
+      accessTokenEnc: null,
+      refreshTokenEnc: null,
+      tokenExpiresAt: null,
+      updatedAt: new Date(),
     }).where(eq(portals.id, portalId));
+  }
+
+  /**
+   * True when `userId` opened the installer of this portal (verified as an administrator) after
+   * `since`: an install by that administrator is in progress.
+   */
+  async installStartedBy(portalId: string, userId: number, since: Date): Promise<boolean> {
+    const rows = await this.db.select({ details: installEvents.details }).from(installEvents)
+      .where(and(
+        eq(installEvents.portalId, portalId),
+        inArray(installEvents.kind, ["install", "reinstall"]),
+        gt(installEvents.createdAt, since),
+      ));
+    return rows.some((r) => r.details.userId === userId);
   }
 
   /**
@@ -314,6 +359,33 @@ export class PortalRepo {
       uninstalledAt: new Date(),
       updatedAt: new Date(),
     }).where(eq(portals.id, portalId));
+  }
+
+  /**
+   * Installed portals with an uninstall still pending: an `uninstall_pending` event newer than
+   * their last install, with its `clean` flag.
+   */
+  async pendingUninstalls(): Promise<{ portal: Portal; clean: boolean }[]> {
+    const rows = await this.db.select({
+      portalId: installEvents.portalId,
+      kind: installEvents.kind,
+      details: installEvents.details,
+    }).from(installEvents).innerJoin(portals, eq(portals.id, installEvents.portalId))
+      .where(and(
+        eq(portals.installed, true),
+        inArray(installEvents.kind, ["uninstall_pending", "install", "reinstall"]),
+      )).orderBy(desc(installEvents.createdAt));
+    const latest = new Map<string, (typeof rows)[number]>();
+    for (const row of rows) {
+      if (row.portalId && !latest.has(row.portalId)) latest.set(row.portalId, row);
+    }
+    const out: { portal: Portal; clean: boolean }[] = [];
+    for (const [portalId, row] of latest) {
+      if (row.kind !== "uninstall_pending") continue;
+      const portal = await this.findById(portalId);
+      if (portal) out.push({ portal, clean: row.details.clean === true });
+    }
+    return out;
   }
 
   /** Appends an audit event. */

@@ -73,7 +73,23 @@ export const installEvents = pgTable("install_events", {
   portalId: uuid("portal_id").references(() => portals.id, { onDelete: "cascade" }),
   memberId: text("member_id").notNull(),
   kind: text("kind", {
-    enum: ["install", "reinstall", "uninstall", "app_install_event", "placement_error"],
+    enum: [
+      "install",
+      "reinstall",
+      "uninstall",
+      "app_install_event",
+      "placement_error",
+      /** An ONAPPUNINSTALL the portal could not confirm yet (asked again later). */
+      "uninstall_pending",
+      /** The application token, from an administrator's page load. */
+      "app_token_from_page",
+      /** The server-side token pair was refused for good (`invalid_grant`). */
+      "tokens_dead",
+      /** A dead server-side token pair replaced by an administrator's page load. */
+      "tokens_renewed",
+      /** ONAPPUPDATE: bindings restored. */
+      "app_update",
+    ],
   }).notNull(),
   details: jsonb("details").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   createdAt: createdAt(),

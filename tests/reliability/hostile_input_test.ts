@@ -9,8 +9,8 @@
  * | -------------------------------- | ---------- | ---------------------------------------------- |
  * | `/`                              | GET, POST  | 200 only as the "open it in Bitrix24" notice (no island rendered), 400, 401, 413, 429 |
  * | `/install`                       | GET, POST  | 400, 401, 413                                  |
- * | `/api/bitrix/install`            | POST       | 400, 401, 413                                  |
- * | `/api/bitrix/callback`           | POST       | 400, 401, 413                                  |
+ * | `/api/bitrix/install`            | POST       | 401 (without details: nothing is validated before auth), 413 |
+ * | `/api/bitrix/callback`           | POST       | 401 (without details), 413                     |
  * | `/api/bitrix/placement-error`    | POST       | 400, 401, 413                                  |
  * | `/api/bitrix/widget`             | POST       | 400, 401, 413, 429 (forged frames 401, or 429 past the portal's sign-in budget; an admin's frame with a broken body 400) |
  * | `/api/calls`                     | POST       | 400, 401, 413, 429                             |
@@ -23,9 +23,20 @@
  * table is exactly as before.
  *
  * `RELIABILITY_SEED=<n>` replays another sequence.
+ *
+ * Then takeover attempts one by one, on real PostgreSQL (issue 12): an employee's real frame
+ * tokens in a forged ONAPPINSTALL, a forged ONAPPUNINSTALL with the real application token while
+ * the app is installed (and a flood of them), a real uninstall while the portal is unreachable
+ * (also across a restart), a lost ONAPPINSTALL recovered from an administrator's page and not an
+ * employee's, a reinstall after a lost ONAPPUNINSTALL, events without `auth`, a journal report
+ * for another employee's call, a dead server-side token pair, and an app update.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { startBitrixHarness } from "../support/bitrix.ts";
+import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
+import { startTestApp } from "../support/app.ts";
+import { generateKey } from "../../lib/secrets/crypto.ts";
+import { noPostgres, startPostgres } from "../support/postgres.ts";
+import { calls as callsTable, portals, sipAccounts } from "../../lib/db/schema.ts";
 import {
   pool,
   Random,
@@ -786,7 +797,7 @@ const ROUTES: Record<string, (rng: Random, ctx: Ctx) => Hostile> = {
   "/install": installRoute,
   "/api/bitrix/install": formRoute(
     "/api/bitrix/install",
-    [400, 401, 413],
+    [401, 413],
     (rng, ctx) =>
       eventBase(
         rng,
@@ -796,7 +807,7 @@ const ROUTES: Record<string, (rng: Random, ctx: Ctx) => Hostile> = {
   ),
   "/api/bitrix/callback": formRoute(
     "/api/bitrix/callback",
-    [400, 401, 413],
+    [401, 413],
     (rng, ctx) =>
       eventBase(
         rng,
@@ -911,6 +922,9 @@ Deno.test({
             if (typeof body?.error?.code !== "string") {
               problems.push(`not the error shape: ${text.slice(0, 200)}`);
             }
+            if (status === 401 && route.startsWith("/api/bitrix/") && body?.error?.details) {
+              problems.push(`a 401 with details: ${text.slice(0, 200)}`);
+            }
           } catch {
             problems.push(`error body is not JSON (${type}): ${text.slice(0, 200)}`);
           }
@@ -1003,4 +1017,469 @@ Deno.test({
       await health.body?.cancel();
       assertEquals(health.status, 200);
     }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Takeover attempts by an employee (issue 12): real tokens, real application token, one by one
+
+const ANNA = 2;
+const APP_TOKEN_EVENTS = { sanitizeResources: false, sanitizeOps: false };
+
+/** The harness on real PostgreSQL (PGlite where PostgreSQL is absent), with a portal installed. */
+async function withInstalledPortal(fn: (h: BitrixHarness) => Promise<void>): Promise<void> {
+  const pg = noPostgres ? undefined : await startPostgres();
+  try {
+    await using h = await startBitrixHarness({
+      databaseUrl: pg?.url,
+      portal: { rateLimit: false },
+    });
+    assertEquals((await h.install()).status, 200);
+    const creds = { clientId: h.portal.app.clientId, secretId: h.portal.app.clientSecret };
+    assertEquals(await status(h.widget(ADMIN, { event: "UPDATECREED", ...creds })), 200);
+    assertEquals(
+      await status(h.widget(ADMIN, { event: "SAVEUSERDATA", userId: ANNA, ...ACCOUNT })),
+      200,
+    );
+    const start = { phase: "start", sipCallId: "c1@pbx", direction: "outbound", number: "+7495" };
+    assertEquals(await status(h.calls(ANNA, { body: start })), 200);
+    await fn(h);
+  } finally {
+    await pg?.close();
+  }
+}
+
+async function status(res: Promise<Response>): Promise<number> {
+  const r = await res;
+  await r.body?.cancel();
+  return r.status;
+}
+
+/** The portal row's secrets as stored (hashes and ciphertexts compared as they are). */
+async function storedSecrets(h: BitrixHarness) {
+  const rows = await h.app.services.database.db.select({
+    applicationTokenHash: portals.applicationTokenHash,
+    accessTokenEnc: portals.accessTokenEnc,
+    refreshTokenEnc: portals.refreshTokenEnc,
+  }).from(portals);
+  return rows;
+}
+
+async function counts(h: BitrixHarness) {
+  const db = h.app.services.database.db;
+  return {
+    portals: (await db.select().from(portals)).length,
+    accounts: (await db.select().from(sipAccounts)).length,
+    calls: (await db.select().from(callsTable)).length,
+  };
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test({
+  name: "[reliability] an employee's forged ONAPPINSTALL / ONAPPUNINSTALL changes nothing",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs((logs) =>
+      withInstalledPortal(async (h) => {
+        const { portal, app } = h;
+        const before = await storedSecrets(h);
+        const kept = await counts(h);
+        assertEquals(kept, { portals: 1, accounts: 1, calls: 1 });
+
+        // Her own real tokens, an application token of her choosing, the real one.
+        for (const applicationToken of ["anna-chose-this", portal.app.applicationToken]) {
+          const forged = await portal.deliverEvent({
+            url: `${app.url}/api/bitrix/install`,
+            event: "ONAPPINSTALL",
+            userId: ANNA,
+            withRefreshToken: true,
+            applicationToken,
+          });
+          const expected = applicationToken === portal.app.applicationToken ? 200 : 401;
+          assertEquals(forged.status, expected, applicationToken);
+        }
+        // Even an administrator's tokens do not replace a stored token.
+        const adminForged = await portal.deliverEvent({
+          url: `${app.url}/api/bitrix/install`,
+          event: "ONAPPINSTALL",
+          applicationToken: "admin-chose-this",
+        });
+        assertEquals(adminForged.status, 401);
+        assertEquals(await storedSecrets(h), before);
+
+        // ONAPPUNINSTALL CLEAN=1 with the real application token while the app is installed.
+        for (const CLEAN of ["1", "0"]) {
+          const wipe = await portal.deliverEvent({
+            url: `${app.url}/api/bitrix/callback`,
+            event: "ONAPPUNINSTALL",
+            data: { CLEAN },
+          });
+          assertEquals(wipe.status, 403);
+        }
+        assertEquals(await counts(h), kept);
+        assertEquals(await storedSecrets(h), before);
+        assertEquals(await status(h.widget(ANNA, { event: "GETME" })), 200);
+        const refused = logs.filter((l) => l.includes("forged uninstall refused"));
+        assert(refused.length >= 2);
+        assert(logs.some((l) => JSON.parse(l).event === "bitrix24 install event refused"));
+
+        // The genuine uninstall afterwards is honoured.
+        const [genuine] = await portal.uninstallApp({ clean: true });
+        assertEquals(genuine.status, 200);
+        assertEquals(await counts(h), { portals: 0, accounts: 0, calls: 0 });
+      })
+    ),
+});
+
+Deno.test({
+  name: "[reliability] a real uninstall while the portal is unreachable is done once it answers",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal } = h;
+        portal.setFault({ kind: "503", method: "*" });
+        const [event] = await portal.uninstallApp({ clean: false });
+        assertEquals(event.status, 202);
+        assertEquals((await counts(h)).accounts, 1, "nothing is deleted on an outage");
+        const row = async () => (await h.app.services.database.db.select().from(portals))[0];
+        assertEquals((await row()).installed, true);
+        portal.clearFaults();
+        await until("the pending uninstall is done", async () => !(await row()).installed);
+        assertEquals((await row()).accessTokenEnc, null);
+        assertEquals((await row()).applicationTokenHash, null);
+        assertEquals(h.app.services.bitrix.uninstaller.pendingPortals(), []);
+      })
+    ),
+});
+
+Deno.test({
+  name:
+    "[reliability] a lost ONAPPINSTALL is recovered from an administrator's page, not an employee's",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(async () => {
+      const pg = noPostgres ? undefined : await startPostgres();
+      try {
+        await using h = await startBitrixHarness({
+          databaseUrl: pg?.url,
+          portal: { rateLimit: false },
+        });
+        const { portal, app } = h;
+        const { page } = await portal.installApp({ handlerUrl: `${app.url}/install` });
+        assertEquals(await status(page!.post()), 200);
+        // The single ONAPPINSTALL is lost: its handler's delivery never happens.
+        const bound = [...portal.state.eventHandlers];
+        portal.state.eventHandlers.splice(
+          0,
+          bound.length,
+          ...bound.filter((b) => b.event !== "ONAPPINSTALL"),
+        );
+        await portal.finishInstall();
+        portal.state.eventHandlers.splice(0, portal.state.eventHandlers.length, ...bound);
+        const hash = async () => (await storedSecrets(h))[0].applicationTokenHash;
+        assertEquals(await hash(), null);
+        const click = async () =>
+          (await portal.clickToCall({ userId: ANNA, phoneNumber: "+7495" })).events[0].status;
+        assertEquals(await click(), 401);
+
+        // An employee's ONAPPINSTALL (her real tokens) during the admin's install: refused.
+        const hers = await portal.deliverEvent({
+          url: `${app.url}/api/bitrix/install`,
+          event: "ONAPPINSTALL",
+          userId: ANNA,
+          applicationToken: portal.app.applicationToken,
+        });
+        assertEquals(hers.status, 401);
+        // Her page load carries the token too (newer templates): nothing is stored.
+        const load = (userId: number) =>
+          status(
+            portal.pageLoad({ handlerUrl: `${app.url}/`, userId, frameFields: "docs" }).post(),
+          );
+        assertEquals(await load(ANNA), 200);
+        assertEquals(await hash(), null);
+        assertEquals(await click(), 401);
+        // The administrator's page load: the portal confirmed the token for an administrator.
+        assertEquals(await load(ADMIN), 200);
+        assert(await hash());
+        assertEquals(await click(), 200);
+      } finally {
+        await pg?.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "[reliability] events without auth get 401 with no details; frame APIs 401 before the body",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal, app } = h;
+        const post = async (path: string, body: string, type = FORM, headers = {}) => {
+          const res = await fetch(`${app.url}${path}`, {
+            method: "POST",
+            headers: { "content-type": type, ...headers },
+            body,
+          });
+          return { status: res.status, body: await res.json() };
+        };
+        for (const path of ["/api/bitrix/callback", "/api/bitrix/install"]) {
+          for (
+            const [body, type] of [
+              ["event=ONAPPUNINSTALL&data[CLEAN]=1", FORM],
+              ["event=ONAPPINSTALL&data[VERSION][x]=1&auth[member_id]=%00", FORM],
+              [`event=ONAPPUNINSTALL&auth[member_id]=${portal.memberId}`, FORM],
+              ['{"event":"ONAPPUNINSTALL","auth":{}}', "application/json"],
+              ["not a form", "text/plain"],
+            ]
+          ) {
+            const answer = await post(path, body, type);
+            assertEquals(answer.status, 401, `${path} ${body}`);
+            assertEquals(answer.body.error.details, undefined, `${path} ${body}`);
+          }
+        }
+        // A verified portal's malformed data: 400 with details.
+        const auth =
+          `auth[member_id]=${portal.memberId}&auth[application_token]=${portal.app.applicationToken}`;
+        const bad = await post(
+          "/api/bitrix/callback",
+          `event=ONEXTERNALCALLSTART&${auth}&data[USER_ID]=abc`,
+        );
+        assertEquals(bad.status, 400);
+        assert(bad.body.error.details);
+        // Frame APIs: no credentials and a broken body → 401, never a validation answer.
+        for (const path of ["/api/bitrix/widget", "/api/calls"]) {
+          const answer = await post(path, '{"event":', "application/json");
+          assertEquals(answer.status, 401, path);
+          assertEquals(answer.body.error.details, undefined);
+          const forged = await post(path, '{"event":5}', "application/json", {
+            authorization: "Bearer forged-token",
+            "x-member-id": portal.memberId,
+          });
+          assertEquals(forged.status, 401, path);
+        }
+        assertEquals(await counts(h), { portals: 1, accounts: 1, calls: 1 });
+      })
+    ),
+});
+
+Deno.test({
+  name: "[reliability] a journal report cannot claim another employee's Bitrix24 call",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal } = h;
+        const { callId } = await portal.clickToCall({ userId: ADMIN, phoneNumber: "+74951112233" });
+        const claim = {
+          phase: "start",
+          sipCallId: "steal@pbx",
+          direction: "outbound",
+          number: "+74951112233",
+          bitrixCallId: callId,
+        };
+        assertEquals(await status(h.calls(ANNA, { body: claim })), 404);
+        const row = await h.app.services.calls.findByBitrixCallId(
+          (await storedPortal(h)).id,
+          callId,
+        );
+        assertEquals(row?.bitrixUserId, ADMIN);
+        assertEquals(portal.records.calls("telephony.externalcall.finish").length, 0);
+        // A body's user id never replaces the verified one.
+        const me = await (await h.widget(ANNA, { event: "GETME", userId: ADMIN })).json();
+        assertEquals([me.userId, me.isAdmin], [ANNA, false]);
+      })
+    ),
+});
+
+async function storedPortal(h: BitrixHarness) {
+  return (await h.app.services.database.db.select().from(portals))[0];
+}
+
+Deno.test({
+  name:
+    "[reliability] a dead server-side token pair is renewed by an administrator's page load only",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal, app } = h;
+        // 180 days unused: the access token is expired and the refresh answers invalid_grant.
+        portal.expireAllTokens();
+        portal.expireRefreshTokens();
+        const users = () => status(h.widget(ADMIN, { event: "GETPORTALUSERS" }));
+        assert((await users()) >= 400);
+        assertEquals((await storedPortal(h)).refreshTokenEnc, null);
+        const getMe = async () => (await (await h.widget(ADMIN, { event: "GETME" })).json()).portal;
+        await until("GETME says the pair is dead", async () =>
+          (await getMe()).serverTokens === false);
+
+        const page = async (userId: number) => {
+          const res = await portal.pageLoad({ handlerUrl: `${app.url}/`, userId }).post();
+          return { status: res.status, html: await res.text() };
+        };
+        const hers = await page(ANNA);
+        assertEquals(hers.status, 200);
+        assertEquals(
+          (await storedPortal(h)).refreshTokenEnc,
+          null,
+          "an employee's page stores nothing",
+        );
+        // An administrator's page without a refresh token cannot renew it: the panel says so.
+        const bare = portal.pageLoad({ handlerUrl: `${app.url}/`, userId: ADMIN });
+        const { REFRESH_ID: _, ...withoutRefresh } = bare.fields;
+        const warned = await fetch(bare.url, {
+          method: "POST",
+          body: new URLSearchParams(withoutRefresh),
+        });
+        const warnedHtml = await warned.text();
+        assertEquals(warned.status, 200);
+        assert(warnedHtml.includes('data-testid="server-tokens-dead"'), "the admin panel warns");
+        assertEquals((await storedPortal(h)).refreshTokenEnc, null);
+        const admin = await page(ADMIN);
+        assertEquals(admin.status, 200);
+        assertEquals(admin.html.includes('data-testid="server-tokens-dead"'), false);
+        assert((await storedPortal(h)).refreshTokenEnc, "the admin's page renewed the pair");
+        assertEquals(await users(), 200);
+        await until("GETME says the pair is alive", async () =>
+          (await getMe()).serverTokens === true);
+      })
+    ),
+});
+
+Deno.test({
+  name:
+    "[reliability] after an app update the bindings are back: click-to-call and uninstall arrive",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal } = h;
+        const [update] = await portal.updateApp();
+        assertEquals(update.event, "ONAPPUPDATE");
+        assertEquals(update.status, 200);
+        const events = portal.state.eventHandlers.map((e) => e.event).sort();
+        assertEquals(events, [
+          "ONAPPINSTALL",
+          "ONAPPUNINSTALL",
+          "ONAPPUPDATE",
+          "ONEXTERNALCALLSTART",
+        ]);
+        assertEquals(portal.state.placements.map((p) => p.placement).sort(), [
+          "LEFT_MENU",
+          "PAGE_BACKGROUND_WORKER",
+        ]);
+        const click = await portal.clickToCall({ userId: ANNA, phoneNumber: "+74957654321" });
+        assertEquals(click.events.map((e) => [e.event, e.status]), [["ONEXTERNALCALLSTART", 200]]);
+        const [gone] = await portal.uninstallApp({ clean: true });
+        assertEquals(gone.status, 200);
+        assertEquals(await counts(h), { portals: 0, accounts: 0, calls: 0 });
+      })
+    ),
+});
+
+Deno.test({
+  name: "[reliability] a reinstall after a lost ONAPPUNINSTALL takes the new application token",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal } = h;
+        const oldToken = portal.app.applicationToken;
+        // The uninstall event is lost: its handler's delivery never happens.
+        portal.state.eventHandlers.splice(
+          0,
+          portal.state.eventHandlers.length,
+          ...portal.state.eventHandlers.filter((b) => b.event !== "ONAPPUNINSTALL"),
+        );
+        assertEquals(await portal.uninstallApp({ clean: false }), []);
+        assertEquals((await h.install()).status, 200);
+        assert(portal.app.applicationToken !== oldToken);
+        assertEquals(portal.records.events("ONAPPINSTALL").at(-1)?.status, 200);
+        const click = await portal.clickToCall({ userId: ANNA, phoneNumber: "+74957654321" });
+        assertEquals(click.events.map((e) => e.status), [200]);
+        const stale = await portal.deliverEvent({
+          url: `${h.app.url}/api/bitrix/callback`,
+          event: "ONAPPUNINSTALL",
+          data: { CLEAN: "1" },
+          applicationToken: oldToken,
+        });
+        assertEquals(stale.status, 401);
+        assertEquals((await counts(h)).accounts, 1);
+      })
+    ),
+});
+
+Deno.test({
+  name: "[reliability] a pending uninstall survives a restart and is done once the portal answers",
+  ignore: noPostgres,
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(async () => {
+      const pg = (await startPostgres())!;
+      try {
+        const key = generateKey();
+        const h = await startBitrixHarness({
+          databaseUrl: pg.url,
+          portal: { rateLimit: false },
+          env: { ENCRYPTION_KEY: key },
+        });
+        assertEquals((await h.install()).status, 200);
+        h.portal.setFault({ kind: "503", method: "*" });
+        const [event] = await h.portal.uninstallApp({ clean: true });
+        assertEquals(event.status, 202);
+        await h.app.close();
+        h.portal.clearFaults();
+        await using restarted = await startTestApp({
+          DATABASE_URL: pg.url,
+          ENCRYPTION_KEY: key,
+          APP_BASE_URL: h.app.url,
+          BITRIX_OAUTH_URL: h.portal.tokenUrl,
+        }, { bitrix: TEST_BITRIX_TIMINGS });
+        const db = restarted.services.database.db;
+        assertEquals((await db.select().from(portals)).length, 1);
+        await restarted.services.bitrix.uninstaller.resume(restarted.services);
+        await until("the resumed uninstall is done", async () =>
+          (await db.select().from(portals)).length === 0);
+        await h.portal.close();
+      } finally {
+        await pg.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "[reliability] a flood of forged ONAPPUNINSTALL asks the portal a few times; a genuine one is still done",
+  ...APP_TOKEN_EVENTS,
+  fn: () =>
+    withCapturedLogs(() =>
+      withInstalledPortal(async (h) => {
+        const { portal, app } = h;
+        const asked = portal.records.calls("app.info").length;
+        const flood = await Promise.all(Array.from({ length: 20 }, () =>
+          portal.deliverEvent({
+            url: `${app.url}/api/bitrix/callback`,
+            event: "ONAPPUNINSTALL",
+            data: { CLEAN: "1" },
+          })));
+        assertEquals(new Set(flood.map((e) => e.status)), new Set([403]));
+        assert(
+          portal.records.calls("app.info").length - asked <= 6,
+          "the portal is asked ≤ 6 times",
+        );
+        assertEquals(await counts(h), { portals: 1, accounts: 1, calls: 1 });
+        // The genuine uninstall right after the flood: done (at once or at the re-check).
+        await portal.uninstallApp({ clean: true });
+        await until("the genuine uninstall is done", async () => (await counts(h)).portals === 0);
+        assertEquals(await counts(h), { portals: 0, accounts: 0, calls: 0 });
+      })
+    ),
 });

@@ -16,6 +16,7 @@ export const TEST_BITRIX_TIMINGS = {
   retryDelayMs: 10,
   syncBackoffMs: () => 0,
   syncLeaseMs: 1000,
+  uninstallRetryMs: () => 100,
 };
 
 /** The emulator, the app, and frame-call helpers. */

@@ -1,10 +1,10 @@
-import { define, parseFormBody } from "../../../lib/http.ts";
-import { bitrixEventSchema, handleEvent } from "../../../lib/bitrix/events.ts";
+import { define, readFormIfAny } from "../../../lib/http.ts";
+import { handleEvent } from "../../../lib/bitrix/events.ts";
 
-/** Every other Bitrix24 event (ONAPPUNINSTALL, ONEXTERNALCALLSTART). */
+/** Every other Bitrix24 event (ONAPPUNINSTALL, ONAPPUPDATE, ONEXTERNALCALLSTART). */
 export const handler = define.handlers({
   POST: async (c) => {
-    await handleEvent(c.var.services, await parseFormBody(c, bitrixEventSchema));
-    return c.json({ ok: true });
+    const answer = await handleEvent(c.var.services, await readFormIfAny(c));
+    return c.json({ ok: true, ...answer }, answer.uninstall === "pending" ? 202 : 200);
   },
 });

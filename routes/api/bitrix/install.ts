@@ -1,13 +1,10 @@
-import { define, parseFormBody } from "../../../lib/http.ts";
-import { bitrixEventSchema, handleAppInstall } from "../../../lib/bitrix/events.ts";
-import { BadRequestError } from "../../../lib/errors.ts";
+import { define, readFormIfAny } from "../../../lib/http.ts";
+import { handleAppInstall } from "../../../lib/bitrix/events.ts";
 
-/** ONAPPINSTALL: the portal hands over the application token. */
+/** ONAPPINSTALL: the portal hands over the application token (see lib/bitrix/events.ts). */
 export const handler = define.handlers({
   POST: async (c) => {
-    const event = await parseFormBody(c, bitrixEventSchema);
-    if (event.event !== "ONAPPINSTALL") throw new BadRequestError("expected ONAPPINSTALL");
-    await handleAppInstall(c.var.services, event);
+    await handleAppInstall(c.var.services, await readFormIfAny(c));
     return c.json({ ok: true });
   },
 });
