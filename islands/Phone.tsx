@@ -102,6 +102,11 @@ export default function Phone({ lang, auth }: PhoneProps) {
           </button>
         </p>
       )}
+      {snapshot.value?.canPlaySound === false && (
+        <p class="banner warn" role="status" data-testid="sound-blocked">
+          {tx("soundBlockedHere")}
+        </p>
+      )}
       {snapshot.value === null && !error.value && <p class="muted">{tx("loading")}</p>}
       {phone && snapshot.value && tab.value === "phone" && (
         <PhoneTab lang={lang} phone={phone} snapshot={snapshot.value} me={me.value} run={run} />

@@ -78,7 +78,7 @@ export interface CardBridgeOptions {
   /** Claims `key` for this page browser-wide; resolves a release function, or undefined. */
   claim(key: string): Promise<(() => void) | undefined>;
   /** Texts for the card's status line. */
-  text(key: "stateConnected" | "stateHeld" | "stateEnded"): string;
+  text(key: "stateConnected" | "stateHeld" | "stateEnded" | "soundBlocked"): string;
   /** Pauses before asking the journal again (default 300 ms, 600 ms, … ~8 s in all). */
   retryDelaysMs?: number[];
   /** Called when something fails (for the page's log). */
@@ -97,6 +97,8 @@ interface Binding {
   done?: boolean;
   /** The card is gone (closed by the user, by `finish`, or it answered "undefined"). */
   closed?: boolean;
+  /** The card says that no page can play sound. */
+  silent?: boolean;
 }
 
 interface InitializedEvent {
@@ -373,6 +375,14 @@ export class CallCardBridge {
       await this.send(b, "CallCardSetHold", { held: call.held });
       await this.send(b, "CallCardSetStatusText", {
         statusText: text(call.held ? "stateHeld" : "stateConnected"),
+      });
+    }
+    // No page of this browser may play sound: nothing rings and the far party is not heard.
+    if (!snapshot.canPlaySound !== (b.silent ?? false)) {
+      b.silent = !snapshot.canPlaySound;
+      const normal = ui === "connected" ? text(call.held ? "stateHeld" : "stateConnected") : "";
+      await this.send(b, "CallCardSetStatusText", {
+        statusText: b.silent ? text("soundBlocked") : normal,
       });
     }
   }

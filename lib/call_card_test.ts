@@ -21,6 +21,7 @@ class FakePhone {
     connection: "connected",
     calls: [],
     devices: {},
+    canPlaySound: true,
   };
   readonly stateChange = new EmitterImpl<PhoneSnapshot>();
   readonly commands: unknown[][] = [];

@@ -67,6 +67,9 @@ const en = {
   stateHeld: "On hold",
   stateEnding: "Ending…",
   stateEnded: "Ended",
+  soundBlockedHere: "Click anywhere on this page so that calls can ring and be heard.",
+  soundBlocked:
+    "No sound: this Bitrix24 page does not let the phone play audio. Open the SIP phone app and click it once.",
   mobileClickToCall:
     "Not dialled: calls started in the Bitrix24 mobile app cannot reach the browser phone yet. Dial the number from the SIP phone page.",
   historyEmpty: "No calls yet.",
@@ -190,6 +193,9 @@ const ru: Record<TextKey, string> = {
   stateHeld: "На удержании",
   stateEnding: "Завершение…",
   stateEnded: "Завершён",
+  soundBlockedHere: "Щёлкните в любом месте этой страницы, чтобы звонки было слышно.",
+  soundBlocked:
+    "Нет звука: эта страница Битрикс24 не даёт телефону воспроизводить звук. Откройте приложение SIP-телефона и щёлкните в нём.",
   mobileClickToCall:
     "Не набран: звонки из мобильного приложения Битрикс24 пока не доходят до браузерного телефона. Наберите номер на странице SIP-телефона.",
   historyEmpty: "Звонков пока нет.",

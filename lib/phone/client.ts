@@ -26,6 +26,7 @@ import { TabMedia } from "./media.ts";
 import type { Command, HostMessage } from "./protocol.ts";
 import { RegistrationState } from "./registration_state.ts";
 import { Ringtone } from "./ringtone.ts";
+import { soundAllowed } from "./sound_probe.ts";
 import {
   type CallInfo,
   type DeviceSettings,
@@ -160,6 +161,7 @@ const EMPTY: PhoneSnapshot = {
   connection: "disconnected",
   calls: [],
   devices: {},
+  canPlaySound: true,
 };
 
 /** Joins the phone engine of this origin (starting it if this is the first tab). */
@@ -212,6 +214,8 @@ class Client implements PhoneClient {
   readonly #commandTimeoutMs: number;
   readonly #media: TabMedia;
   readonly #ringtone?: Ringtone;
+  #soundAllowed?: boolean;
+  #soundToldRefused = false;
   #connection?: HostConnection;
   #snapshot: PhoneSnapshot = EMPTY;
   #seq = 0;
@@ -262,6 +266,7 @@ class Client implements PhoneClient {
           clearTimeout(timer);
           this.#connection = conn;
           this.#installPageHooks();
+          this.#checkSound();
           resolve();
         }
         if (this.#connection === conn) this.#onMessage(message);
@@ -318,6 +323,12 @@ class Client implements PhoneClient {
       if (e.persisted && this.#connection) this.#connection.send(this.#hello());
     };
     const onFocus = () => this.#connection?.send({ t: "visible", visible: true });
+    // A touch of the page may allow sound it refused before.
+    const onGesture = () => {
+      if (this.#soundAllowed === false) this.#checkSound();
+    };
+    addEventListener("pointerdown", onGesture, true);
+    addEventListener("keydown", onGesture, true);
     addEventListener("visibilitychange", onVisibility);
     addEventListener("pagehide", onPageHide);
     addEventListener("pageshow", onPageShow);
@@ -327,6 +338,21 @@ class Client implements PhoneClient {
       removeEventListener("pagehide", onPageHide);
       removeEventListener("pageshow", onPageShow);
       removeEventListener("focus", onFocus);
+      removeEventListener("pointerdown", onGesture, true);
+      removeEventListener("keydown", onGesture, true);
+    });
+  }
+
+  /** Tells the engine whether this page may play sound (it picks ringer and media tabs by it). */
+  #checkSound(): void {
+    if (!globalThis.document) return;
+    soundAllowed().then((allowed) => {
+      this.#soundAllowed = allowed;
+      // Tabs that say nothing count as able: only a refusal or a change needs saying.
+      if (!allowed || this.#soundToldRefused) {
+        this.#soundToldRefused = !allowed;
+        this.#connection?.send({ t: "sound", allowed });
+      }
     });
   }
 

@@ -82,6 +82,8 @@ interface TabEntry {
   /** Last time it became visible (or connected), for picking ringer and media tabs. */
   activeAt: number;
   journal: boolean;
+  /** The page may play sound (it said so, or said nothing). */
+  sound: boolean;
 }
 
 interface CallRecord {
@@ -207,6 +209,7 @@ export class PhoneEngine {
       visible: hello.visible,
       activeAt: Date.now(),
       journal: hello.journal,
+      sound: this.#tabs.get(link.id)?.sound ?? true,
     });
     this.#log("debug", `tab ${link.id} attached (${this.#tabs.size} tabs)`);
     link.send({ t: "welcome", snapshot: this.snapshot() });
@@ -270,6 +273,13 @@ export class PhoneEngine {
         }
         return;
       }
+      case "sound":
+        if (tab && tab.sound !== message.allowed) {
+          tab.sound = message.allowed;
+          this.#updateRinger();
+          this.#queueSnapshot();
+        }
+        return;
       case "visible":
         if (tab) {
           tab.visible = message.visible;
@@ -328,6 +338,7 @@ export class PhoneEngine {
       connection: this.#connection,
       calls: [...this.#calls.values()].map((r) => ({ ...r.info })),
       devices: { ...this.#devices },
+      canPlaySound: [...this.#tabs.values()].some((t) => t.sound),
     };
   }
 
@@ -784,7 +795,7 @@ export class PhoneEngine {
       "outbound",
       target.user ?? number,
       CallState.Dialing,
-      tabId,
+      this.#mediaTabFor(tabId),
       bitrixCallId ? { bitrixCallId } : {},
     );
     this.#sendInvite(rec, inviter);
@@ -845,7 +856,7 @@ export class PhoneEngine {
     if (rec.fsm.state !== CallState.Incoming) {
       throw new PhoneError("invalid-state", `call ${callId} is ${rec.fsm.state}, not incoming`);
     }
-    rec.info.mediaTabId = tabId;
+    rec.info.mediaTabId = this.#mediaTabFor(tabId);
     rec.fsm.transition(CallState.Connecting);
     if (holdOthers) {
       for (const other of this.#calls.values()) {
@@ -1176,17 +1187,35 @@ export class PhoneEngine {
     });
   }
 
-  /** The best tab for media or ringing: visible first, then the most recently active. */
+  /**
+   * The best tab for media or ringing: one that may play sound first, then a visible one, then
+   * the most recently active.
+   */
   #pickMediaTab(exclude?: string): string | undefined {
+    const rank = (t: TabEntry) => [t.sound ? 1 : 0, t.visible ? 1 : 0, t.activeAt];
     let best: [string, TabEntry] | undefined;
     for (const entry of this.#tabs) {
       if (entry[0] === exclude) continue;
-      if (
-        !best || (entry[1].visible && !best[1].visible) ||
-        (entry[1].visible === best[1].visible && entry[1].activeAt > best[1].activeAt)
-      ) best = entry;
+      if (!best) {
+        best = entry;
+        continue;
+      }
+      const [a, b] = [rank(entry[1]), rank(best[1])];
+      const i = a.findIndex((v, k) => v !== b[k]);
+      if (i >= 0 && a[i] > b[i]) best = entry;
     }
     return best?.[0];
+  }
+
+  /**
+   * Where the media of a call placed or answered from `tabId` lives: that tab, unless it may not
+   * play sound and another tab may (a hidden worker frame without `autoplay`), so the far party
+   * is heard.
+   */
+  #mediaTabFor(tabId: string): string {
+    if (this.#tabs.get(tabId)?.sound !== false) return tabId;
+    const other = this.#pickMediaTab();
+    return other && this.#tabs.get(other)?.sound ? other : tabId;
   }
 
   /** The tab that owned a call's media died: move the call or end it. */

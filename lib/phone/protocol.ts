@@ -70,6 +70,11 @@ export type ClientMessage =
   | { t: "cmd"; id: number; command: Command }
   | { t: "media-result"; id: number; ok: boolean; value?: unknown; error?: string; code?: string }
   | { t: "visible"; visible: boolean }
+  /**
+   * Whether the page may play sound (browsers refuse `play()` in a frame the user never touched
+   * when the portal's frame grants no `autoplay`); tabs that say nothing count as able.
+   */
+  | { t: "sound"; allowed: boolean }
   /** The media tab's ICE connection state changed for a call's peer connection. */
   | { t: "ice"; callId: string; sdhId: string; state: RTCIceConnectionState }
   | { t: "journal-sub"; on: boolean }

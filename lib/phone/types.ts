@@ -132,6 +132,8 @@ export interface PhoneSnapshot {
   connection: ConnectionState;
   calls: CallInfo[];
   devices: DeviceSettings;
+  /** Some connected page may play sound (the ringtone, the far party); false: nothing can ring. */
+  canPlaySound: boolean;
 }
 
 /** One call-journal event, reported to `/api/calls` by exactly one page. */

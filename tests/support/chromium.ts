@@ -56,6 +56,11 @@ export function chromiumAvailable(): boolean {
 export interface LaunchChromiumOptions {
   /** Extra command-line flags. */
   args?: string[];
+  /**
+   * The browser's own autoplay policy instead of "no user gesture required" (frames that are
+   * not granted `autoplay` then cannot play sound).
+   */
+  realAutoplay?: boolean;
   /** Extra Playwright launch options. */
   launch?: LaunchOptions;
 }
@@ -73,7 +78,10 @@ export async function launchChromium(options: LaunchChromiumOptions = {}): Promi
   const browser = await chromium.launch({
     executablePath: CHROMIUM_BIN,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
+    args: [
+      ...CHROMIUM_ARGS.filter((a) => !(options.realAutoplay && a.startsWith("--autoplay-policy"))),
+      ...(options.args ?? []),
+    ],
     ...options.launch,
   });
   return wrap(browser);
