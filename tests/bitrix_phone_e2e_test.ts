@@ -11,6 +11,7 @@ import { noPostgres, startPostgres } from "./support/postgres.ts";
 import { startKamailio } from "./kamailio/kamailio.ts";
 import { phoneTest } from "./phone/gate.ts";
 import { eventually, phoneBundles, PhonePage, startPageServer } from "./phone/harness.ts";
+import { inboundBytes, recordPeerConnections } from "./support/webrtc.ts";
 
 const ADMIN = 1;
 const ANNA = 2;
@@ -18,33 +19,6 @@ const ANNA = 2;
 const JOHN = 3;
 /** A colleague with a work phone (the card gives "internal call" as the string of her id). */
 const EMILY = 4;
-
-/** Collects every RTCPeerConnection of every frame, for audio checks from the test. */
-function recordPeerConnections() {
-  const w = globalThis as unknown as { __pcs: RTCPeerConnection[] };
-  w.__pcs = [];
-  const Original = RTCPeerConnection;
-  globalThis.RTCPeerConnection = class extends Original {
-    constructor(config?: RTCConfiguration) {
-      super(config);
-      w.__pcs.push(this);
-    }
-  } as typeof RTCPeerConnection;
-}
-
-/** Inbound audio bytes over the frame's live peer connections. */
-function inboundBytes(frame: Frame): Promise<number> {
-  return frame.evaluate(async () => {
-    let total = 0;
-    for (const pc of (globalThis as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
-      if (pc.connectionState === "closed") continue;
-      (await pc.getStats()).forEach((r) => {
-        if (r.type === "inbound-rtp" && r.kind === "audio") total += r.bytesReceived;
-      });
-    }
-    return total;
-  });
-}
 
 async function audioGrows(frame: Frame, what: string) {
   const start = await inboundBytes(frame);
