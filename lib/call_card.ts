@@ -191,7 +191,7 @@ export class CallCardBridge {
       card.on(name, (data) => this.guard(Promise.resolve().then(() => handler(data))));
     on("initialized", (data) => this.onInitialized(data as InitializedEvent));
     on("answerButtonClick", () => this.claimed("answer", (call) => phone.answer(call.id)));
-    on("skipButtonClick", () => this.claimed("reject", (call) => this.decline(call)));
+    on("skipButtonClick", () => this.claimed("reject", (call) => this.end(call)));
     on("hangupButtonClick", () => this.withCall((call) => this.end(call)));
     on("closeButtonClick", async () => {
       const b = this.current;
@@ -297,11 +297,7 @@ export class CallCardBridge {
     }
   }
 
-  /** Busy: a ringing call is rejected with 486, so every tab stops ringing. */
-  private decline(call: CallInfo): Promise<unknown> {
-    return call.state === CallState.Incoming ? this.o.phone.reject(call.id, 486) : this.end(call);
-  }
-
+  /** Ends the call: a ringing one is rejected with 486 (Busy), so every tab stops ringing. */
   private end(call: CallInfo): Promise<unknown> {
     return call.state === CallState.Incoming
       ? this.o.phone.reject(call.id, 486)
