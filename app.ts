@@ -9,13 +9,13 @@ import { bodyLimit } from "hono/body-limit";
 import { serveStatic } from "hono/deno";
 import { renderToString } from "preact-render-to-string";
 import { h } from "preact";
-import type { AppEnv, Method, RouteHandlers } from "./lib/http.ts";
-import type { Services } from "./lib/services.ts";
-import { PayloadTooLargeError, toErrorBody, UnavailableError } from "./lib/errors.ts";
-import { isDatabaseUnavailable } from "./lib/db/client.ts";
-import { log } from "./lib/log.ts";
-import { peerAddress, resolveClient } from "./lib/proxy.ts";
-import { isApiPath, securityHeaders } from "./lib/security_headers.ts";
+import type { AppEnv, Method, RouteHandlers } from "./lib/server/http.ts";
+import type { Services } from "./lib/server/services.ts";
+import { PayloadTooLargeError, toErrorBody, UnavailableError } from "./lib/server/errors.ts";
+import { isDatabaseUnavailable } from "./lib/server/db/client.ts";
+import { log } from "./lib/server/log.ts";
+import { peerAddress, resolveClient } from "./lib/server/proxy.ts";
+import { isApiPath, securityHeaders } from "./lib/server/security_headers.ts";
 import { ErrorPage } from "./components/ErrorPage.tsx";
 import * as index from "./routes/index.tsx";
 import * as healthz from "./routes/healthz.ts";
@@ -28,7 +28,7 @@ import * as widget from "./routes/api/bitrix/widget.ts";
 import * as calls from "./routes/api/calls.ts";
 import * as background from "./routes/placement/background.tsx";
 import * as metrics from "./routes/metrics.ts";
-import { httpDuration, httpRequests } from "./lib/metrics.ts";
+import { httpDuration, httpRequests } from "./lib/server/metrics.ts";
 
 /** The route table: URL → route module. */
 const ROUTES: [string, { handler: RouteHandlers }][] = [

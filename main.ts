@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { ConfigError, loadConfig } from "./lib/config.ts";
-import { openServices } from "./lib/services.ts";
+import { ConfigError, loadConfig } from "./lib/server/config.ts";
+import { openServices } from "./lib/server/services.ts";
 import { createApp } from "./app.ts";
-import { log } from "./lib/log.ts";
+import { log } from "./lib/server/log.ts";
 
 let config, services;
 try {

@@ -12,10 +12,10 @@
  */
 // deno-lint-ignore-file no-console
 import { createApp } from "../app.ts";
-import { parseConfig } from "../lib/config.ts";
-import { openServices } from "../lib/services.ts";
-import { generateKey } from "../lib/secrets/crypto.ts";
-import { log } from "../lib/log.ts";
+import { parseConfig } from "../lib/server/config.ts";
+import { openServices } from "../lib/server/services.ts";
+import { generateKey } from "../lib/server/secrets/crypto.ts";
+import { log } from "../lib/server/log.ts";
 
 const BUILD = new URL("../static/build/", import.meta.url);
 const TARGET_BEFORE_ONLOAD = 15 * 1024;

@@ -28,7 +28,7 @@
  * @module
  */
 import { startPortal } from "../dev/portal/mod.ts";
-import { generateKey } from "../lib/secrets/crypto.ts";
+import { generateKey } from "../lib/server/secrets/crypto.ts";
 import { stopProcess } from "../tests/support/services.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

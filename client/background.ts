@@ -5,11 +5,11 @@
  * @module
  */
 import { initializeB24Frame } from "@bitrix24/b24jssdk";
-import { FrameApi } from "../lib/frame_api.ts";
-import { startPhoneSession } from "../lib/phone_session.ts";
-import { CallCardBridge, isSliderCopy, type JournalCall } from "../lib/call_card.ts";
-import { pickLang, t } from "../lib/i18n.ts";
-import { claim } from "../lib/claim.ts";
+import { FrameApi } from "../lib/browser/frame_api.ts";
+import { startPhoneSession } from "../lib/browser/phone_session.ts";
+import { CallCardBridge, isSliderCopy, type JournalCall } from "../lib/browser/call_card.ts";
+import { pickLang, t } from "../lib/shared/i18n.ts";
+import { claim } from "../lib/browser/claim.ts";
 
 const frame = await initializeB24Frame();
 const auth = frame.auth.getAuthData();

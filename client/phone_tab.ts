@@ -5,4 +5,4 @@
  *
  * @module
  */
-export * from "../lib/phone/client.ts";
+export * from "../lib/browser/phone/client.ts";

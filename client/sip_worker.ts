@@ -4,6 +4,6 @@
  *
  * @module
  */
-import { runWorkerHost, type SharedWorkerScopeLike } from "../lib/phone/worker_host.ts";
+import { runWorkerHost, type SharedWorkerScopeLike } from "../lib/browser/phone/worker_host.ts";
 
 runWorkerHost(globalThis as unknown as SharedWorkerScopeLike);

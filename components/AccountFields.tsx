@@ -1,4 +1,4 @@
-import { type Lang, t } from "../lib/i18n.ts";
+import { type Lang, t } from "../lib/shared/i18n.ts";
 
 /** A SIP account as the editors show it (never its password). */
 export interface AccountView {

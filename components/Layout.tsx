@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import type { Lang } from "../lib/i18n.ts";
+import type { Lang } from "../lib/shared/i18n.ts";
 
 /** The HTML shell of every page: styles, the islands boot script, the language. */
 export function Layout(

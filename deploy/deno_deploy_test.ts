@@ -8,7 +8,7 @@
 import { assertEquals } from "../tests/support/assert.ts";
 import { noPostgres, startPostgres } from "../tests/support/postgres.ts";
 import { freePort } from "../tests/support/services.ts";
-import { generateKey } from "../lib/secrets/crypto.ts";
+import { generateKey } from "../lib/server/secrets/crypto.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 

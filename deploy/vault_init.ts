@@ -19,7 +19,7 @@
  * @module
  */
 import { z } from "zod";
-import { log as rootLog } from "../lib/log.ts";
+import { log as rootLog } from "../lib/server/log.ts";
 import {
   VaultError,
   vaultErrorOf,
@@ -27,7 +27,7 @@ import {
   type VaultHttpOptions,
   type VaultRequest,
   vaultRequest,
-} from "../lib/secrets/vault.ts";
+} from "../lib/server/secrets/vault.ts";
 
 const log = rootLog.child({ component: "vault-init" });
 

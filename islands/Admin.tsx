@@ -2,9 +2,9 @@
 // and problems Bitrix24 reported.
 import { type Signal, useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { type Lang, t, type TextKey } from "../lib/i18n.ts";
-import { ApiError, FrameApi, type FrameAuth } from "../lib/frame_api.ts";
-import { loadPhoneModule } from "../lib/phone_session.ts";
+import { type Lang, t, type TextKey } from "../lib/shared/i18n.ts";
+import { ApiError, FrameApi, type FrameAuth } from "../lib/browser/frame_api.ts";
+import { loadPhoneModule } from "../lib/browser/phone_session.ts";
 import { AccountFields, type AccountView } from "../components/AccountFields.tsx";
 import { Tabs } from "../components/Tabs.tsx";
 

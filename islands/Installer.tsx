@@ -1,7 +1,7 @@
 // Finishes the installation inside the Bitrix24 frame (installFinish) and says what happened.
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { type Lang, t } from "../lib/i18n.ts";
+import { type Lang, t } from "../lib/shared/i18n.ts";
 
 /** Props of the installer island. */
 export interface InstallerProps {

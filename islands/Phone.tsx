@@ -2,11 +2,16 @@
 import { type Signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import type { ComponentChildren } from "preact";
-import { type Lang, t, type TextKey } from "../lib/i18n.ts";
-import { ApiError, FrameApi, type FrameAuth } from "../lib/frame_api.ts";
-import { accountOf, type Me, startPhoneSession } from "../lib/phone_session.ts";
-import { formatDuration, normalizeNumber } from "../lib/dial.ts";
-import type { AudioDevices, CallInfo, PhoneClient, PhoneSnapshot } from "../lib/phone/client.ts";
+import { type Lang, t, type TextKey } from "../lib/shared/i18n.ts";
+import { ApiError, FrameApi, type FrameAuth } from "../lib/browser/frame_api.ts";
+import { accountOf, type Me, startPhoneSession } from "../lib/browser/phone_session.ts";
+import { formatDuration, normalizeNumber } from "../lib/shared/dial.ts";
+import type {
+  AudioDevices,
+  CallInfo,
+  PhoneClient,
+  PhoneSnapshot,
+} from "../lib/browser/phone/client.ts";
 import { AccountFields } from "../components/AccountFields.tsx";
 import { Tabs } from "../components/Tabs.tsx";
 

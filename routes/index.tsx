@@ -1,10 +1,10 @@
 import type { Handler } from "hono";
-import { type AppEnv, define } from "../lib/http.ts";
-import { readPlacement } from "../lib/placement.ts";
-import { render } from "../lib/render.tsx";
-import { t } from "../lib/i18n.ts";
-import { AppError } from "../lib/errors.ts";
-import { adoptAdminPage } from "../lib/bitrix/install.ts";
+import { type AppEnv, define } from "../lib/server/http.ts";
+import { readPlacement } from "../lib/server/placement.ts";
+import { render } from "../components/render.tsx";
+import { t } from "../lib/shared/i18n.ts";
+import { AppError } from "../lib/server/errors.ts";
+import { adoptAdminPage } from "../lib/server/bitrix/install.ts";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import Phone from "../islands/Phone.tsx";

@@ -1,9 +1,9 @@
 import type { Handler } from "hono";
-import { type AppEnv, define, parseWith } from "../lib/http.ts";
-import { readPageFields } from "../lib/placement.ts";
-import { installPortal, installRequestSchema } from "../lib/bitrix/install.ts";
-import { pickLang } from "../lib/i18n.ts";
-import { render } from "../lib/render.tsx";
+import { type AppEnv, define, parseWith } from "../lib/server/http.ts";
+import { readPageFields } from "../lib/server/placement.ts";
+import { installPortal, installRequestSchema } from "../lib/server/bitrix/install.ts";
+import { pickLang } from "../lib/shared/i18n.ts";
+import { render } from "../components/render.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import Installer from "../islands/Installer.tsx";

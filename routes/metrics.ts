@@ -1,7 +1,7 @@
-import { define } from "../lib/http.ts";
-import { renderMetrics } from "../lib/metrics.ts";
-import { UnauthorizedError } from "../lib/errors.ts";
-import { timingSafeEqual } from "../lib/db/portals.ts";
+import { define } from "../lib/server/http.ts";
+import { renderMetrics } from "../lib/server/metrics.ts";
+import { UnauthorizedError } from "../lib/server/errors.ts";
+import { timingSafeEqual } from "../lib/server/db/portals.ts";
 
 /** Prometheus metrics; with `METRICS_TOKEN` set, scrapers must send it as a bearer token. */
 export const handler = define.handlers({

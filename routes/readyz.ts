@@ -1,5 +1,5 @@
-import { define } from "../lib/http.ts";
-import { checkReadiness } from "../lib/readiness.ts";
+import { define } from "../lib/server/http.ts";
+import { checkReadiness } from "../lib/server/readiness.ts";
 
 /** Readiness: the database and the secrets provider answer now (503 with reasons if not). */
 export const handler = define.handlers({

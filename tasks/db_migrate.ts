@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { loadConfig } from "../lib/config.ts";
-import { openSecrets, resolveDatabaseUrl } from "../lib/services.ts";
-import { openDatabase } from "../lib/db/client.ts";
-import { log } from "../lib/log.ts";
+import { loadConfig } from "../lib/server/config.ts";
+import { openSecrets, resolveDatabaseUrl } from "../lib/server/services.ts";
+import { openDatabase } from "../lib/server/db/client.ts";
+import { log } from "../lib/server/log.ts";
 
 const config = await loadConfig();
 const secrets = await openSecrets(config);

@@ -23,14 +23,14 @@
  * @module
  */
 import { z } from "zod";
-import { type Config, ConfigError, loadConfig } from "../lib/config.ts";
-import { openSecrets, resolveDatabaseUrl } from "../lib/services.ts";
-import { type Database, openDatabase } from "../lib/db/client.ts";
-import { countByKey, keyIdsInUse, rekeyDatabase } from "../lib/db/rekey.ts";
-import { generateKey, SecretBox } from "../lib/secrets/crypto.ts";
-import { readOrCreateKeyFile, writeKeyFile } from "../lib/secrets/local.ts";
-import type { KeyRing } from "../lib/secrets/provider.ts";
-import { type VaultHttpOptions, vaultRequest } from "../lib/secrets/vault.ts";
+import { type Config, ConfigError, loadConfig } from "../lib/server/config.ts";
+import { openSecrets, resolveDatabaseUrl } from "../lib/server/services.ts";
+import { type Database, openDatabase } from "../lib/server/db/client.ts";
+import { countByKey, keyIdsInUse, rekeyDatabase } from "../lib/server/db/rekey.ts";
+import { generateKey, SecretBox } from "../lib/server/secrets/crypto.ts";
+import { readOrCreateKeyFile, writeKeyFile } from "../lib/server/secrets/local.ts";
+import type { KeyRing } from "../lib/server/secrets/provider.ts";
+import { type VaultHttpOptions, vaultRequest } from "../lib/server/secrets/vault.ts";
 
 /** Where the key ring is read from and written to. */
 interface KeyRingStore {

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { startTestApp } from "./support/app.ts";
-import { log } from "../lib/log.ts";
+import { log } from "../lib/server/log.ts";
 
 Deno.test("[app] health, readiness and a placement page by POST and GET", async () => {
   await using app = await startTestApp();

@@ -7,10 +7,10 @@ import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./s
 import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { startTestApp } from "./support/app.ts";
 import { startPortal } from "../dev/portal/mod.ts";
-import { generateKey } from "../lib/secrets/crypto.ts";
-import { tokenUrlFor } from "../lib/bitrix/oauth.ts";
+import { generateKey } from "../lib/server/secrets/crypto.ts";
+import { tokenUrlFor } from "../lib/server/bitrix/oauth.ts";
 import { eq } from "drizzle-orm";
-import { calls as callsTable, portals, sipAccounts } from "../lib/db/schema.ts";
+import { calls as callsTable, portals, sipAccounts } from "../lib/server/db/schema.ts";
 
 const ADMIN = 1;
 const ANNA = 2;

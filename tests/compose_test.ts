@@ -9,8 +9,8 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { freePort, run } from "./support/services.ts";
 import { noPostgres, startPostgres } from "./support/postgres.ts";
 import { startVaultTestServer, type VaultTestServer } from "../dev/vault/mod.ts";
-import { VaultSecrets } from "../lib/secrets/vault.ts";
-import { log } from "../lib/log.ts";
+import { VaultSecrets } from "../lib/server/secrets/vault.ts";
+import { log } from "../lib/server/log.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, root));

@@ -9,7 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { startTestApp } from "./support/app.ts";
 import { findBinary, freePort, requireService, run } from "./support/services.ts";
 import { createApp } from "../app.ts";
-import { peerAddress, resolveClient } from "../lib/proxy.ts";
+import { peerAddress, resolveClient } from "../lib/server/proxy.ts";
 import {
   COMPOSE_CONF_URL,
   COMPOSE_VALUES,
@@ -142,7 +142,7 @@ Deno.test({
   ignore: noNginx,
   async fn() {
     await using app = await startTestApp({ TRUST_PROXY: "true" });
-    // The real app, plus one probe URL that shows what lib/proxy.ts makes of the request, on a
+    // The real app, plus one probe URL that shows what lib/server/proxy.ts makes of the request, on a
     // listener that trusts only the address nginx connects from.
     const handler = createApp(app.services).fetch;
     const upstream = Deno.serve(

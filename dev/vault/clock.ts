@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Clock } from "../../lib/secrets/vault.ts";
+import type { Clock } from "../../lib/server/secrets/vault.ts";
 
 interface Timer {
   id: number;

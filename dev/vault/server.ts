@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../../lib/secrets/vault.ts";
+import { type Clock, systemClock } from "../../lib/server/secrets/vault.ts";
 import { ManualClock } from "./clock.ts";
 
 // ---------------------------------------------------------------------------------------------

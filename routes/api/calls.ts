@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { define, parseJsonBody, parseWith } from "../../lib/http.ts";
-import { frameUser } from "../../lib/frame_request.ts";
-import { callReportSchema, callView, reportCall } from "../../lib/call_journal.ts";
-import { ForbiddenError } from "../../lib/errors.ts";
+import { define, parseJsonBody, parseWith } from "../../lib/server/http.ts";
+import { frameUser } from "../../lib/server/frame_request.ts";
+import { callReportSchema, callView, reportCall } from "../../lib/server/call_journal.ts";
+import { ForbiddenError } from "../../lib/server/errors.ts";
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -1,6 +1,6 @@
 import type { Handler } from "hono";
 import { renderToString } from "preact-render-to-string";
-import { type AppEnv, define } from "../../lib/http.ts";
+import { type AppEnv, define } from "../../lib/server/http.ts";
 
 /**
  * The PAGE_BACKGROUND_WORKER placement: a hidden frame on every portal page. It must reach

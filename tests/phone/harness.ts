@@ -11,11 +11,11 @@
  */
 import type { Frame, Page } from "playwright-core";
 import { SIP_DOMAIN, SIP_PASSWORD } from "../kamailio/kamailio.ts";
-import type { CallInfo, MediaStats, PhoneSnapshot } from "../../lib/phone/client.ts";
+import type { CallInfo, MediaStats, PhoneSnapshot } from "../../lib/browser/phone/client.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ENTRIES = ["client/sip_worker.ts", "client/phone_tab.ts"];
-const SOURCE_DIRS = ["lib/phone"];
+const SOURCE_DIRS = ["lib/browser/phone"];
 
 async function newestSourceMtime(): Promise<number> {
   let newest = 0;

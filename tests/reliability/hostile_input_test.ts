@@ -34,9 +34,9 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
 import { startTestApp } from "../support/app.ts";
-import { generateKey } from "../../lib/secrets/crypto.ts";
+import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
-import { calls as callsTable, portals, sipAccounts } from "../../lib/db/schema.ts";
+import { calls as callsTable, portals, sipAccounts } from "../../lib/server/db/schema.ts";
 import {
   pool,
   Random,

@@ -14,9 +14,9 @@ import { TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
 import { freePort } from "../support/services.ts";
 import { startPortal } from "../../dev/portal/mod.ts";
-import type { Services } from "../../lib/services.ts";
-import { calls as callsTable } from "../../lib/db/schema.ts";
-import { generateKey } from "../../lib/secrets/crypto.ts";
+import type { Services } from "../../lib/server/services.ts";
+import { calls as callsTable } from "../../lib/server/db/schema.ts";
+import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { pool, sleep, waitUntil, withCapturedLogs } from "./support.ts";
 
 const ADMIN = 1;

@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { startBitrixHarness } from "../support/bitrix.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
-import { calls as callsTable } from "../../lib/db/schema.ts";
+import { calls as callsTable } from "../../lib/server/db/schema.ts";
 import { readiness, sleep, waitUntil, withCapturedLogs } from "./support.ts";
 
 const PHONES = [1, 2, 3, 4]; // portal users, one phone each

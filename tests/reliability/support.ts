@@ -5,8 +5,8 @@
  * @module
  */
 import { sql } from "drizzle-orm";
-import type { Database } from "../../lib/db/client.ts";
-import { log } from "../../lib/log.ts";
+import type { Database } from "../../lib/server/db/client.ts";
+import { log } from "../../lib/server/log.ts";
 import { stopProcess } from "../support/services.ts";
 
 /** Seeded PRNG (mulberry32): the same seed gives the same requests. */

@@ -20,9 +20,9 @@ import { TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
 import { freePort } from "../support/services.ts";
 import { type Portal, startPortal } from "../../dev/portal/mod.ts";
 import { startVaultTestServer, type VaultTestServer } from "../../dev/vault/mod.ts";
-import { parseConfig } from "../../lib/config.ts";
-import { generateKey } from "../../lib/secrets/crypto.ts";
-import { vaultSecretsFromConfig } from "../../lib/secrets/vault.ts";
+import { parseConfig } from "../../lib/server/config.ts";
+import { generateKey } from "../../lib/server/secrets/crypto.ts";
+import { vaultSecretsFromConfig } from "../../lib/server/secrets/vault.ts";
 import { readiness, spawnApp, waitUntil, withCapturedLogs } from "./support.ts";
 
 const ADMIN = 1;

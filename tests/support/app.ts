@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { parseConfig } from "../../lib/config.ts";
-import { openServices, type Services } from "../../lib/services.ts";
+import { parseConfig } from "../../lib/server/config.ts";
+import { openServices, type Services } from "../../lib/server/services.ts";
 import { createApp } from "../../app.ts";
-import { generateKey } from "../../lib/secrets/crypto.ts";
-import { log } from "../../lib/log.ts";
+import { generateKey } from "../../lib/server/secrets/crypto.ts";
+import { log } from "../../lib/server/log.ts";
 
 /** A running app. */
 export interface TestApp extends AsyncDisposable {

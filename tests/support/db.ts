@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { type Database, openDatabase } from "../../lib/db/client.ts";
+import { type Database, openDatabase } from "../../lib/server/db/client.ts";
 import { noPostgres, startPostgres } from "./postgres.ts";
-import { generateKey, SecretBox } from "../../lib/secrets/crypto.ts";
+import { generateKey, SecretBox } from "../../lib/server/secrets/crypto.ts";
 
 /** A migrated database and a secret box with a fresh key. */
 export interface TestDb {

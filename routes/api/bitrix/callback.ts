@@ -1,5 +1,5 @@
-import { define, readFormIfAny } from "../../../lib/http.ts";
-import { handleEvent } from "../../../lib/bitrix/events.ts";
+import { define, readFormIfAny } from "../../../lib/server/http.ts";
+import { handleEvent } from "../../../lib/server/bitrix/events.ts";
 
 /** Every other Bitrix24 event (ONAPPUNINSTALL, ONAPPUPDATE, ONEXTERNALCALLSTART). */
 export const handler = define.handlers({

@@ -1,7 +1,7 @@
-import { define, readFormIfAny } from "../../../lib/http.ts";
-import { handleAppInstall } from "../../../lib/bitrix/events.ts";
+import { define, readFormIfAny } from "../../../lib/server/http.ts";
+import { handleAppInstall } from "../../../lib/server/bitrix/events.ts";
 
-/** ONAPPINSTALL: the portal hands over the application token (see lib/bitrix/events.ts). */
+/** ONAPPINSTALL: the portal hands over the application token (see lib/server/bitrix/events.ts). */
 export const handler = define.handlers({
   POST: async (c) => {
     await handleAppInstall(c.var.services, await readFormIfAny(c));

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { define, parseWith, readFormOrJson } from "../../../lib/http.ts";
-import { UnauthorizedError } from "../../../lib/errors.ts";
+import { define, parseWith, readFormOrJson } from "../../../lib/server/http.ts";
+import { UnauthorizedError } from "../../../lib/server/errors.ts";
 
 const querySchema = z.object({
   member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),

@@ -1,6 +1,6 @@
-import { define, parseJsonBody } from "../../../lib/http.ts";
-import { frameUser } from "../../../lib/frame_request.ts";
-import { handleWidget, widgetRequestSchema } from "../../../lib/widget.ts";
+import { define, parseJsonBody } from "../../../lib/server/http.ts";
+import { frameUser } from "../../../lib/server/frame_request.ts";
+import { handleWidget, widgetRequestSchema } from "../../../lib/server/widget.ts";
 
 /** The widget API of the app's frames (authenticated by the frame's token). */
 export const handler = define.handlers({

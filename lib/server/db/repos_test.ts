@@ -3,8 +3,8 @@ import {
   assertEquals,
   assertNotEquals,
   assertRejects,
-} from "../../tests/support/assert.ts";
-import { testBothEngines } from "../../tests/support/db.ts";
+} from "../../../tests/support/assert.ts";
+import { testBothEngines } from "../../../tests/support/db.ts";
 import { PortalRepo } from "./portals.ts";
 import { SipAccountRepo } from "./sip_accounts.ts";
 import { CallRepo, clickToCallPlaceholder, sameNumber } from "./calls.ts";

@@ -29,7 +29,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const migrationsFolder = new URL("../../drizzle", import.meta.url).pathname;
+const migrationsFolder = new URL("../../../drizzle", import.meta.url).pathname;
 
 /** Opens `url` (`postgres://…`, `pglite:<dir>` or `pglite:memory`). */
 export async function openDatabase(

@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects, assertStringIncludes } from "../tests/support/assert.ts";
+import { assertEquals, assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { openServices } from "./services.ts";
 import type { SecretsProvider } from "./secrets/provider.ts";

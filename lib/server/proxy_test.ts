@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../tests/support/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { isTrustedProxy, peerAddress, resolveClient } from "./proxy.ts";
 
 const spoofed = {

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { CALL_EDGES, CallState } from "./call_state.ts";
 import { REGISTRATION_EDGES, RegistrationState } from "./registration_state.ts";
 import { IllegalTransitionError, StateMachine } from "./state_machine.ts";

@@ -1,4 +1,4 @@
-import { assertEquals } from "../tests/support/assert.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
 import { Logger, redact } from "./log.ts";
 
 Deno.test("[log] secret keys are masked at any depth, whatever their spelling", () => {

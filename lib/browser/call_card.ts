@@ -37,7 +37,7 @@
 import type { CallInfo, PhoneSnapshot } from "./phone/types.ts";
 import { CallState } from "./phone/call_state.ts";
 import type { Emitter } from "./phone/emitter.ts";
-import { normalizeNumber } from "./dial.ts";
+import { normalizeNumber } from "../shared/dial.ts";
 
 /** The part of the phone client the card needs. */
 export interface CardPhone {

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../tests/support/assert.ts";
+import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { parseBracketForm } from "./form.ts";
 
 const parse = (body: string) =>

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { backoffMs, blockedBackoffMs } from "./call_sync.ts";
 import { BitrixApiError } from "./rest.ts";
 

@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes, assertThrows } from "../tests/support/assert.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
 import { ConfigError, parseConfig, parseDotenv } from "./config.ts";
 
 Deno.test("[config] defaults give the embedded mode", () => {

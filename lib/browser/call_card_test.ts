@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../tests/support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import {
   CallCardBridge,
   type CardBridgeOptions,

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/support/assert.ts";
+import { assertEquals } from "../../../tests/support/assert.ts";
 import { allowedServerEndpoint, tokenUrlFor } from "./oauth.ts";
 
 const hosts = ["oauth.bitrix.info", "oauth.bitrix24.tech"];

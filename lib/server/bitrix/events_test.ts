@@ -1,5 +1,5 @@
-import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { testBothEngines } from "../../tests/support/db.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
+import { testBothEngines } from "../../../tests/support/db.ts";
 import { PortalRepo } from "../db/portals.ts";
 import { EventAuthenticator } from "./events.ts";
 

@@ -1,4 +1,4 @@
-import { assertEquals } from "../tests/support/assert.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
 import { formatDuration, normalizeNumber } from "./dial.ts";
 
 Deno.test("[dial] normalizeNumber", () => {

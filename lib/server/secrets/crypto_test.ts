@@ -3,7 +3,7 @@ import {
   assertEquals,
   assertNotEquals,
   assertRejects,
-} from "../../tests/support/assert.ts";
+} from "../../../tests/support/assert.ts";
 import { aad, DecryptError, generateKey, lazySealer, SecretBox } from "./crypto.ts";
 import { LocalSecrets } from "./local.ts";
 

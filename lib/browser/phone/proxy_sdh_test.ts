@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/support/assert.ts";
+import { assertEquals } from "../../../tests/support/assert.ts";
 import {
   DEFER_CANDIDATES_MAX_MS,
   DEFER_CANDIDATES_MIN_MS,

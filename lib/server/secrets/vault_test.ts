@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock, startVaultTestServer, type VaultTestServer } from "../../dev/vault/mod.ts";
+import { ManualClock, startVaultTestServer, type VaultTestServer } from "../../../dev/vault/mod.ts";
 import { UnavailableError } from "../errors.ts";
 import { log } from "../log.ts";
 import {

@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "./http.ts";
 import { readBracketForm } from "./http.ts";
-import { type Lang, pickLang } from "./i18n.ts";
+import { type Lang, pickLang } from "../shared/i18n.ts";
 
 const field = z.string().max(2000).optional().catch(undefined);
 

@@ -16,7 +16,7 @@ import { UnauthorizedError } from "../errors.ts";
 import { parseWith } from "../http.ts";
 import { log } from "../log.ts";
 import { isOurApp, whoIs } from "./frame_auth.ts";
-import { pickLang, t } from "../i18n.ts";
+import { pickLang, t } from "../../shared/i18n.ts";
 import { bindApp } from "./install.ts";
 import type { UninstallOutcome } from "./uninstall.ts";
 

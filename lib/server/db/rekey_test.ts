@@ -1,11 +1,11 @@
 import { eq, getTableColumns, getTableName, is } from "drizzle-orm";
 import { PgTable } from "drizzle-orm/pg-core";
-import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
-import { testBothEngines } from "../../tests/support/db.ts";
+import { assert, assertEquals, assertRejects } from "../../../tests/support/assert.ts";
+import { testBothEngines } from "../../../tests/support/db.ts";
 import { generateKey, SecretBox } from "../secrets/crypto.ts";
 import type { KeyRing } from "../secrets/provider.ts";
 import { type Database, openDatabase } from "./client.ts";
-import { startVaultTestServer } from "../../dev/vault/mod.ts";
+import { startVaultTestServer } from "../../../dev/vault/mod.ts";
 import { PortalRepo } from "./portals.ts";
 import { SipAccountRepo } from "./sip_accounts.ts";
 import * as schema from "./schema.ts";
@@ -193,7 +193,7 @@ Deno.test("[rekey] SEALED_COLUMNS lists every *_enc column of the schema", () =>
 
 // ---- tasks/rotate_key.ts, run as `deno task db:rotate-key` runs it ---------------------------
 
-const TASK = new URL("../../tasks/rotate_key.ts", import.meta.url).pathname;
+const TASK = new URL("../../../tasks/rotate_key.ts", import.meta.url).pathname;
 
 /**
  * Runs the task in a child process with `env` only (plus PATH/HOME), outside the repository
