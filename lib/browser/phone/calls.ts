@@ -81,7 +81,10 @@ const DTMF_TONES = /^[0-9A-D#*]+$/i;
 const ICE_RESTART_INTERVAL_MS = 10_000;
 /** How long an ended call stays in snapshots, ms. */
 const ENDED_LINGER_MS = 5000;
-const AUDIO_ONLY = { constraints: { audio: true, video: false } };
+/** Session-description handler options of every call (a fresh object each): audio, no video. */
+export function audioOnly() {
+  return { constraints: { audio: true, video: false } };
+}
 
 /**
  * The accept/reject callbacks of a SIP.js request delegate that settle a promise: resolved on a
@@ -285,7 +288,7 @@ export class Calls {
     const ua = this.#sip.requireUserAgent();
     if (!number.trim()) throw new PhoneError("invalid-state", "empty number");
     const target = this.target(number);
-    const inviter = new Inviter(ua, target, { sessionDescriptionHandlerOptions: AUDIO_ONLY });
+    const inviter = new Inviter(ua, target, { sessionDescriptionHandlerOptions: audioOnly() });
     const rec = this.newRecord(
       inviter,
       "outbound",
@@ -347,7 +350,7 @@ export class Calls {
       // Attended transfer towards us: the new dialog replaces a call we already have.
       replaced.endHint = "replaced";
       rec.fsm.transition(CallState.Connecting);
-      invitation.accept({ sessionDescriptionHandlerOptions: AUDIO_ONLY })
+      invitation.accept({ sessionDescriptionHandlerOptions: audioOnly() })
         .catch((e) => this.#log("warn", "accepting a replacing INVITE failed", e?.message));
     }
   }
@@ -370,7 +373,7 @@ export class Calls {
       }
     }
     try {
-      await (rec.session as Invitation).accept({ sessionDescriptionHandlerOptions: AUDIO_ONLY });
+      await (rec.session as Invitation).accept({ sessionDescriptionHandlerOptions: audioOnly() });
     } catch (error) {
       if (error instanceof PhoneError && error.code === "media-denied") {
         rec.endHint = "media-denied";
@@ -470,7 +473,7 @@ export class Calls {
         }
         rec.session.invite({
           withoutSdp,
-          sessionDescriptionHandlerOptions: { ...AUDIO_ONLY, ...sdhOptions },
+          sessionDescriptionHandlerOptions: { ...audioOnly(), ...sdhOptions },
           requestDelegate: settleOnAnswer("re-INVITE", resolve, reject),
         }).catch((error) =>
           reject(

@@ -7,6 +7,7 @@
  *   Reconnecting ──WebSocket open: re-REGISTER, restart ICE──▶ Connected
  *   Connecting, Reconnecting ──cannot connect: back off──▶ Waiting
  *   Connecting, Reconnecting, Connected ──lost, no retry (bad credentials)──▶ Down
+ *   Down ──a later REGISTER refusal scheduled a retry──▶ Waiting
  *   Connecting, Reconnecting, Connected, Waiting, Down ──unregister(), new account──▶ Idle
  * ```
  *
@@ -51,7 +52,7 @@ export const CONNECTION_EDGES: Edges<ConnectionPhase> = {
     ConnectionPhase.Idle,
   ],
   [ConnectionPhase.Waiting]: [ConnectionPhase.Reconnecting, ConnectionPhase.Idle],
-  [ConnectionPhase.Down]: [ConnectionPhase.Idle],
+  [ConnectionPhase.Down]: [ConnectionPhase.Waiting, ConnectionPhase.Idle],
 };
 
 /** The connection as pages see it (`PhoneSnapshot.connection`). */

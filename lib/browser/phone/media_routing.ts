@@ -128,7 +128,7 @@ export class MediaRouter implements CallMedia {
           this.#onChange();
         }
       },
-    });
+    }, this.#clock);
     rec.sdh = sdh;
     return sdh;
   }

@@ -231,6 +231,8 @@ export class SipConnection {
   /** Ends every call, unregisters (briefly waited for) and stops the UserAgent. */
   async teardown(): Promise<void> {
     this.#generation++;
+    // The UserAgent is let go at once, so that a register() meanwhile starts a fresh one.
+    this.#phase.transition(ConnectionPhase.Idle);
     this.#clock.clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     this.#reconnectAttempt = 0;
@@ -250,7 +252,6 @@ export class SipConnection {
       this.#clock.clearTimeout(wait);
     }
     if (ua) await ua.stop().catch(() => {});
-    this.#phase.transition(ConnectionPhase.Idle);
     this.#delegate.onChange();
   }
 
@@ -369,6 +370,7 @@ export class SipConnection {
       this.#reconnectTimer = undefined;
       if (generation === this.#generation && this.#ua) this.#retry(this.#ua, generation);
     }, delay);
+    if (this.#phase.state === ConnectionPhase.Down) this.#phase.transition(ConnectionPhase.Waiting);
     return true;
   }
 

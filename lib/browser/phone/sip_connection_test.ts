@@ -1,99 +1,20 @@
-import type { UserAgent, UserAgentDelegate, UserAgentOptions } from "sip.js";
-import { RegistererState } from "sip.js";
 import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { ConnectionPhase } from "./connection_state.ts";
 import { FakeClock } from "./fake_clock.ts";
+import { ACCOUNT, fakeSip, settle } from "./fake_sip.ts";
 import { RegistrationState } from "./registration_state.ts";
-import { reconnectDelay, type RegistererLike, SipConnection } from "./sip_connection.ts";
-import type { PhoneAccount } from "./types.ts";
-
-const ACCOUNT: PhoneAccount = {
-  wsUrl: "ws://127.0.0.1:1/ws",
-  sipUri: "sip:101@example.test",
-  authUser: "101",
-  password: "secret",
-};
-
-/** Lets promise callbacks run. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-/**
- * A UserAgent whose WebSocket the test controls: `up` says whether the next start or reconnect
- * connects; `drop()` loses the connection.
- */
-class FakeUserAgent {
-  up = false;
-  starts = 0;
-  reconnects = 0;
-  readonly delegate: UserAgentDelegate;
-  constructor(options: UserAgentOptions) {
-    this.delegate = options.delegate!;
-  }
-  start(): Promise<void> {
-    this.starts++;
-    return this.#connect();
-  }
-  reconnect(): Promise<void> {
-    this.reconnects++;
-    return this.#connect();
-  }
-  stop(): Promise<void> {
-    return Promise.resolve();
-  }
-  drop(): void {
-    this.delegate.onDisconnect?.(new Error("connection lost"));
-  }
-  async #connect(): Promise<void> {
-    await null; // SIP.js connects asynchronously
-    if (!this.up) throw new Error("connection refused");
-    this.delegate.onConnect?.();
-  }
-}
-
-/** A Registerer that records REGISTERs; the test answers them with `answer(status)`. */
-class FakeRegisterer {
-  state = RegistererState.Initial;
-  registers = 0;
-  #listeners: ((s: RegistererState) => void)[] = [];
-  #pending?: NonNullable<Parameters<RegistererLike["register"]>[0]>["requestDelegate"];
-  stateChange = { addListener: (l: (s: RegistererState) => void) => this.#listeners.push(l) };
-  register(options?: Parameters<RegistererLike["register"]>[0]) {
-    this.registers++;
-    this.#pending = options?.requestDelegate;
-    return Promise.resolve();
-  }
-  unregister() {
-    return Promise.resolve();
-  }
-  answer(status: number): void {
-    const response = { message: { statusCode: status, reasonPhrase: "Reason" } };
-    if (status === 200) {
-      this.state = RegistererState.Registered;
-      for (const l of this.#listeners) l(this.state);
-      this.#pending?.onAccept?.(response as never);
-    } else this.#pending?.onReject?.(response as never);
-  }
-}
+import { reconnectDelay, SipConnection } from "./sip_connection.ts";
 
 function setup() {
   const clock = new FakeClock();
-  const agents: FakeUserAgent[] = [];
-  const registerers: FakeRegisterer[] = [];
   const events: string[] = [];
+  const { agents, registerers, createUserAgent, createRegisterer } = fakeSip();
   const sip = new SipConnection({
     clock,
     random: () => 0.5, // no jitter
     log: () => {},
-    createUserAgent: (options) => {
-      const ua = new FakeUserAgent(options);
-      agents.push(ua);
-      return ua as unknown as UserAgent;
-    },
-    createRegisterer: () => {
-      const r = new FakeRegisterer();
-      registerers.push(r);
-      return r as unknown as RegistererLike;
-    },
+    createUserAgent,
+    createRegisterer,
     sessionDescriptionHandlerFactory: () => {
       throw new Error("no sessions in these tests");
     },
@@ -204,5 +125,24 @@ Deno.test("[phone] connection: a refused REGISTER is sent again after the backof
   assertEquals(sip.registration.state, RegistrationState.Registering);
   assertEquals([registerers[0].registers, agents[0].reconnects], [2, 0]);
   registerers[0].answer(200);
+  assertEquals(sip.registration.state, RegistrationState.Registered);
+});
+
+Deno.test("[phone] connection: a new account replaces the UserAgent; the old one is ignored", async () => {
+  const { clock, sip, agents, registerers } = setup();
+  const first = sip.register(ACCOUNT, OPTIONS).catch((e) => e);
+  agents[0].up = true;
+  await settle();
+  registerers[0].answer(200);
+  await first;
+  assertEquals(await sip.register(ACCOUNT, OPTIONS), undefined); // the same account: kept
+  assertEquals(agents.length, 1);
+  const second = sip.register({ ...ACCOUNT, authUser: "102" }, OPTIONS).catch((e) => e);
+  await settle();
+  assertEquals([agents.length, sip.phase], [2, ConnectionPhase.Connected]);
+  agents[0].drop(); // a late event of the old UserAgent
+  assertEquals([sip.phase, clock.pending], [ConnectionPhase.Connected, []]);
+  registerers[1].answer(200);
+  assertEquals(await second, undefined);
   assertEquals(sip.registration.state, RegistrationState.Registered);
 });

@@ -7,7 +7,7 @@
  */
 import type { Notification, Referral, Session, UserAgent } from "sip.js";
 import { CallState } from "./call_state.ts";
-import { assertLive, type CallRecord, type Calls, settleOnAnswer } from "./calls.ts";
+import { assertLive, audioOnly, type CallRecord, type Calls, settleOnAnswer } from "./calls.ts";
 import type { Tabs } from "./tabs.ts";
 import { type CallInfo, type Log, PhoneError } from "./types.ts";
 
@@ -76,9 +76,7 @@ export class Transfer {
   /** The far party of `rec` asked us to call someone else (we are the transferee). */
   onRefer(rec: CallRecord, referral: Referral): void {
     referral.accept().then(() => {
-      const inviter = referral.makeInviter({
-        sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
-      });
+      const inviter = referral.makeInviter({ sessionDescriptionHandlerOptions: audioOnly() });
       const uri = referral.referTo.uri;
       // With Replaces the URI is the far party's contact; SIP.js puts its AOR in the name.
       const named = referral.replaces ? referral.referTo.displayName : "";
