@@ -2,13 +2,14 @@
  * Call state machine.
  *
  * ```
- *  outbound:  Dialing ──180/183──▶ Ringing ──200──┐
- *                │                               ▼
- *                └──────────── 200 ─────────▶ Connected ◀──unhold──▶ Held
- *  inbound:   Incoming ──answer()──▶ Connecting ──ACK/200──▶ Connected
- *
- *  hangup()/reject()/cancel from any live state ──▶ Ending ──▶ Ended
- *  remote BYE/CANCEL, failure response, lost media ──────────▶ Ended
+ *   outbound:  Dialing ──180/183──▶ Ringing ──200──▶ Connected ◀──hold(), unhold──▶ Held
+ *              Dialing ──200──▶ Connected
+ *   inbound:   Incoming ──answer()──▶ Connecting ──ACK / 200──▶ Connected
+ *              Dialing, Ringing ──allowed; outbound calls go to Connected──▶ Connecting
+ *   Dialing, Ringing, Incoming ──hangup(), reject(), cancel──▶ Ending
+ *   Connecting, Connected, Held ──hangup()──▶ Ending ──final response, BYE answered──▶ Ended
+ *   Dialing, Ringing, Incoming ──remote CANCEL, failure response──▶ Ended
+ *   Connecting, Connected, Held ──remote BYE, failure, lost media──▶ Ended
  * ```
  *
  * Ended is final. Every other edge is refused by the guarded machine.

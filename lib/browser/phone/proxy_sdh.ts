@@ -16,6 +16,7 @@ import type {
   SessionDescriptionHandlerModifier,
   SessionDescriptionHandlerOptions,
 } from "sip.js";
+import { type Clock, realClock } from "./clock.ts";
 import { jsonSafe, type MediaOp } from "./protocol.ts";
 
 /** What the proxy needs from the engine: a request/response channel to the media tab. */
@@ -43,9 +44,12 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
   /** The last rebind's options, until the next remote description is applied. */
   #rebound?: { iceControlling?: boolean; deferRemoteCandidates?: boolean; at: number };
   readonly #channel: MediaChannel;
+  readonly #clock: Pick<Clock, "now">;
 
-  constructor(channel: MediaChannel) {
+  /** `clock` times the hold on the far end's candidates after a {@link rebind}. */
+  constructor(channel: MediaChannel, clock: Pick<Clock, "now"> = realClock) {
     this.#channel = channel;
+    this.#clock = clock;
     this.#sdhId = ProxySessionDescriptionHandler.newId();
   }
 
@@ -89,7 +93,7 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     this.#sdhId = ProxySessionDescriptionHandler.newId();
     this.#dtlsClient = undefined;
     const fresh = options.iceControlling || options.deferRemoteCandidates;
-    this.#rebound = fresh ? { ...options, at: Date.now() } : undefined;
+    this.#rebound = fresh ? { ...options, at: this.#clock.now() } : undefined;
   }
 
   async getDescription(
@@ -123,7 +127,7 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     if (rebound?.deferRemoteCandidates) {
       fresh.deferCandidatesMs = Math.min(
         DEFER_CANDIDATES_MAX_MS,
-        Math.max(DEFER_CANDIDATES_MIN_MS, Date.now() - rebound.at),
+        Math.max(DEFER_CANDIDATES_MIN_MS, this.#clock.now() - rebound.at),
       );
     }
     await this.#channel.request("setDescription", this.#sdhId, {

@@ -8,6 +8,7 @@ import {
   sdpSetup,
   splitSdpCandidates,
 } from "./proxy_sdh.ts";
+import { FakeClock } from "./fake_clock.ts";
 import { jsonSafe } from "./protocol.ts";
 
 const OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
@@ -65,7 +66,8 @@ Deno.test("[phone] SDP helpers and jsonSafe", () => {
 
 Deno.test("[phone] a rebind can prepare the fresh connection's answer", async () => {
   const { channel, calls } = fakeChannel();
-  const sdh = new ProxySessionDescriptionHandler(channel);
+  const clock = new FakeClock();
+  const sdh = new ProxySessionDescriptionHandler(channel, clock);
   const fresh = () => {
     const { deferCandidatesMs, iceControlling } = calls.at(-1)!.args;
     return { deferCandidatesMs, iceControlling };
@@ -78,7 +80,7 @@ Deno.test("[phone] a rebind can prepare the fresh connection's answer", async ()
   await sdh.setDescription(OFFER); // only the first remote description after the rebind
   assertEquals(fresh(), { deferCandidatesMs: undefined, iceControlling: undefined });
   sdh.rebind({ deferRemoteCandidates: true });
-  await new Promise((r) => setTimeout(r, DEFER_CANDIDATES_MAX_MS + 20));
+  clock.tick(DEFER_CANDIDATES_MAX_MS + 20);
   await sdh.setDescription(OFFER); // a slow offer: the longest hold
   assertEquals(fresh(), { deferCandidatesMs: DEFER_CANDIDATES_MAX_MS, iceControlling: undefined });
   sdh.rebind();

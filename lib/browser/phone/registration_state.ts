@@ -2,13 +2,11 @@
  * Registration state of the phone engine.
  *
  * ```
- *                  register()
- *   Unregistered ─────────────▶ Registering ───── 200 OK ─────▶ Registered
- *        ▲  ▲                    │   ▲   ▲                           │
- *        │  │      401/403, 4xx, │   │   └── WebSocket lost, ────────┘
- *        │  │      unreachable   ▼   │       re-register (backoff)
- *        │  └──── unregister() ─ Failed ─ retry (backoff, unless auth) ┘
- *        └──────────────────── unregister() from any state ───────────
+ *   Unregistered ──register()──▶ Registering ──200 OK──▶ Registered
+ *   Registered ──WebSocket lost: re-register (backoff)──▶ Registering
+ *   Registering, Registered ──401/403, other 4xx-6xx, unreachable──▶ Failed
+ *   Failed ──retry (backoff, unless bad credentials)──▶ Registering
+ *   Registering, Registered, Failed ──unregister()──▶ Unregistered
  * ```
  *
  * `Failed` carries an error code (see {@link RegistrationError}); a failure from bad

@@ -1,6 +1,12 @@
 /**
  * A guarded finite-state machine: every transition is checked against an explicit edge table
- * and an illegal one throws {@link IllegalTransitionError}. Used for registration and calls.
+ * and an illegal one throws {@link IllegalTransitionError}. Used for registration, the
+ * connection, calls and journal delivery.
+ *
+ * Each machine's module draws its edges in its doc comment, one group per line, left to right:
+ * `A, B ──label──▶ C` is the edges A→C and B→C, `◀──label──▶` goes both ways and a line may
+ * chain (`A ──▶ B ──▶ C`). No vertical arrows, so that `state_machine_test.ts` can read every
+ * drawn edge and check the drawing against the table.
  *
  * @module
  */

@@ -193,6 +193,12 @@ export interface DtmfReceived {
   via: "info";
 }
 
+/** Severity of an engine diagnostic. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Diagnostic log sink of the engine and its parts (info and above also reach the pages). */
+export type Log = (level: LogLevel, message: string, data?: unknown) => void;
+
 /** DTMF sending method. */
 export type DtmfMode = "auto" | "rfc4733" | "info";
 
