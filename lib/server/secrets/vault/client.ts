@@ -3,17 +3,16 @@
  * from their files at every login, so a rotated secret_id is picked up), background token
  * renewal, KV v2 reads, `sys/health` and a token lookup for health, revoke on close.
  *
- * Token lifecycle (one `VaultClient`):
+ * The token of one `VaultClient`:
  *
  * ```
- *   (none) ──first call / login()──▶ logged in ──2/3 of lease──▶ renew-self
- *      ▲                               ▲   │                      │   │
- *      │                               │   │ 403 on a data call   │   │ refused (403/400), not
- *      │                               │   ▼                      │   │ renewable, or shorter
- *      │                               └─ login again (once) ◀────┼───┘ lease (max TTL near)
- *      │                                                          │
- *      └── expired while renewal kept failing (backoff) ◀─────────┘
- *   close(): stop timers, wait for background work, revoke-self → closed (every call fails)
+ *   no token ──first call / login()──▶ valid ──2/3 of its lease──▶ renewing
+ *      ▲                               ▲ ▲                          │
+ *      │                               │ └───────── renewed ────────┤
+ *      │                               └── login again ◀────────────┤ refused, not renewable
+ *      │                                   (also after a 403)       │ or a shorter lease
+ *      └──────── failed and the token expired (retried, backoff) ◀──┘
+ *   any ──close()──▶ closed: timers stopped, token revoked, every call fails "closed"
  * ```
  *
  * @module
