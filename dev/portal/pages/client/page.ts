@@ -18,5 +18,6 @@ export const t = cfg.text;
 export const byTestId = (id: string) =>
   document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 
+/** A command's params: whatever JSON the frame sent. */
 // deno-lint-ignore no-explicit-any
 export type Params = any;
