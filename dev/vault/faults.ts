@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { abortableSleep } from "../../lib/server/secrets/vault/http.ts";
 import { json } from "./reply.ts";
 
 /** A fault the server injects instead of (or before) answering. */
@@ -59,17 +60,4 @@ export class FaultQueue {
         return undefined;
     }
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

@@ -141,13 +141,14 @@ export async function vaultRequestWithRetry(
         attempt,
         delayMs,
       });
-      await sleep(delayMs, req.signal);
+      await abortableSleep(delayMs, req.signal);
       if (req.signal?.aborted) throw new VaultError("closed", 0, req.path);
     }
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves after `ms`, or as soon as `signal` aborts (never rejects). */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
