@@ -18,7 +18,7 @@ export interface Ctx {
   body: Record<string, unknown>;
 }
 
-/** Reads the request into a `Ctx` (405 for an unknown method, 400 for a body that is not a JSON object). */
+/** Reads the request into a `Ctx`: 405 for an unknown method, 400 for a body not a JSON object. */
 export async function readCtx(
   state: VaultState,
   req: Request,
