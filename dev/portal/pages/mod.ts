@@ -27,9 +27,10 @@ import { finishInstall, installApp, pageLoad, uninstallApp } from "../install.ts
 import type { PortalState } from "../state.ts";
 import type { PortalUser } from "../users.ts";
 import { callsFor, listCrm } from "./calls.ts";
-import type { ClientFrame, TransferUser } from "./client.ts";
+import type { ClientFrame, TransferUser } from "./client/config.ts";
 import { texts } from "./i18n.ts";
 import type { FrameRole, FrameSpec, InitData, PageLogEntry, PageSession } from "./registry.ts";
+import { pageScript } from "./script.ts";
 import { type PageModel, type PageView, renderPage } from "./view.tsx";
 
 /** The 12 states of `CallCardGetListUiStates` (CORE `UiState` minus sipPhoneError, idle, externalCard). */
@@ -183,7 +184,7 @@ function appName(state: PortalState, lang: string): string {
   return state.options.app.name ?? texts(lang).appDefaultName;
 }
 
-function page(c: Context, state: PortalState, user: PortalUser): Response {
+function page(c: Context, state: PortalState, user: PortalUser, script: string): Response {
   const q = c.req.query();
   const lang = languageOf(state, q.lang);
   const t = texts(lang);
@@ -331,7 +332,7 @@ function page(c: Context, state: PortalState, user: PortalUser): Response {
       appId: state.app.id,
     },
   };
-  return c.html(renderPage(model), 200, { "cache-control": "no-store" });
+  return c.html(renderPage(model, script), 200, { "cache-control": "no-store" });
 }
 
 const logEntrySchema = z.object({
@@ -649,9 +650,9 @@ export function pagesApp(state: PortalState): Hono {
   };
 
   app.get("/", (c) => c.redirect(`/page/${firstAdmin(state)}`));
-  app.get("/page/:userId", (c) => {
+  app.get("/page/:userId", async (c) => {
     const user = userOf(c);
-    return user ? page(c, state, user) : c.text("No such active user", 404);
+    return user ? page(c, state, user, await pageScript()) : c.text("No such active user", 404);
   });
   app.post("/page/:userId/install", async (c) => {
     const user = userOf(c);

@@ -10,7 +10,7 @@ import type { ComponentChildren } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { CrmEntity } from "../crm.ts";
 import type { PortalUser } from "../users.ts";
-import { type ClientConfig, portalClient } from "./client.ts";
+import { type ClientConfig, CONFIG_ELEMENT_ID } from "./client/config.ts";
 import type { TextKey } from "./i18n.ts";
 import { PORTAL_CSS } from "./styles.ts";
 
@@ -519,10 +519,12 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-/** The whole page as HTML (the style and the script are inlined around the rendered body). */
-export function renderPage(m: PageModel): string {
+/**
+ * The whole page as HTML (the style and the script are inlined around the rendered body, the
+ * script's configuration as JSON before it); `script` is the bundled page script.
+ */
+export function renderPage(m: PageModel, script: string): string {
   const t = m.text;
-  const script = `(${portalClient.toString()})(${scriptJson(m.config)});`;
   const body = renderToString(
     <>
       <div class="b24">
@@ -555,5 +557,6 @@ export function renderPage(m: PageModel): string {
     `<title>${escapeHtml(`${m.title} — ${t.portal}`)}</title>` +
     `<style>${PORTAL_CSS}</style></head>` +
     `<body data-session-id="${escapeHtml(m.config.sessionId)}" data-user-id="${m.user.id}">` +
-    `${body}<script>${script}</script></body></html>`;
+    `${body}<script type="application/json" id="${CONFIG_ELEMENT_ID}">${scriptJson(m.config)}` +
+    `</script><script type="module">${script}</script></body></html>`;
 }
