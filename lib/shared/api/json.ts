@@ -6,8 +6,12 @@
  * @module
  */
 
-/** `T` after a JSON round trip: `Date` becomes its ISO string, functions and `undefined` go. */
-export type Json<T> = T extends Date ? string
+/**
+ * `T` after a JSON round trip: `Date` becomes its ISO string, functions go (`unknown` stays
+ * unknown).
+ */
+export type Json<T> = unknown extends T ? unknown
+  : T extends Date ? string
   : T extends string | number | boolean | null ? T
   : T extends readonly (infer Item)[] ? Json<Item>[]
   : T extends object
