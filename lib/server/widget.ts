@@ -31,21 +31,17 @@ export interface WidgetAction<E extends WidgetEvent> {
   run(services: Services, user: FrameUser, req: ParsedWidgetRequest<E>): Promise<WidgetAnswer<E>>;
 }
 
-/** Whether `user` may run an action with `access` on `req`. */
-export function mayRun(access: Access, user: FrameUser, req: ParsedWidgetRequest): boolean {
-  if (user.isAdmin || access === "employee") return true;
+/** Why `user` may not run an action with `access` on `req`; undefined when they may. */
+function refusal(access: Access, user: FrameUser, req: ParsedWidgetRequest): string | undefined {
+  if (user.isAdmin || access === "employee") return undefined;
   const own = "userId" in req && req.userId === user.userId;
-  if (access === "owner") return own;
-  if (access === "owner-when-allowed") return own && user.portal.settings.usersEditOwnAccount;
-  return false;
+  if (access === "owner-when-allowed") {
+    return own && user.portal.settings.usersEditOwnAccount
+      ? undefined
+      : "only an administrator can change this SIP account";
+  }
+  return access === "owner" && own ? undefined : "only a portal administrator can do this";
 }
-
-const FORBIDDEN_MESSAGE: Record<Access, string> = {
-  employee: "",
-  admin: "only a portal administrator can do this",
-  owner: "only a portal administrator can do this",
-  "owner-when-allowed": "only an administrator can change this SIP account",
-};
 
 /** The widget API's actions. */
 export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
@@ -184,7 +180,8 @@ export async function handleWidget<E extends WidgetEvent>(
   req: ParsedWidgetRequest<E>,
 ): Promise<WidgetAnswer<E>> {
   const action: WidgetAction<E> = widgetActions[req.event as E];
-  if (!mayRun(action.access, user, req)) throw new ForbiddenError(FORBIDDEN_MESSAGE[action.access]);
+  const refused = refusal(action.access, user, req);
+  if (refused) throw new ForbiddenError(refused);
   return await action.run(services, user, req);
 }
 
