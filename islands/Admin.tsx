@@ -51,7 +51,7 @@ export default function Admin({ lang, auth, appKind, blocked, serverTokensDead }
           {t(lang, "serverTokensDead")}
         </p>
       )}
-      <Tabs active={tab} tabs={TABS.map(([name, label]) => [name, t(lang, label)])} />
+      <Tabs lang={lang} active={tab} tabs={TABS} />
       {tab.value === "employees" && <Employees lang={lang} api={api} />}
       {tab.value === "portal" && <PortalSettings lang={lang} api={api} />}
       {tab.value === "credentials" && <Credentials lang={lang} api={api} appKind={appKind} />}

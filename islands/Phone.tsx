@@ -44,7 +44,7 @@ export default function Phone({ lang, auth }: PhoneProps) {
       me.value = who;
       snapshot.value = phone.state;
       phone.stateChange.addListener((s) => snapshot.value = s);
-    }).catch(() => error.value = t(lang, "errorGeneric"));
+    }).catch((e) => error.value = errorText(lang, e));
   }, []);
 
   const phone = phoneRef.current;
@@ -56,7 +56,7 @@ export default function Phone({ lang, auth }: PhoneProps) {
         <h1>{t(lang, "appTitle")}</h1>
         <Status lang={lang} snapshot={snapshot.value} me={me.value} />
       </header>
-      <Tabs active={tab} tabs={TABS.map(([name, label]) => [name, t(lang, label)])} />
+      <Tabs lang={lang} active={tab} tabs={TABS} />
       {error.value && (
         <p class="banner error" role="alert">
           {error.value}
