@@ -7,16 +7,18 @@
 import { initializeB24Frame } from "@bitrix24/b24jssdk";
 import { FrameApi } from "../lib/browser/frame_api.ts";
 import { startPhoneSession } from "../lib/browser/phone_session.ts";
-import { CallCardBridge, isSliderCopy, type JournalCall } from "../lib/browser/call_card.ts";
+import { CallCardBridge, isSliderCopy } from "../lib/browser/call_card.ts";
 import { pickLang, t } from "../lib/shared/i18n.ts";
 import { claim } from "../lib/browser/claim.ts";
 
 const frame = await initializeB24Frame();
 const auth = frame.auth.getAuthData();
 if (auth) {
-  const api = new FrameApi({ authId: auth.access_token, memberId: auth.member_id }, async () => {
-    const fresh = await frame.auth.refreshAuth();
-    return { authId: fresh.access_token, memberId: fresh.member_id };
+  const api = new FrameApi({ authId: auth.access_token, memberId: auth.member_id }, {
+    refresh: async () => {
+      const fresh = await frame.auth.refreshAuth();
+      return { authId: fresh.access_token, memberId: fresh.member_id };
+    },
   });
   const { phone } = await startPhoneSession(api, {
     onRegisterError: (error) => console.warn("SIP registration failed", error),
@@ -31,14 +33,11 @@ if (auth) {
           void frame.placement.bindEvent(`BackgroundCallCard::${name}`, callback),
       },
       findCall: async (bitrixCallId) => {
-        const { calls } = await api.history<{ calls: JournalCall[] }>({ bitrixCallId });
+        const { calls } = await api.history({ bitrixCallId });
         return calls[0];
       },
       colleagueAddress: async (userId) => {
-        const { sipUri } = await api.widget<{ sipUri: string | null }>({
-          event: "GETTRANSFERTARGET",
-          userId,
-        });
+        const { sipUri } = await api.widget("GETTRANSFERTARGET", { userId });
         return sipUri ?? undefined;
       },
       claim,

@@ -1,8 +1,9 @@
 import type { Signal } from "@preact/signals";
+import { type Lang, t, type TextKey } from "../lib/shared/i18n.ts";
 
-/** A tab bar bound to a signal holding the active tab's name. */
+/** A tab bar bound to a signal holding the active tab's name; labels in the page's language. */
 export function Tabs<T extends string>(
-  { tabs, active }: { tabs: [name: T, label: string][]; active: Signal<T> },
+  { lang, tabs, active }: { lang: Lang; tabs: [name: T, label: TextKey][]; active: Signal<T> },
 ) {
   return (
     <nav class="tabs" role="tablist">
@@ -15,7 +16,7 @@ export function Tabs<T extends string>(
           class={active.value === name ? "tab active" : "tab"}
           onClick={() => active.value = name}
         >
-          {label}
+          {t(lang, label)}
         </button>
       ))}
     </nav>

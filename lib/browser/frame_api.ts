@@ -1,10 +1,21 @@
 /**
- * Browser-side client of the app's frame APIs (`/api/bitrix/widget`, `/api/calls`): adds the
- * frame credentials, turns error bodies into `ApiError`, and on a 401 asks Bitrix24 for a fresh
- * token once (through the frame SDK) before giving up.
+ * Browser-side client of the app's frame APIs (`/api/bitrix/widget`, `/api/calls`), typed by
+ * the contract (`lib/shared/api/`): widget actions are called by name with their request's
+ * fields and resolve to their answer as JSON gives it (dates as ISO strings). It adds the frame
+ * credentials, turns error bodies into `ApiError`, and on a 401 asks Bitrix24 for a fresh token
+ * once (through the frame SDK) and repeats the request with it; the fresh token is kept for
+ * every later call of this client. Nothing else is retried.
  *
  * @module
  */
+import type { Json } from "../shared/api/json.ts";
+import type { WidgetAnswer, WidgetEvent, WidgetRequest } from "../shared/api/widget.ts";
+import type {
+  CallHistory,
+  CallReportAnswer,
+  CallReportInput,
+  HistoryQuery,
+} from "../shared/api/calls.ts";
 
 /** Frame credentials: the user's access token and the portal's member id. */
 export interface FrameAuth {
@@ -14,9 +25,19 @@ export interface FrameAuth {
   expiresIn?: number;
 }
 
-/** An API call failed; `code` is the server's error code. */
+/**
+ * An API call failed. `code` is the server's error code (`lib/shared/api/errors.ts`), or
+ * `http_error` when the answer carried none (a proxy's error page); `message` is English, for
+ * logs: a UI shows `apiErrorText(lang, code)`.
+ */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** The error body's `details` (a `bad_request`'s field issues). */
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = "ApiError";
   }
@@ -34,36 +55,56 @@ export async function refreshFromFrame(): Promise<FrameAuth | undefined> {
   }
 }
 
+/** Collaborators of a {@link FrameApi}. */
+export interface FrameApiOptions {
+  /**
+   * Gets a fresh token after a 401, or undefined when there is none.
+   * @defaultValue {@link refreshFromFrame}
+   */
+  refresh?: () => Promise<FrameAuth | undefined>;
+  /** @defaultValue `globalThis.fetch` */
+  fetch?: typeof fetch;
+}
+
+/** The fields of `E`'s request besides its `event`. */
+export type WidgetParams<E extends WidgetEvent> = Omit<WidgetRequest<E>, "event">;
+
+/** A widget action's answer as the client receives it. */
+export type WidgetResult<E extends WidgetEvent> = Json<WidgetAnswer<E>>;
+
 /** Calls the app's APIs as the frame's user. */
 export class FrameApi {
-  constructor(
-    private auth: FrameAuth,
-    private readonly refresh: () => Promise<FrameAuth | undefined> = refreshFromFrame,
-  ) {}
+  private readonly refresh: () => Promise<FrameAuth | undefined>;
+  private readonly fetch: typeof fetch;
 
-  /** POSTs a widget event; returns its answer. */
-  widget<T = Record<string, unknown>>(body: { event: string } & Record<string, unknown>) {
-    return this.request<T>("POST", "/api/bitrix/widget", body);
+  constructor(private auth: FrameAuth, options: FrameApiOptions = {}) {
+    this.refresh = options.refresh ?? refreshFromFrame;
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
-  /** Sends a call-journal report. */
-  reportCall<T = Record<string, unknown>>(report: Record<string, unknown>) {
-    return this.request<T>("POST", "/api/calls", report);
+  /** Runs the widget action `event` with its request's fields; resolves to its answer. */
+  widget<E extends WidgetEvent>(
+    event: E,
+    ...params: object extends WidgetParams<E> ? [params?: WidgetParams<E>] : [WidgetParams<E>]
+  ): Promise<WidgetResult<E>> {
+    return this.request("POST", "/api/bitrix/widget", { ...params[0], event });
+  }
+
+  /** Sends a call-journal report; resolves to the row as stored. */
+  reportCall(report: CallReportInput): Promise<Json<CallReportAnswer>> {
+    return this.request("POST", "/api/calls", report);
   }
 
   /**
-   * The call history (own calls, or every employee's for admins with `all`), or the one call
-   * Bitrix24 knows as `bitrixCallId`.
+   * The call history (own calls, or every employee's for admins with `all: "1"`), or the one
+   * call Bitrix24 knows as `bitrixCallId`.
    */
-  history<T = Record<string, unknown>>(
-    opts: { all?: boolean; limit?: number; bitrixCallId?: string } = {},
-  ) {
-    const query = new URLSearchParams({
-      limit: String(opts.limit ?? 50),
-      all: opts.all ? "1" : "0",
-    });
-    if (opts.bitrixCallId) query.set("bitrixCallId", opts.bitrixCallId);
-    return this.request<T>("GET", `/api/calls?${query}`);
+  history(query: HistoryQuery = {}): Promise<Json<CallHistory>> {
+    const search = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) search.set(name, String(value));
+    }
+    return this.request("GET", search.size ? `/api/calls?${search}` : "/api/calls");
   }
 
   private async request<T>(
@@ -72,7 +113,7 @@ export class FrameApi {
     body?: unknown,
     retried = false,
   ): Promise<T> {
-    const response = await fetch(path, {
+    const response = await this.fetch(path, {
       method,
       headers: {
         authorization: `Bearer ${this.auth.authId}`,
@@ -85,16 +126,19 @@ export class FrameApi {
       const fresh = await this.refresh();
       if (fresh) {
         this.auth = fresh;
+        await response.body?.cancel();
         return this.request<T>(method, path, body, true);
       }
     }
     const data = await response.json().catch(() => undefined);
     if (!response.ok) {
-      const error = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const error = (data as { error?: { code?: string; message?: string; details?: unknown } })
+        ?.error;
       throw new ApiError(
         response.status,
         error?.code ?? "http_error",
         error?.message ?? `HTTP ${response.status}`,
+        error?.details,
       );
     }
     return data as T;

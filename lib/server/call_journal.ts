@@ -1,43 +1,20 @@
 /**
  * The call journal API: phones report the start, answer and end of their calls; each report is
  * stored first (so nothing is lost) and then synced to Bitrix24 right away when possible, the
- * background loop catching up on whatever failed.
+ * background loop catching up on whatever failed. The requests and answers are the contract's
+ * (`lib/shared/api/calls.ts`).
  *
  * @module
  */
-import { z } from "zod";
 import type { Services } from "./services.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import type { CallRow } from "./db/calls.ts";
 import { NotFoundError } from "./errors.ts";
 import { callsEnded } from "./metrics.ts";
-
-const sipCallId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "SIP Call-ID");
-
-/** A phone's report. */
-export const callReportSchema = z.discriminatedUnion("phase", [
-  z.object({
-    phase: z.literal("start"),
-    sipCallId,
-    direction: z.enum(["inbound", "outbound"]),
-    number: z.string().trim().min(1).max(64).regex(/^[0-9A-Za-z+*#()\-. @_:]+$/),
-    /** Bitrix24's CALL_ID of a click-to-call. */
-    bitrixCallId: z.string().min(1).max(200).optional(),
-  }),
-  z.object({ phase: z.literal("answer"), sipCallId }),
-  z.object({
-    phase: z.literal("end"),
-    sipCallId,
-    sipStatus: z.number().int().min(100).max(699),
-    durationSec: z.number().int().min(0).max(86_400),
-  }),
-]);
-
-/** A parsed report. */
-export type CallReport = z.output<typeof callReportSchema>;
+import type { CallReport, CallView } from "../shared/api/calls.ts";
 
 /** A journal row as the phone and the admin panel see it. */
-export function callView(row: CallRow) {
+export function callView(row: CallRow): CallView {
   return {
     id: row.id,
     sipCallId: row.sipCallId,
@@ -69,7 +46,11 @@ async function syncSoon(services: Services, callId: string): Promise<void> {
 }
 
 /** Stores a report of `user`'s call and tries the Bitrix24 side at once. */
-export async function reportCall(services: Services, user: FrameUser, report: CallReport) {
+export async function reportCall(
+  services: Services,
+  user: FrameUser,
+  report: CallReport,
+): Promise<CallView> {
   const { calls } = services;
   const portalId = user.portal.id;
   if (report.phase === "start") {

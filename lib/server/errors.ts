@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ApiErrorCode, ErrorBody } from "../shared/api/errors.ts";
 
 /** Base of every error that carries an HTTP status and a stable machine-readable code. */
 export class AppError extends Error {
@@ -12,7 +13,7 @@ export class AppError extends Error {
     /** HTTP status sent to the client. */
     readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 502 | 503,
     /** Stable code for clients, e.g. `bad_request`, `forbidden`. */
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
     options?: ErrorOptions,
   ) {
@@ -82,11 +83,6 @@ export class UnavailableError extends AppError {
   constructor(message = "Service unavailable", options?: ErrorOptions) {
     super(503, "unavailable", message, options);
   }
-}
-
-/** The JSON body every API error response carries. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
 }
 
 /** Maps any thrown value to a status and a safe JSON body (internal errors get a generic text). */

@@ -1,72 +1,54 @@
 /**
- * The widget API (`POST /api/bitrix/widget`): the original design's events as a zod
- * discriminated union, each handled for a verified frame user. Admins manage app credentials,
- * settings and every employee's SIP account; a user reads their own account (with the password,
- * for their phone) and edits it when the portal allows.
+ * The widget API (`POST /api/bitrix/widget`): a table of actions, each with its access rule and
+ * its handler, for a verified frame user. Admins manage app credentials, settings and every
+ * employee's SIP account; a user reads their own account (with the password, for their phone)
+ * and edits it when the portal allows. The requests (zod) and answers are the contract's
+ * (`lib/shared/api/widget.ts`); the table is typed by it, so every action of the contract has
+ * an entry here and answers what the contract says.
  *
  * @module
  */
-import { z } from "zod";
 import type { Services } from "./services.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
-import { portalSettingsSchema } from "./db/portals.ts";
 import { ForbiddenError, NotFoundError, UpstreamError } from "./errors.ts";
-import { sipAccountFields, toSipAccountInput } from "./sip_account.ts";
+import { toSipAccountInput } from "./sip_account.ts";
 import { BitrixApiError } from "./bitrix/rest.ts";
+import type { ParsedWidgetRequest, WidgetAnswer, WidgetEvent } from "../shared/api/widget.ts";
 
-const userId = z.coerce.number().int().positive().max(2 ** 31 - 1);
+/**
+ * Who may run an action:
+ * - `employee`: any verified user of the portal;
+ * - `admin`: the portal's administrators only;
+ * - `owner`: the user the request names (`userId`) themself, or an administrator;
+ * - `owner-when-allowed`: an administrator, or the user named by `userId` when the portal lets
+ *   employees edit their own account (`usersEditOwnAccount`).
+ */
+export type Access = "employee" | "admin" | "owner" | "owner-when-allowed";
 
-/** The widget requests (built once per setting: zod schemas are costly to construct). */
-export function widgetRequestSchema(allowInsecureLoopback: boolean) {
-  return (widgetSchemas[String(allowInsecureLoopback)] ??= buildWidgetSchema(
-    allowInsecureLoopback,
-  ));
+/** One action of the widget API: who may run it, and what it does for them. */
+export interface WidgetAction<E extends WidgetEvent> {
+  access: Access;
+  run(services: Services, user: FrameUser, req: ParsedWidgetRequest<E>): Promise<WidgetAnswer<E>>;
 }
 
-const widgetSchemas: Record<string, ReturnType<typeof buildWidgetSchema>> = {};
-
-function buildWidgetSchema(allowInsecureLoopback: boolean) {
-  const account = sipAccountFields(allowInsecureLoopback);
-  return z.discriminatedUnion("event", [
-    z.object({ event: z.literal("GETME") }),
-    z.object({
-      event: z.literal("UPDATECREED"),
-      clientId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
-      secretId: z.string().min(1).max(200),
-    }),
-    z.object({ event: z.literal("GETUSERDATA"), userId }),
-    z.object({ event: z.literal("SAVEUSERDATA"), userId, ...account }),
-    z.object({ event: z.literal("DELETEUSERDATA"), userId }),
-    z.object({ event: z.literal("GETUSERSDATA"), usersId: z.array(userId).max(200) }),
-    z.object({
-      event: z.literal("GETPORTALUSERS"),
-      search: z.string().trim().max(100).optional(),
-      start: z.coerce.number().int().min(0).max(100_000).default(0),
-    }),
-    z.object({ event: z.literal("SAVESETTINGS"), settings: portalSettingsSchema }),
-    z.object({ event: z.literal("GETPLACEMENTERRORS") }),
-    z.object({ event: z.literal("GETTRANSFERTARGET"), userId }),
-  ]);
+/** Why `user` may not run an action with `access` on `req`; undefined when they may. */
+function refusal(access: Access, user: FrameUser, req: ParsedWidgetRequest): string | undefined {
+  if (user.isAdmin || access === "employee") return undefined;
+  const own = "userId" in req && req.userId === user.userId;
+  if (access === "owner-when-allowed") {
+    return own && user.portal.settings.usersEditOwnAccount
+      ? undefined
+      : "only an administrator can change this SIP account";
+  }
+  return access === "owner" && own ? undefined : "only a portal administrator can do this";
 }
 
-/** A parsed widget request. */
-export type WidgetRequest = z.output<ReturnType<typeof buildWidgetSchema>>;
-
-function requireAdmin(user: FrameUser): void {
-  if (!user.isAdmin) throw new ForbiddenError("only a portal administrator can do this");
-}
-
-/** Runs one widget request for `user`; returns the JSON answer. */
-export async function handleWidget(
-  services: Services,
-  user: FrameUser,
-  req: WidgetRequest,
-): Promise<unknown> {
-  const { portal } = user;
-  const accounts = services.sipAccounts;
-  switch (req.event) {
-    case "GETME": {
-      const own = await accounts.getWithPassword(portal.id, user.userId);
+/** The widget API's actions. */
+export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
+  GETME: {
+    access: "employee",
+    async run(services, user) {
+      const { portal } = user;
       return {
         userId: user.userId,
         isAdmin: user.isAdmin,
@@ -74,65 +56,70 @@ export async function handleWidget(
           domain: portal.domain,
           appKind: portal.appKind,
           hasCredentials: portal.appKind === "marketplace" || Boolean(portal.clientId),
-          /** False: the server-side token pair is dead and no administrator renewed it yet. */
           serverTokens: Boolean(portal.tokenExpiresAt),
           usersEditOwnAccount: portal.settings.usersEditOwnAccount,
           iceServers: portal.settings.iceServers,
         },
-        account: own ?? null,
+        account: await services.sipAccounts.getWithPassword(portal.id, user.userId) ?? null,
       };
-    }
-    case "UPDATECREED":
-      requireAdmin(user);
+    },
+  },
+  UPDATECREED: {
+    access: "admin",
+    async run(services, { portal }, req) {
       await services.portals.saveLocalCredentials(portal.id, req.clientId, req.secretId);
       services.bitrix.clients.forget(portal.id);
       services.bitrix.frameAuth.refreshPortal(portal.memberId);
       return { ok: true, clientId: req.clientId };
-    case "GETUSERDATA": {
-      if (req.userId === user.userId) {
-        return { account: await accounts.getWithPassword(portal.id, req.userId) ?? null };
-      }
-      requireAdmin(user);
-      return { account: await accounts.get(portal.id, req.userId) ?? null };
-    }
-    case "SAVEUSERDATA": {
-      const own = req.userId === user.userId;
-      if (!user.isAdmin && !(own && portal.settings.usersEditOwnAccount)) {
-        throw new ForbiddenError("only an administrator can change this SIP account");
-      }
-      const saved = await accounts.upsert(portal.id, req.userId, toSipAccountInput(req));
-      return { account: saved };
-    }
-    case "DELETEUSERDATA":
-      requireAdmin(user);
-      if (!(await accounts.remove(portal.id, req.userId))) {
+    },
+  },
+  GETUSERDATA: {
+    access: "owner",
+    async run({ sipAccounts }, user, req) {
+      const portalId = user.portal.id;
+      // The password only ever goes to its owner (for their phone); admins see `hasPassword`.
+      const account = req.userId === user.userId
+        ? await sipAccounts.getWithPassword(portalId, req.userId)
+        : await sipAccounts.get(portalId, req.userId);
+      return { account: account ?? null };
+    },
+  },
+  SAVEUSERDATA: {
+    access: "owner-when-allowed",
+    async run({ sipAccounts }, { portal }, req) {
+      return { account: await sipAccounts.upsert(portal.id, req.userId, toSipAccountInput(req)) };
+    },
+  },
+  DELETEUSERDATA: {
+    access: "admin",
+    async run({ sipAccounts }, { portal }, req) {
+      if (!(await sipAccounts.remove(portal.id, req.userId))) {
         throw new NotFoundError("the user has no SIP account");
       }
       return { ok: true };
-    case "GETUSERSDATA":
-      requireAdmin(user);
-      return { accounts: await accounts.listForUsers(portal.id, req.usersId) };
-    case "GETPORTALUSERS": {
-      requireAdmin(user);
+    },
+  },
+  GETUSERSDATA: {
+    access: "admin",
+    async run({ sipAccounts }, { portal }, req) {
+      return { accounts: await sipAccounts.listForUsers(portal.id, req.usersId) };
+    },
+  },
+  GETPORTALUSERS: {
+    access: "admin",
+    async run(services, { portal }, req) {
       const client = await services.bitrix.clients.forPortal(portal);
-      let page;
-      try {
-        page = await client.callPage<BitrixUser[]>("user.get", {
+      const page = await bitrixCall("user.get", () =>
+        client.callPage<BitrixUser[]>("user.get", {
           // user.get's quick search is NAME_SEARCH; FIND (user.search's) would be ignored.
           FILTER: { ACTIVE: true, ...(req.search ? { NAME_SEARCH: req.search } : {}) },
           SORT: "LAST_NAME",
           ORDER: "ASC",
           start: req.start,
-        });
-      } catch (err) {
-        if (err instanceof BitrixApiError) {
-          throw new UpstreamError("bitrix24", `user.get failed: ${err.code}`);
-        }
-        throw err;
-      }
+        }));
       const ids = page.result.map((u) => Number(u.ID));
       const byUser = new Map(
-        (await accounts.listForUsers(portal.id, ids)).map((a) => [a.bitrixUserId, a]),
+        (await services.sipAccounts.listForUsers(portal.id, ids)).map((a) => [a.bitrixUserId, a]),
       );
       return {
         users: page.result.map((u) => ({
@@ -145,48 +132,66 @@ export async function handleWidget(
         next: page.next ?? null,
         total: page.total ?? page.result.length,
       };
-    }
-    case "SAVESETTINGS":
-      requireAdmin(user);
+    },
+  },
+  SAVESETTINGS: {
+    access: "admin",
+    async run(services, { portal }, req) {
       // The line first: when Bitrix24 refuses, the settings stay as they were.
       if (portal.externalLine && req.settings.crmCreate !== portal.settings.crmCreate) {
-        await updateLineCrmAutoCreate(services, portal, req.settings.crmCreate);
+        const client = await services.bitrix.clients.forPortal(portal);
+        await bitrixCall(
+          "telephony.externalLine.update",
+          () =>
+            client.call("telephony.externalLine.update", {
+              NUMBER: portal.externalLine,
+              CRM_AUTO_CREATE: req.settings.crmCreate ? "Y" : "N",
+            }),
+        );
       }
       await services.portals.updateSettings(portal.id, req.settings);
       services.bitrix.frameAuth.refreshPortal(portal.memberId);
       return { settings: req.settings };
-    case "GETTRANSFERTARGET": {
-      // Any employee may transfer a call to a colleague: only the address, never credentials.
-      const account = await accounts.get(portal.id, req.userId);
-      return { sipUri: account?.sipUri ?? null };
-    }
-    case "GETPLACEMENTERRORS":
-      requireAdmin(user);
+    },
+  },
+  GETPLACEMENTERRORS: {
+    access: "admin",
+    async run(services, { portal }) {
+      const events = await services.portals.listEvents(portal.id, "placement_error", 20);
       return {
-        errors: (await services.portals.listEvents(portal.id, "placement_error", 20)).map((e) => ({
-          at: e.createdAt,
-          ...e.details,
-        })),
+        errors: events.map((e) => ({ at: e.createdAt, ...e.details })),
         settings: portal.settings,
       };
-  }
+    },
+  },
+  GETTRANSFERTARGET: {
+    // Any employee may transfer a call to a colleague: only the address, never credentials.
+    access: "employee",
+    async run({ sipAccounts }, { portal }, req) {
+      return { sipUri: (await sipAccounts.get(portal.id, req.userId))?.sipUri ?? null };
+    },
+  },
+};
+
+/** Runs one widget request for `user` if its action's access rule lets them; returns the answer. */
+export async function handleWidget<E extends WidgetEvent>(
+  services: Services,
+  user: FrameUser,
+  req: ParsedWidgetRequest<E>,
+): Promise<WidgetAnswer<E>> {
+  const action: WidgetAction<E> = widgetActions[req.event as E];
+  const refused = refusal(action.access, user, req);
+  if (refused) throw new ForbiddenError(refused);
+  return await action.run(services, user, req);
 }
 
-/** The external line creates CRM records as the portal setting says (`CRM_AUTO_CREATE`). */
-async function updateLineCrmAutoCreate(
-  services: Services,
-  portal: FrameUser["portal"],
-  crmCreate: boolean,
-): Promise<void> {
-  const client = await services.bitrix.clients.forPortal(portal);
+/** Runs a Bitrix24 call of `method`; a refusal becomes a 502 naming the method and its code. */
+async function bitrixCall<T>(method: string, call: () => Promise<T>): Promise<T> {
   try {
-    await client.call("telephony.externalLine.update", {
-      NUMBER: portal.externalLine,
-      CRM_AUTO_CREATE: crmCreate ? "Y" : "N",
-    });
+    return await call();
   } catch (err) {
     if (err instanceof BitrixApiError) {
-      throw new UpstreamError("bitrix24", `telephony.externalLine.update failed: ${err.code}`);
+      throw new UpstreamError("bitrix24", `${method} failed: ${err.code}`);
     }
     throw err;
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ApiErrorCode, FieldIssue } from "./api/errors.ts";
 
 /** Supported languages. */
 export type Lang = "ru" | "en";
@@ -131,6 +132,18 @@ const en = {
   blockedInvalidClient:
     "Bitrix24 does not recognise the app (invalid_client): calls will be sent once the app's client id and secret are accepted again.",
   errorGeneric: "Something went wrong. Try again.",
+  apiBadRequest: "Check the entered data.",
+  apiBadFields: "Check these fields: {fields}.",
+  apiUnauthorized: "Your Bitrix24 session has expired. Reload the page.",
+  apiForbidden: "Only a Bitrix24 administrator can do this.",
+  apiNotFound: "Not found: it may have been removed already.",
+  apiConflict: "This was changed at the same time by someone else. Reload and try again.",
+  apiPayloadTooLarge: "Too much data in one request.",
+  apiRateLimited: "Too many requests. Wait a minute and try again.",
+  apiUpstreamError: "Bitrix24 or another service answered with an error. Try again later.",
+  apiUnavailable: "The service is temporarily unavailable. Try again in a minute.",
+  errNotRegistered: "The phone is not connected to the PBX.",
+  errMediaFailed: "The call's audio could not be set up.",
   adminTitle: "Administration",
   serverTokensDead:
     "The app's server-side access to Bitrix24 has expired and calls are not saved to Bitrix24. Open the app from the portal's menu as an administrator to renew it.",
@@ -257,6 +270,18 @@ const ru: Record<TextKey, string> = {
   blockedInvalidClient:
     "Битрикс24 не узнаёт приложение (invalid_client): звонки будут переданы, когда код и ключ приложения снова примут.",
   errorGeneric: "Что-то пошло не так. Повторите попытку.",
+  apiBadRequest: "Проверьте введённые данные.",
+  apiBadFields: "Проверьте поля: {fields}.",
+  apiUnauthorized: "Сеанс Битрикс24 истёк. Обновите страницу.",
+  apiForbidden: "Это может сделать только администратор Битрикс24.",
+  apiNotFound: "Не найдено: возможно, это уже удалено.",
+  apiConflict: "Данные одновременно изменил кто-то другой. Обновите страницу и повторите.",
+  apiPayloadTooLarge: "Слишком много данных в одном запросе.",
+  apiRateLimited: "Слишком много запросов. Подождите минуту и повторите.",
+  apiUpstreamError: "Битрикс24 или другой сервис ответил ошибкой. Повторите позже.",
+  apiUnavailable: "Сервис временно недоступен. Повторите через минуту.",
+  errNotRegistered: "Телефон не подключён к АТС.",
+  errMediaFailed: "Не удалось установить звук звонка.",
   adminTitle: "Администрирование",
   serverTokensDead:
     "Серверный доступ приложения к Битрикс24 истёк, звонки не сохраняются в Битрикс24. Откройте приложение из меню портала под администратором, чтобы обновить его.",
@@ -267,4 +292,56 @@ const dictionaries: Record<Lang, Record<TextKey, string>> = { en, ru };
 /** The text of `key` in `lang`. */
 export function t(lang: Lang, key: TextKey): string {
   return dictionaries[lang][key];
+}
+
+const API_ERROR_TEXT: Record<ApiErrorCode, TextKey> = {
+  bad_request: "apiBadRequest",
+  unauthorized: "apiUnauthorized",
+  forbidden: "apiForbidden",
+  not_found: "apiNotFound",
+  conflict: "apiConflict",
+  payload_too_large: "apiPayloadTooLarge",
+  rate_limited: "apiRateLimited",
+  upstream_error: "apiUpstreamError",
+  unavailable: "apiUnavailable",
+  internal: "errorGeneric",
+};
+
+/** The form labels of the request fields a `bad_request` may name. */
+const FIELD_TEXT: Record<string, TextKey> = {
+  url: "wsUrl",
+  user: "sipLogin",
+  password: "sipPassword",
+  sipUri: "sipUri",
+  displayName: "displayName",
+  clientId: "clientId",
+  secretId: "clientSecret",
+  iceServers: "iceServers",
+};
+
+/**
+ * The text of an API error `code` in `lang` (the server's own messages are English and never
+ * shown): a `bad_request` names the fields its `details` list; an unknown code (a proxy's error
+ * page) reads as the generic text.
+ */
+export function apiErrorText(lang: Lang, code: string, details?: unknown): string {
+  if (code === "bad_request") {
+    const fields = fieldLabels(lang, details);
+    if (fields.length) return t(lang, "apiBadFields").replace("{fields}", fields.join(", "));
+  }
+  return t(
+    lang,
+    Object.hasOwn(API_ERROR_TEXT, code) ? API_ERROR_TEXT[code as ApiErrorCode] : "errorGeneric",
+  );
+}
+
+function fieldLabels(lang: Lang, details: unknown): string[] {
+  if (!Array.isArray(details)) return [];
+  const labels = details.map((issue: Partial<FieldIssue>) => {
+    const key = String(issue?.path ?? "").split(".").find((part) =>
+      Object.hasOwn(FIELD_TEXT, part)
+    );
+    return key ? t(lang, FIELD_TEXT[key]) : undefined;
+  });
+  return [...new Set(labels.filter((label) => label !== undefined))];
 }

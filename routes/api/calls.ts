@@ -1,17 +1,8 @@
-import { z } from "zod";
 import { define, parseJsonBody, parseWith } from "../../lib/server/http.ts";
 import { frameUser } from "../../lib/server/frame_request.ts";
-import { callReportSchema, callView, reportCall } from "../../lib/server/call_journal.ts";
+import { callView, reportCall } from "../../lib/server/call_journal.ts";
+import { callReportSchema, historyQuerySchema } from "../../lib/shared/api/calls.ts";
 import { ForbiddenError } from "../../lib/server/errors.ts";
-
-const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.iso.datetime().transform((s) => new Date(s)).optional(),
-  /** Admins: every employee's calls. */
-  all: z.enum(["0", "1"]).default("0"),
-  /** One call by Bitrix24's CALL_ID (the call card knows only that). */
-  bitrixCallId: z.string().min(1).max(200).optional(),
-});
 
 /** The call journal: phones report calls (POST); the history is read back (GET). */
 export const handler = define.handlers({
@@ -22,7 +13,7 @@ export const handler = define.handlers({
   },
   GET: async (c) => {
     const user = await frameUser(c);
-    const query = parseWith(listQuerySchema, c.req.query());
+    const query = parseWith(historyQuerySchema, c.req.query());
     if (query.all === "1" && !user.isAdmin) throw new ForbiddenError("administrators only");
     c.header("Cache-Control", "no-store");
     if (query.bitrixCallId) {

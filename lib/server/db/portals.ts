@@ -6,9 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { Db } from "./client.ts";
-import { installEvents, portals, type PortalSettings } from "./schema.ts";
+import { installEvents, portals } from "./schema.ts";
+import { type PortalSettings, portalSettingsSchema } from "../../shared/api/widget.ts";
 import { aad, type Sealer } from "../secrets/crypto.ts";
 
 /** A portal row without its secrets. */
@@ -30,21 +30,6 @@ export interface PortalTokens {
   refreshToken: string;
   expiresAt: Date;
 }
-
-/** Admin-editable settings, validated at the edge and on read. */
-export const portalSettingsSchema = z.object({
-  crmCreate: z.boolean().default(true),
-  showCard: z.boolean().default(true),
-  usersEditOwnAccount: z.boolean().default(false),
-  iceServers: z.array(z.object({
-    urls: z.union([
-      z.string().regex(/^(stun|stuns|turn|turns):\S{1,250}$/),
-      z.array(z.string().regex(/^(stun|stuns|turn|turns):\S{1,250}$/)).min(1).max(5),
-    ]),
-    username: z.string().max(200).optional(),
-    credential: z.string().max(200).optional(),
-  })).max(10).default([]),
-}) satisfies z.ZodType<PortalSettings, unknown>;
 
 /** What an install (or re-install) writes. */
 export interface InstallInput {

@@ -6,6 +6,7 @@
  * @module
  */
 import { sql } from "drizzle-orm";
+import type { PortalSettings } from "../../shared/api/widget.ts";
 import {
   boolean,
   index,
@@ -20,18 +21,6 @@ import {
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
-
-/** Per-portal settings an admin edits (validated by zod in lib/db/portals.ts). */
-export interface PortalSettings {
-  /** Create CRM leads/contacts for unknown numbers (`CRM_CREATE`). */
-  crmCreate: boolean;
-  /** When Bitrix24 shows the call card (`SHOW`): always, or never (the phone page only). */
-  showCard: boolean;
-  /** Whether employees may edit their own SIP account. */
-  usersEditOwnAccount: boolean;
-  /** STUN/TURN servers handed to every phone of the portal. */
-  iceServers: { urls: string | string[]; username?: string; credential?: string }[];
-}
 
 /** Installed Bitrix24 portals, keyed by `member_id` (never by domain). */
 export const portals = pgTable("portals", {

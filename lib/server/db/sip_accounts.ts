@@ -8,18 +8,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { sipAccounts } from "./schema.ts";
 import { aad, type Sealer } from "../secrets/crypto.ts";
-
-/** An account as admins and lists see it: no password, only whether one is set. */
-export interface SipAccountView {
-  id: string;
-  bitrixUserId: number;
-  wsUrl: string;
-  sipUri: string;
-  authUser: string;
-  displayName: string | null;
-  hasPassword: boolean;
-  updatedAt: Date;
-}
+import type { OwnSipAccount, SipAccountView } from "../../shared/api/widget.ts";
 
 /** What an admin (or the owner) saves; a missing password keeps the stored one. */
 export interface SipAccountInput {
@@ -76,7 +65,7 @@ export class SipAccountRepo {
   async getWithPassword(
     portalId: string,
     userId: number,
-  ): Promise<(SipAccountView & { password: string }) | undefined> {
+  ): Promise<OwnSipAccount | undefined> {
     const [row] = await this.byUser.execute({ portalId, userId });
     if (!row) return undefined;
     const password = row.passwordEnc

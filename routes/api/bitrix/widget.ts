@@ -1,6 +1,7 @@
 import { define, parseJsonBody } from "../../../lib/server/http.ts";
 import { frameUser } from "../../../lib/server/frame_request.ts";
-import { handleWidget, widgetRequestSchema } from "../../../lib/server/widget.ts";
+import { handleWidget } from "../../../lib/server/widget.ts";
+import { widgetRequestSchema } from "../../../lib/shared/api/widget.ts";
 
 /** The widget API of the app's frames (authenticated by the frame's token). */
 export const handler = define.handlers({

@@ -1,0 +1,104 @@
+import { useSignal } from "@preact/signals";
+import { type Lang, t } from "../../lib/shared/i18n.ts";
+import type { FrameApi } from "../../lib/browser/frame_api.ts";
+import { loadPhoneModule } from "../../lib/browser/phone_session.ts";
+import { errorText, phoneErrorText } from "../../lib/browser/error_text.ts";
+import { AccountFields, type AccountFieldValues, readAccountFields } from "../AccountFields.tsx";
+import type { Employee } from "./Employees.tsx";
+
+/** An employee's SIP account: save, test the registration, remove. */
+export function AccountEditor({ lang, api, user, onDone }: {
+  lang: Lang;
+  api: FrameApi;
+  user: Employee;
+  onDone: () => void;
+}) {
+  const status = useSignal("");
+  const busy = useSignal(false);
+  const act = async (work: () => Promise<string>) => {
+    busy.value = true;
+    status.value = t(lang, "saving");
+    try {
+      status.value = await work();
+    } catch (e) {
+      status.value = errorText(lang, e);
+    } finally {
+      busy.value = false;
+    }
+  };
+  return (
+    <form
+      class="editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const form = e.currentTarget as HTMLFormElement;
+        act(async () => {
+          await api.widget("SAVEUSERDATA", { userId: user.id, ...readAccountFields(form) });
+          onDone();
+          return t(lang, "saved");
+        });
+      }}
+    >
+      <AccountFields lang={lang} account={user.account} />
+      <div class="form-actions">
+        <button type="submit" disabled={busy.value}>{t(lang, "save")}</button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={busy.value}
+          onClick={(e) => {
+            const form = (e.currentTarget as HTMLButtonElement).form!;
+            act(() => testRegistration(lang, readAccountFields(form)));
+          }}
+        >
+          {t(lang, "testRegister")}
+        </button>
+        {user.account && (
+          <button
+            type="button"
+            class="danger"
+            disabled={busy.value}
+            onClick={() =>
+              act(async () => {
+                await api.widget("DELETEUSERDATA", { userId: user.id });
+                onDone();
+                return t(lang, "saved");
+              })}
+          >
+            {t(lang, "remove")}
+          </button>
+        )}
+        <span class="muted" aria-live="polite">{status}</span>
+      </div>
+    </form>
+  );
+}
+
+/**
+ * Registers the entered account with a separate phone engine in this tab (so the admin's own
+ * phone is untouched), then unregisters it; says how it went.
+ */
+async function testRegistration(lang: Lang, f: AccountFieldValues): Promise<string> {
+  if (!f.password) return t(lang, "testNeedsPassword");
+  const { connectPhone } = await loadPhoneModule();
+  const phone = await connectPhone({
+    host: "tab",
+    name: `test-${crypto.randomUUID()}`,
+    ringtone: false,
+  });
+  try {
+    await phone.register({
+      wsUrl: f.url,
+      sipUri: f.sipUri || `sip:${f.user}@${new URL(f.url).hostname}`,
+      authUser: f.user,
+      password: f.password,
+    });
+    await phone.unregister();
+    return t(lang, "testRegisterOk");
+  } catch (e) {
+    const reason = phone.state.registration.error?.code;
+    return reason ? phoneErrorText(lang, reason) : errorText(lang, e);
+  } finally {
+    phone.close();
+  }
+}

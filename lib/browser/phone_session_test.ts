@@ -1,0 +1,44 @@
+import { assertEquals } from "../../tests/support/assert.ts";
+import { toCallReport } from "./phone_session.ts";
+import type { JournalEntry } from "./phone/client.ts";
+import { callReportSchema } from "../shared/api/calls.ts";
+
+const entry = (phase: JournalEntry["phase"], extra: Partial<JournalEntry> = {}): JournalEntry => ({
+  entryId: "e1",
+  phase,
+  sipCallId: "abc@pbx",
+  callId: "c1",
+  direction: "outbound",
+  number: "101",
+  at: 0,
+  ...extra,
+});
+
+Deno.test("[phone_session] each journal phase reports only its own fields, as the contract takes them", () => {
+  const reports = [
+    toCallReport(entry("start", { bitrixCallId: "CALL-1" })),
+    toCallReport(entry("answer")),
+    toCallReport(entry("end", { sipStatus: 200, durationSec: 42 })),
+  ];
+  assertEquals(reports, [
+    {
+      phase: "start",
+      sipCallId: "abc@pbx",
+      direction: "outbound",
+      number: "101",
+      bitrixCallId: "CALL-1",
+    },
+    { phase: "answer", sipCallId: "abc@pbx" },
+    { phase: "end", sipCallId: "abc@pbx", sipStatus: 200, durationSec: 42 },
+  ]);
+  for (const report of reports) assertEquals(callReportSchema.safeParse(report).success, true);
+});
+
+Deno.test("[phone_session] an end without a status reads as cancelled, never answered", () => {
+  assertEquals(toCallReport(entry("end")), {
+    phase: "end",
+    sipCallId: "abc@pbx",
+    sipStatus: 487,
+    durationSec: 0,
+  });
+});
