@@ -116,6 +116,24 @@ Deno.test("layout: only the server touches Deno.*, and shared code touches no DO
   assertEquals(misuse, []);
 });
 
+/** The entry points that may open the services (tests may as well). */
+const COMPOSERS = ["main.ts", "app.ts", "tasks/", "bench/"];
+
+Deno.test("layout: only the entry points and tests import the composition root", async () => {
+  const importers: string[] = [];
+  for (const dir of ["lib/", "routes/", "components/", "islands/", "client/", "dev/"]) {
+    for (const file of await sourceFiles(dir)) {
+      if (isTest(file) || COMPOSERS.some((c) => file.startsWith(c))) continue;
+      for (const spec of importsOf(await Deno.readTextFile(ROOT + file))) {
+        if (resolveSpecifier(file, spec) === "lib/server/services.ts") {
+          importers.push(`${file} → ${spec}`);
+        }
+      }
+    }
+  }
+  assertEquals(importers, []);
+});
+
 Deno.test("layout: the import scanner sees every form of import", () => {
   const source = [
     'import { a } from "../lib/server/a.ts";',

@@ -7,9 +7,11 @@
  * @module
  */
 import { z } from "zod";
-import type { Services } from "./services.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
-import { portalSettingsSchema } from "./db/portals.ts";
+import type { PortalClients } from "./bitrix/portal_clients.ts";
+import { type PortalRepo, portalSettingsSchema } from "./db/portals.ts";
+import type { SipAccountRepo } from "./db/sip_accounts.ts";
+import type { PortalChanges } from "./portal_changes.ts";
 import { ForbiddenError, NotFoundError, UpstreamError } from "./errors.ts";
 import { sipAccountFields, toSipAccountInput } from "./sip_account.ts";
 import { BitrixApiError } from "./bitrix/rest.ts";
@@ -56,9 +58,17 @@ function requireAdmin(user: FrameUser): void {
   if (!user.isAdmin) throw new ForbiddenError("only a portal administrator can do this");
 }
 
+/** What the widget API needs. */
+export interface WidgetDeps {
+  portals: PortalRepo;
+  sipAccounts: SipAccountRepo;
+  bitrix: { clients: Pick<PortalClients, "forPortal"> };
+  changes: Pick<PortalChanges, "changed">;
+}
+
 /** Runs one widget request for `user`; returns the JSON answer. */
 export async function handleWidget(
-  services: Services,
+  services: WidgetDeps,
   user: FrameUser,
   req: WidgetRequest,
 ): Promise<unknown> {
@@ -85,8 +95,7 @@ export async function handleWidget(
     case "UPDATECREED":
       requireAdmin(user);
       await services.portals.saveLocalCredentials(portal.id, req.clientId, req.secretId);
-      services.bitrix.clients.forget(portal.id);
-      services.bitrix.frameAuth.refreshPortal(portal.memberId);
+      services.changes.changed(portal);
       return { ok: true, clientId: req.clientId };
     case "GETUSERDATA": {
       if (req.userId === user.userId) {
@@ -153,7 +162,7 @@ export async function handleWidget(
         await updateLineCrmAutoCreate(services, portal, req.settings.crmCreate);
       }
       await services.portals.updateSettings(portal.id, req.settings);
-      services.bitrix.frameAuth.refreshPortal(portal.memberId);
+      services.changes.changed(portal);
       return { settings: req.settings };
     case "GETTRANSFERTARGET": {
       // Any employee may transfer a call to a colleague: only the address, never credentials.
@@ -174,7 +183,7 @@ export async function handleWidget(
 
 /** The external line creates CRM records as the portal setting says (`CRM_AUTO_CREATE`). */
 async function updateLineCrmAutoCreate(
-  services: Services,
+  services: WidgetDeps,
   portal: FrameUser["portal"],
   crmCreate: boolean,
 ): Promise<void> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { define, parseJsonBody, parseWith } from "../../lib/server/http.ts";
+import { define } from "../../lib/server/state.ts";
+import { parseJsonBody, parseWith } from "../../lib/server/http.ts";
 import { frameUser } from "../../lib/server/frame_request.ts";
 import { callReportSchema, callView, reportCall } from "../../lib/server/call_journal.ts";
 import { ForbiddenError } from "../../lib/server/errors.ts";
