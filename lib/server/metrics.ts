@@ -107,7 +107,7 @@ export class Metrics {
   /** The Bitrix24 call sync (counted by `CallSync`). */
   readonly bitrixSync = { registered: 0, finished: 0, failures: 0 };
   /** OAuth token refreshes (counted by `PortalClients`). */
-  readonly oauth = { refreshes: 0, refreshFailures: 0, refreshesSkippedByLock: 0 };
+  readonly oauth = { refreshes: 0, refreshFailures: 0 };
 
   /** The whole exposition; the sync backlog is asked of the database now. */
   async render(live: { calls: { countPending(): Promise<number> } }): Promise<string> {

@@ -115,8 +115,6 @@ export class FrameAuthenticator {
   private readonly pending = new Map<string, Promise<CacheEntry>>();
   private readonly portals = new Map<string, { portal?: Portal; at: number }>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  /** Portal calls made (for tests and metrics). */
-  verifications = 0;
 
   constructor(
     private readonly deps: FrameAuthDeps,
@@ -188,7 +186,6 @@ export class FrameAuthenticator {
   }
 
   private async ask(portal: Portal, authId: string, expiresInSec?: number): Promise<CacheEntry> {
-    this.verifications++;
     let answer;
     const refused = (reason: string): CacheEntry => ({
       portalId: portal.id,

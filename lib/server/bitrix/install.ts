@@ -140,10 +140,10 @@ export async function installPortal(
     appKind: existing?.appKind === "local" ? "local" : appKind,
     lang: req.LANG ?? null,
   });
+  deps.changes.changed(result.portal);
   if (req.APPLICATION_TOKEN) {
     await deps.portals.setApplicationToken(result.portal.id, req.APPLICATION_TOKEN);
   }
-  deps.changes.changed(result.portal);
   await bindApp(deps, result.portal);
   await deps.portals.recordEvent(result.portal, existing ? "reinstall" : "install", {
     userId: who.userId,
@@ -296,6 +296,12 @@ export interface AdminPageFields {
   APPLICATION_TOKEN?: string;
 }
 
+/** What adopting an administrator's page needs. */
+export interface AdminPageDeps {
+  portals: Pick<PortalRepo, "setApplicationToken" | "recordEvent" | "saveTokens">;
+  changes: Pick<PortalChanges, "changed">;
+}
+
 /**
  * After an administrator's page load was verified with the portal: stores the page's
  * APPLICATION_TOKEN when the portal has none (the single ONAPPINSTALL was lost), and the page's
@@ -303,10 +309,7 @@ export interface AdminPageFields {
  * Returns whether the portal has a server-side pair afterwards.
  */
 export async function adoptAdminPage(
-  deps: {
-    portals: Pick<PortalRepo, "setApplicationToken" | "recordEvent" | "saveTokens">;
-    changes: Pick<PortalChanges, "changed">;
-  },
+  deps: AdminPageDeps,
   user: FrameUser,
   fields: AdminPageFields,
 ): Promise<{ serverTokens: boolean }> {

@@ -25,7 +25,6 @@ const RECENT_REFRESH_MS = 10_000;
 export interface OAuthCounters {
   refreshes: number;
   refreshFailures: number;
-  refreshesSkippedByLock: number;
 }
 
 /** What the REST clients need. */
@@ -177,7 +176,6 @@ export class PortalClients {
           (stored.accessToken !== failedAccessToken || justRefreshed))) &&
         stored.expiresAt.getTime() > Date.now()
       ) {
-        this.deps.counters.refreshesSkippedByLock++;
         return toHandlerAuth(portal, stored);
       }
       const tokenUrl = tokenUrlFor(portal.serverEndpoint, {
