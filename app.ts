@@ -1,6 +1,8 @@
 /**
- * Builds the Hono app: request ids and logs, security headers, body limits, static files, the
- * route table (one module per URL under routes/), and the one place where errors become HTTP.
+ * Builds the Hono app: the middleware (request context, metrics, security headers, body
+ * limit), static files, the route table (one module per URL under routes/, each a Fresh-shaped
+ * `handler` and, for pages, a default-exported page), and the one place where errors become
+ * HTTP.
  *
  * @module
  */
@@ -8,14 +10,15 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { serveStatic } from "hono/deno";
 import { renderToString } from "preact-render-to-string";
-import { h } from "preact";
-import type { AppEnv, Method, RouteHandlers } from "./lib/server/http.ts";
+import { type FunctionComponent, h, type VNode } from "preact";
+import type { AppEnv, Method, PageProps, RouteHandler } from "./lib/server/state.ts";
 import type { Services } from "./lib/server/services.ts";
-import { PayloadTooLargeError, toErrorBody, UnavailableError } from "./lib/server/errors.ts";
-import { isDatabaseUnavailable } from "./lib/server/db/client.ts";
-import { log } from "./lib/server/log.ts";
-import { peerAddress, resolveClient } from "./lib/server/proxy.ts";
-import { isApiPath, securityHeaders } from "./lib/server/security_headers.ts";
+import { PayloadTooLargeError, toErrorBody } from "./lib/server/errors.ts";
+import { toAppError } from "./lib/server/foreign_errors.ts";
+import { requestContext } from "./lib/server/middleware/request_context.ts";
+import { httpMetrics } from "./lib/server/middleware/http_metrics.ts";
+import { securityHeaders } from "./lib/server/middleware/security_headers.ts";
+import { render } from "./components/render.tsx";
 import { ErrorPage } from "./components/ErrorPage.tsx";
 import * as index from "./routes/index.tsx";
 import * as healthz from "./routes/healthz.ts";
@@ -28,10 +31,15 @@ import * as widget from "./routes/api/bitrix/widget.ts";
 import * as calls from "./routes/api/calls.ts";
 import * as background from "./routes/placement/background.tsx";
 import * as metrics from "./routes/metrics.ts";
-import { httpDuration, httpRequests } from "./lib/server/metrics.ts";
+
+/** A route module: its handlers by method, and the page they hand data to (if any). */
+interface RouteModule {
+  handler: Partial<Record<Method, RouteHandler<unknown>>>;
+  default?: (props: PageProps<never>) => unknown;
+}
 
 /** The route table: URL → route module. */
-const ROUTES: [string, { handler: RouteHandlers }][] = [
+const ROUTES: [string, RouteModule][] = [
   ["/", index],
   ["/healthz", healthz],
   ["/readyz", readyz],
@@ -48,52 +56,34 @@ const ROUTES: [string, { handler: RouteHandlers }][] = [
 /** Largest request body accepted (Bitrix24 forms and API bodies are small). */
 const MAX_BODY_BYTES = 256 * 1024;
 
+/** Mounts a route module: a handler's page data is rendered with the module's page. */
+function mount(app: Hono<AppEnv>, path: string, route: RouteModule): void {
+  const Page = route.default as FunctionComponent<PageProps<unknown>> | undefined;
+  for (const [method, handle] of Object.entries(route.handler) as [Method, RouteHandler][]) {
+    app.on(method, path, async (c) => {
+      const answer = await handle(c);
+      if (answer instanceof Response) return answer;
+      if (!Page) throw new Error(`${path} answered page data but exports no page`);
+      return render(c, h(Page, { data: answer.data }) as VNode, answer.status);
+    });
+  }
+}
+
 /** Builds the app around opened services. */
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const root = new URL(".", import.meta.url).pathname;
+  const { config } = services;
 
-  const headers = securityHeaders({
-    frameAncestors: services.config.FRAME_ANCESTORS,
-    allowInsecurePortals: services.config.BITRIX_ALLOW_INSECURE_PORTALS,
-  });
-  const proxyOptions = {
-    trustProxy: services.config.TRUST_PROXY,
-    trustedProxies: services.config.TRUSTED_PROXIES,
-  };
-
-  app.use(async function requestContext(c, next) {
-    const requestId = crypto.randomUUID();
-    const started = performance.now();
-    const path = c.req.path;
-    const client = resolveClient(c.req.raw, peerAddress(c.env), proxyOptions);
-    const requestLog = log.child({ requestId, ip: client.ip });
-    c.set("services", services);
-    c.set("requestId", requestId);
-    c.set("client", client);
-    c.set("log", requestLog);
-    await next();
-    // Set on the response's own headers: `c.header()` after the handler copies the response
-    // each time, and headers prepared before it are copied into every response.
-    const responseHeaders = c.res.headers;
-    responseHeaders.set("X-Request-Id", requestId);
-    for (const [name, value] of isApiPath(path) ? headers.api : headers.document) {
-      responseHeaders.set(name, value);
-    }
-    const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
-    const status = c.res.status;
-    const seconds = (performance.now() - started) / 1000;
-    httpRequests.inc({ route, method: c.req.method, status: String(status) });
-    httpDuration.observe({ route }, seconds);
-    if (path !== "/healthz") {
-      requestLog.info("request", {
-        method: c.req.method,
-        path,
-        status,
-        ms: Math.round(seconds * 1000),
-      });
-    }
-  });
+  app.use(requestContext({
+    services,
+    proxy: { trustProxy: config.TRUST_PROXY, trustedProxies: config.TRUSTED_PROXIES },
+  }));
+  app.use(httpMetrics(services.metrics));
+  app.use(securityHeaders({
+    frameAncestors: config.FRAME_ANCESTORS,
+    allowInsecurePortals: config.BITRIX_ALLOW_INSECURE_PORTALS,
+  }));
   app.use(bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -120,17 +110,11 @@ export function createApp(services: Services): Hono<AppEnv> {
   );
   app.get("/favicon.ico", (c) => c.body(null, 204));
 
-  for (const [path, { handler }] of ROUTES) {
-    for (const [method, fn] of Object.entries(handler) as [Method, RouteHandlers[Method]][]) {
-      app.on(method, path, fn!);
-    }
-  }
+  for (const [path, route] of ROUTES) mount(app, path, route);
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));
   app.onError((err, c) => {
-    const { status, body } = toErrorBody(
-      isDatabaseUnavailable(err) ? new UnavailableError("the database is unavailable") : err,
-    );
+    const { status, body } = toErrorBody(toAppError(err));
     if (status >= 500) c.var.log?.error("request failed", { path: c.req.path, error: err });
     const wantsHtml = !c.req.path.startsWith("/api/") &&
       (c.req.header("accept") ?? "").includes("text/html");

@@ -21,7 +21,7 @@ try {
 }
 services.bitrix.callSync.start();
 services.migrated
-  .then(() => services.bitrix.uninstaller.resume(services))
+  .then(() => services.bitrix.uninstaller.resume())
   .catch((error) => log.error("resuming pending uninstalls failed", { error }));
 const server = Deno.serve({
   hostname: config.HOST,

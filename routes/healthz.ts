@@ -1,4 +1,4 @@
-import { define } from "../lib/server/http.ts";
+import { define } from "../lib/server/state.ts";
 
 /** Liveness: the process is up and serving. */
 export const handler = define.handlers({

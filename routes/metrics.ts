@@ -1,5 +1,4 @@
-import { define } from "../lib/server/http.ts";
-import { renderMetrics } from "../lib/server/metrics.ts";
+import { define } from "../lib/server/state.ts";
 import { UnauthorizedError } from "../lib/server/errors.ts";
 import { timingSafeEqual } from "../lib/server/db/portals.ts";
 
@@ -11,6 +10,7 @@ export const handler = define.handlers({
       throw new UnauthorizedError("metrics need the bearer token");
     }
     c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(await renderMetrics(c.var.services));
+    const { metrics, calls } = c.var.services;
+    return c.body(await metrics.render({ calls }));
   },
 });

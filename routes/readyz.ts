@@ -1,4 +1,4 @@
-import { define } from "../lib/server/http.ts";
+import { define } from "../lib/server/state.ts";
 import { checkReadiness } from "../lib/server/readiness.ts";
 
 /** Readiness: the database and the secrets provider answer now (503 with reasons if not). */

@@ -539,7 +539,7 @@ Deno.test({
   fn: () =>
     withHarness(async (h) => {
       await installWithAccounts(h);
-      const { calls, bitrix, database, portals: repo } = h.app.services;
+      const { calls, bitrix, database, portals: repo, changes } = h.app.services;
       const db = database.db;
       const row = async (sipCallId: string) =>
         (await db.select().from(callsTable).where(eq(callsTable.sipCallId, sipCallId)))[0];
@@ -552,7 +552,7 @@ Deno.test({
         await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 486, durationSec: 0 } });
       };
       const adminPage = async () => {
-        bitrix.frameAuth.refreshPortal(h.portal.memberId);
+        changes.changed((await repo.findByMemberId(h.portal.memberId))!);
         const res = await fetch(`${h.app.url}/`, {
           method: "POST",
           body: new URLSearchParams({

@@ -116,6 +116,50 @@ Deno.test("layout: only the server touches Deno.*, and shared code touches no DO
   assertEquals(misuse, []);
 });
 
+/** The entry points that may open the services (tests may as well). */
+const COMPOSERS = ["main.ts", "app.ts", "tasks/", "bench/"];
+
+Deno.test("layout: only the entry points and tests import the composition root", async () => {
+  const importers: string[] = [];
+  for (const dir of ["lib/", "routes/", "components/", "islands/", "client/", "dev/"]) {
+    for (const file of await sourceFiles(dir)) {
+      if (isTest(file) || COMPOSERS.some((c) => file.startsWith(c))) continue;
+      for (const spec of importsOf(await Deno.readTextFile(ROOT + file))) {
+        if (resolveSpecifier(file, spec) === "lib/server/services.ts") {
+          importers.push(`${file} → ${spec}`);
+        }
+      }
+    }
+  }
+  assertEquals(importers, []);
+});
+
+Deno.test("layout: the app's modules import each other without cycles", async () => {
+  const graph = new Map<string, string[]>();
+  for (const dir of ["lib/", "routes/", "components/", "islands/", "client/"]) {
+    for (const file of await sourceFiles(dir)) {
+      if (isTest(file)) continue;
+      const source = await Deno.readTextFile(ROOT + file);
+      graph.set(file, importsOf(source).map((spec) => resolveSpecifier(file, spec)));
+    }
+  }
+  const cycles: string[] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (file: string) => {
+    path.push(file);
+    for (const target of graph.get(file) ?? []) {
+      if (path.includes(target)) {
+        cycles.push([...path.slice(path.indexOf(target)), target].join(" → "));
+      } else if (!done.has(target)) visit(target);
+    }
+    path.pop();
+    done.add(file);
+  };
+  for (const file of graph.keys()) if (!done.has(file)) visit(file);
+  assertEquals(cycles, []);
+});
+
 Deno.test("layout: the import scanner sees every form of import", () => {
   const source = [
     'import { a } from "../lib/server/a.ts";',

@@ -1,10 +1,9 @@
 import { useSignal } from "@preact/signals";
 import { type Lang, t } from "../../lib/shared/i18n.ts";
-import type { FrameApi } from "../../lib/browser/frame_api.ts";
+import type { Employee, FrameApi } from "../../lib/browser/frame_api.ts";
 import { loadPhoneModule } from "../../lib/browser/phone_session.ts";
 import { errorText, phoneErrorText } from "../../lib/browser/error_text.ts";
 import { AccountFields, type AccountFieldValues, readAccountFields } from "../AccountFields.tsx";
-import type { Employee } from "./Employees.tsx";
 
 /** An employee's SIP account: save, test the registration, remove. */
 export function AccountEditor({ lang, api, user, onDone }: {

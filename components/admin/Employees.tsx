@@ -1,12 +1,9 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { type Lang, t } from "../../lib/shared/i18n.ts";
-import type { FrameApi, WidgetResult } from "../../lib/browser/frame_api.ts";
+import type { Employee, FrameApi } from "../../lib/browser/frame_api.ts";
 import { errorText } from "../../lib/browser/error_text.ts";
 import { AccountEditor } from "./AccountEditor.tsx";
-
-/** An employee as the list shows them. */
-export type Employee = WidgetResult<"GETPORTALUSERS">["users"][number];
 
 /** The portal's employees with their SIP accounts: search, page on, edit one at a time. */
 export function Employees({ lang, api }: { lang: Lang; api: FrameApi }) {

@@ -72,6 +72,9 @@ export type WidgetParams<E extends WidgetEvent> = Omit<WidgetRequest<E>, "event"
 /** A widget action's answer as the client receives it. */
 export type WidgetResult<E extends WidgetEvent> = Json<WidgetAnswer<E>>;
 
+/** A portal employee as the admin panel lists them. */
+export type Employee = WidgetResult<"GETPORTALUSERS">["users"][number];
+
 /** Calls the app's APIs as the frame's user. */
 export class FrameApi {
   private readonly refresh: () => Promise<FrameAuth | undefined>;

@@ -6,12 +6,19 @@
  *
  * @module
  */
-import type { Services } from "./services.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
-import type { CallRow } from "./db/calls.ts";
+import type { CallSync } from "./bitrix/call_sync.ts";
+import type { CallRepo, CallRow } from "./db/calls.ts";
+import type { Metrics } from "./metrics.ts";
 import { NotFoundError } from "./errors.ts";
-import { callsEnded } from "./metrics.ts";
 import type { CallReport, CallView } from "../shared/api/calls.ts";
+
+/** What the call journal needs. */
+export interface CallJournalDeps {
+  calls: CallRepo;
+  bitrix: { callSync: Pick<CallSync, "syncNow"> };
+  metrics: Pick<Metrics, "callsEnded">;
+}
 
 /** A journal row as the phone and the admin panel see it. */
 export function callView(row: CallRow): CallView {
@@ -36,7 +43,7 @@ export function callView(row: CallRow): CallView {
 const SYNC_WAIT_MS = 3000;
 
 /** Tries the Bitrix24 side of `callId` now, waiting at most `SYNC_WAIT_MS` for it. */
-async function syncSoon(services: Services, callId: string): Promise<void> {
+async function syncSoon(services: CallJournalDeps, callId: string): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     services.bitrix.callSync.syncNow(callId).catch(() => {}),
@@ -47,7 +54,7 @@ async function syncSoon(services: Services, callId: string): Promise<void> {
 
 /** Stores a report of `user`'s call and tries the Bitrix24 side at once. */
 export async function reportCall(
-  services: Services,
+  services: CallJournalDeps,
   user: FrameUser,
   report: CallReport,
 ): Promise<CallView> {
@@ -85,7 +92,7 @@ export async function reportCall(
     sipStatus: report.sipStatus,
     durationSec: report.durationSec,
   }))!;
-  callsEnded.inc({ direction: ended.direction, status: String(ended.sipStatus) });
+  services.metrics.callsEnded.inc({ direction: ended.direction, status: String(ended.sipStatus) });
   await syncSoon(services, ended.id);
   return callView((await calls.find(portalId, report.sipCallId))!);
 }

@@ -1,6 +1,7 @@
 /**
- * Typed application errors. Domain code throws these; `app.ts` maps them to HTTP in one place
- * (`toErrorResponse`), so no handler builds its own error response and no stack trace ever
+ * Typed application errors. Domain code throws these; other libraries' errors are mapped
+ * into them in one place (foreign_errors.ts); `app.ts` turns them into HTTP in one place
+ * (`toErrorBody`), so no handler builds its own error response and no stack trace ever
  * reaches a client.
  *
  * @module
@@ -11,7 +12,7 @@ import type { ApiErrorCode, ErrorBody } from "../shared/api/errors.ts";
 export class AppError extends Error {
   constructor(
     /** HTTP status sent to the client. */
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 502 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 429 | 500 | 502 | 503,
     /** Stable code for clients, e.g. `bad_request`, `forbidden`. */
     readonly code: ApiErrorCode,
     message: string,
@@ -47,13 +48,6 @@ export class ForbiddenError extends AppError {
 export class NotFoundError extends AppError {
   constructor(message = "Not found") {
     super(404, "not_found", message);
-  }
-}
-
-/** The request conflicts with the current state (409). */
-export class ConflictError extends AppError {
-  constructor(message = "Conflict") {
-    super(409, "conflict", message);
   }
 }
 

@@ -1,12 +1,12 @@
 /**
  * Reads the frame credentials of an API request — `Authorization: Bearer <AUTH_ID>` and
  * `X-Member-Id: <member_id>` (optionally `X-Auth-Expires`) — and verifies them with the portal
- * (cached; see lib/bitrix/frame_auth.ts).
+ * (cached; see lib/server/bitrix/frame_auth.ts).
  *
  * @module
  */
 import type { Context } from "hono";
-import type { AppEnv } from "./http.ts";
+import type { AppEnv } from "./state.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import { UnauthorizedError } from "./errors.ts";
 

@@ -1,40 +1,14 @@
 /**
- * HTTP plumbing shared by routes: the typed request state (`AppEnv`), the route-module shape
- * (`define.handlers`), and zod parsing of JSON and bracket-form bodies that throws
- * `BadRequestError` (mapped to a 400 JSON error in app.ts).
+ * Reading request bodies for routes: zod parsing of JSON and bracket-form bodies that throws
+ * `BadRequestError` (mapped to a 400 JSON error in app.ts). The request state and the route
+ * shape are in state.ts.
  *
  * @module
  */
-import type { Context, Handler } from "hono";
+import type { Context } from "hono";
 import type { z } from "zod";
-import type { Services } from "./services.ts";
-import type { Logger } from "./log.ts";
-import type { ClientInfo } from "./proxy.ts";
 import { BadRequestError } from "./errors.ts";
 import { type FormValue, parseBracketForm } from "./form.ts";
-
-/** Request-scoped variables every handler can read with `c.var`. */
-export interface AppVariables {
-  services: Services;
-  log: Logger;
-  requestId: string;
-  /** The client's address and scheme (from a trusted proxy's headers when TRUST_PROXY is on). */
-  client: ClientInfo;
-}
-
-/** The Hono environment of the app. */
-export type AppEnv = { Variables: AppVariables };
-
-/** The HTTP methods a route module may export. */
-export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-
-/** A route module's handlers, keyed by method (Fresh's `handler` object). */
-export type RouteHandlers = Partial<Record<Method, Handler<AppEnv>>>;
-
-/** Helpers that keep route modules typed. */
-export const define = {
-  handlers: (handlers: RouteHandlers): RouteHandlers => handlers,
-};
 
 function issuesOf(error: z.ZodError) {
   return error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
@@ -49,7 +23,7 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.out
 
 /** Reads the JSON body and parses it with `schema` (malformed JSON → 400). */
 export async function parseJsonBody<T extends z.ZodType>(
-  c: Context<AppEnv>,
+  c: Context,
   schema: T,
 ): Promise<z.output<T>> {
   let body: unknown;
@@ -62,7 +36,7 @@ export async function parseJsonBody<T extends z.ZodType>(
 }
 
 /** Reads a form body (urlencoded or multipart) into nested bracket-key objects. */
-export async function readBracketForm(c: Context<AppEnv>): Promise<Record<string, FormValue>> {
+export async function readBracketForm(c: Context): Promise<Record<string, FormValue>> {
   const type = c.req.header("content-type") ?? "";
   if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) {
     throw new BadRequestError("body must be a form");
@@ -77,7 +51,7 @@ export async function readBracketForm(c: Context<AppEnv>): Promise<Record<string
 }
 
 /** Reads a JSON or form body into an object (Bitrix24 posts some callbacks either way). */
-export async function readFormOrJson(c: Context<AppEnv>): Promise<unknown> {
+export async function readFormOrJson(c: Context): Promise<unknown> {
   if (/^application\/json/i.test(c.req.header("content-type") ?? "")) {
     return await c.req.json().catch(() => {
       throw new BadRequestError("body must be JSON");
@@ -91,7 +65,7 @@ export async function readFormOrJson(c: Context<AppEnv>): Promise<unknown> {
  * authenticate from the body and answer 401 before saying anything about its shape.
  */
 export async function readFormIfAny(
-  c: Context<AppEnv>,
+  c: Context,
 ): Promise<Record<string, FormValue> | undefined> {
   try {
     return await readBracketForm(c);

@@ -3,11 +3,12 @@
  * by direction and final status, the Bitrix24 sync backlog and failures, OAuth token refreshes
  * and Vault renewals — what the reliability tests exercise, for operators to alert on.
  *
+ * The counters live in one `Metrics` object created with the services (one per app, so two
+ * apps in one process, as in tests, count apart) and handed to the modules that count; the
+ * Vault client's counters are still its module's own (`vaultStats`).
+ *
  * @module
  */
-import type { Services } from "./services.ts";
-import { oauthStats } from "./bitrix/portal_clients.ts";
-import { syncStats } from "./bitrix/call_sync.ts";
 import { vaultStats } from "./secrets/vault.ts";
 
 type Labels = Record<string, string>;
@@ -34,6 +35,7 @@ class Counter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
   constructor(readonly name: string, readonly help: string) {}
 
+  /** Adds `by` to the series of `labels`. */
   inc(labels: Labels = {}, by = 1): void {
     const key = seriesKey(labels);
     const entry = this.values.get(key);
@@ -41,6 +43,7 @@ class Counter {
     else this.values.set(key, { labels, value: by });
   }
 
+  /** The exposition lines. */
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
     for (const { labels, value } of this.values.values()) {
@@ -58,6 +61,7 @@ class Histogram {
   >();
   constructor(readonly name: string, readonly help: string, readonly buckets = LATENCY_BUCKETS) {}
 
+  /** Counts `value` into the series of `labels`. */
   observe(labels: Labels, value: number): void {
     const key = seriesKey(labels);
     let s = this.series.get(key);
@@ -70,6 +74,7 @@ class Histogram {
     s.count++;
   }
 
+  /** The exposition lines. */
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
@@ -88,66 +93,69 @@ function gauge(name: string, help: string, value: number, type = "gauge"): strin
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
 }
 
-/** HTTP requests by route pattern, method and status. */
-export const httpRequests = new Counter("http_requests_total", "HTTP requests served.");
-/** HTTP latency by route pattern. */
-export const httpDuration = new Histogram(
-  "http_request_duration_seconds",
-  "HTTP request latency.",
-);
-/** Calls reported ended by phones, by direction and final SIP status. */
-export const callsEnded = new Counter("calls_ended_total", "Calls reported ended by phones.");
+/** One app's counters, and the exposition of them with the gauges read live. */
+export class Metrics {
+  /** HTTP requests by route pattern, method and status. */
+  readonly httpRequests = new Counter("http_requests_total", "HTTP requests served.");
+  /** HTTP latency by route pattern. */
+  readonly httpDuration = new Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency.",
+  );
+  /** Calls reported ended by phones, by direction and final SIP status. */
+  readonly callsEnded = new Counter("calls_ended_total", "Calls reported ended by phones.");
+  /** The Bitrix24 call sync (counted by `CallSync`). */
+  readonly bitrixSync = { registered: 0, finished: 0, failures: 0 };
+  /** OAuth token refreshes (counted by `PortalClients`). */
+  readonly oauth = { refreshes: 0, refreshFailures: 0 };
 
-/** The whole exposition, with gauges read live (the sync backlog asks the database). */
-export async function renderMetrics(services: Services): Promise<string> {
-  const backlog = await services.calls.countPending().catch(() => -1);
-  const memory = Deno.memoryUsage();
-  return [
-    ...gauge("process_resident_memory_bytes", "Resident memory size in bytes.", memory.rss),
-    ...gauge("deno_heap_total_bytes", "V8 heap size in bytes.", memory.heapTotal),
-    ...gauge("deno_heap_used_bytes", "V8 heap in use in bytes.", memory.heapUsed),
-    ...gauge("deno_external_memory_bytes", "Memory outside the V8 heap.", memory.external),
-    ...httpRequests.render(),
-    ...httpDuration.render(),
-    ...callsEnded.render(),
-    ...gauge("bitrix_sync_backlog", "Call rows waiting for Bitrix24 (-1: unknown).", backlog),
-    ...gauge(
-      "bitrix_sync_registered_total",
-      "Calls registered in Bitrix24.",
-      syncStats.registered,
-      "counter",
-    ),
-    ...gauge(
-      "bitrix_sync_finished_total",
-      "Calls finished in Bitrix24.",
-      syncStats.finished,
-      "counter",
-    ),
-    ...gauge(
-      "bitrix_sync_failures_total",
-      "Failed Bitrix24 sync attempts.",
-      syncStats.failures,
-      "counter",
-    ),
-    ...gauge(
-      "bitrix_token_refreshes_total",
-      "OAuth token refreshes done.",
-      oauthStats.refreshes,
-      "counter",
-    ),
-    ...gauge(
-      "bitrix_token_refresh_failures_total",
-      "OAuth token refreshes that failed.",
-      oauthStats.refreshFailures,
-      "counter",
-    ),
-    ...gauge("vault_logins_total", "Vault AppRole logins.", vaultStats.logins, "counter"),
-    ...gauge("vault_renewals_total", "Vault token renewals.", vaultStats.renewals, "counter"),
-    ...gauge(
-      "vault_renewal_failures_total",
-      "Failed background Vault renewals.",
-      vaultStats.renewalFailures,
-      "counter",
-    ),
-  ].join("\n") + "\n";
+  /** The whole exposition; the sync backlog is asked of the database now. */
+  async render(live: { calls: { countPending(): Promise<number> } }): Promise<string> {
+    const backlog = await live.calls.countPending().catch(() => -1);
+    const memory = Deno.memoryUsage();
+    const counter = (name: string, help: string, value: number) =>
+      gauge(name, help, value, "counter");
+    return [
+      ...gauge("process_resident_memory_bytes", "Resident memory size in bytes.", memory.rss),
+      ...gauge("deno_heap_total_bytes", "V8 heap size in bytes.", memory.heapTotal),
+      ...gauge("deno_heap_used_bytes", "V8 heap in use in bytes.", memory.heapUsed),
+      ...gauge("deno_external_memory_bytes", "Memory outside the V8 heap.", memory.external),
+      ...this.httpRequests.render(),
+      ...this.httpDuration.render(),
+      ...this.callsEnded.render(),
+      ...gauge("bitrix_sync_backlog", "Call rows waiting for Bitrix24 (-1: unknown).", backlog),
+      ...counter(
+        "bitrix_sync_registered_total",
+        "Calls registered in Bitrix24.",
+        this.bitrixSync.registered,
+      ),
+      ...counter(
+        "bitrix_sync_finished_total",
+        "Calls finished in Bitrix24.",
+        this.bitrixSync.finished,
+      ),
+      ...counter(
+        "bitrix_sync_failures_total",
+        "Failed Bitrix24 sync attempts.",
+        this.bitrixSync.failures,
+      ),
+      ...counter(
+        "bitrix_token_refreshes_total",
+        "OAuth token refreshes done.",
+        this.oauth.refreshes,
+      ),
+      ...counter(
+        "bitrix_token_refresh_failures_total",
+        "OAuth token refreshes that failed.",
+        this.oauth.refreshFailures,
+      ),
+      ...counter("vault_logins_total", "Vault AppRole logins.", vaultStats.logins),
+      ...counter("vault_renewals_total", "Vault token renewals.", vaultStats.renewals),
+      ...counter(
+        "vault_renewal_failures_total",
+        "Failed background Vault renewals.",
+        vaultStats.renewalFailures,
+      ),
+    ].join("\n") + "\n";
+  }
 }

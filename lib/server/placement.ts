@@ -7,7 +7,6 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "./http.ts";
 import { readBracketForm } from "./http.ts";
 import { type Lang, pickLang } from "../shared/i18n.ts";
 
@@ -35,7 +34,7 @@ const placementFieldsSchema = z.object({
 export type PlacementRequest = z.output<typeof placementFieldsSchema> & { lang: Lang };
 
 /** The raw fields of a page load: query parameters, overridden by the POST form. */
-export async function readPageFields(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+export async function readPageFields(c: Context): Promise<Record<string, unknown>> {
   const values: Record<string, unknown> = { ...c.req.query() };
   if (c.req.method === "POST" && /form/i.test(c.req.header("content-type") ?? "")) {
     Object.assign(values, await readBracketForm(c));
@@ -44,7 +43,7 @@ export async function readPageFields(c: Context<AppEnv>): Promise<Record<string,
 }
 
 /** Reads the placement fields of a page load (invalid ones dropped) and the UI language. */
-export async function readPlacement(c: Context<AppEnv>): Promise<PlacementRequest> {
+export async function readPlacement(c: Context): Promise<PlacementRequest> {
   const fields = placementFieldsSchema.parse(await readPageFields(c));
   return { ...fields, lang: pickLang(fields.LANG) };
 }

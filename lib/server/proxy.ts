@@ -24,7 +24,7 @@
  */
 
 /** Proxy addresses trusted when none are given: loopback and private networks (compose). */
-export const DEFAULT_TRUSTED_PROXIES: readonly string[] = [
+const DEFAULT_TRUSTED_PROXIES: readonly string[] = [
   "127.0.0.0/8",
   "::1/128",
   "10.0.0.0/8",

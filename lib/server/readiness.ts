@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { Services } from "./services.ts";
+import type { Database } from "./db/client.ts";
+import type { SecretsProvider } from "./secrets/provider.ts";
 
 /** One dependency's state. */
 export interface Check {
@@ -17,8 +18,16 @@ export interface ReadinessReport {
   checks: { database: Check; secrets: Check; migrations: Check };
 }
 
+/** What readiness asks. */
+export interface ReadinessDeps {
+  database: Pick<Database, "ping">;
+  secrets: Pick<SecretsProvider, "health">;
+  /** Whether migrations have been applied. */
+  isMigrated(): boolean;
+}
+
 /** Checks the database (a query), migrations (applied) and the secrets provider. */
-export async function checkReadiness(services: Services): Promise<ReadinessReport> {
+export async function checkReadiness(services: ReadinessDeps): Promise<ReadinessReport> {
   const [database, secrets] = await Promise.all([
     services.database.ping(2000).then(
       (): Check => ({ ok: true }),

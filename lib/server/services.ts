@@ -1,11 +1,14 @@
 /**
- * The app's long-lived services, opened once at start from the parsed config: the secrets
- * provider, the database (migrated), the sealer for secrets at rest and the repositories.
+ * The composition root: the app's long-lived services, opened once at start from the parsed
+ * config (the secrets provider, the database (migrated), the sealer for secrets at rest, the
+ * repositories, the Bitrix24 collaborators, the portal-change notification and the metrics),
+ * each handed the narrow collaborators it declares. Only the entry points (main.ts, app.ts,
+ * tasks, benchmarks) and tests import this module (tests/layout_test.ts checks it).
  *
  * @module
  */
 import { type Config, ConfigError } from "./config.ts";
-import { type Database, openDatabase } from "./db/client.ts";
+import { openDatabase } from "./db/client.ts";
 import { PortalRepo } from "./db/portals.ts";
 import { SipAccountRepo } from "./db/sip_accounts.ts";
 import { CallRepo } from "./db/calls.ts";
@@ -18,32 +21,18 @@ import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
 import { EventAuthenticator } from "./bitrix/events.ts";
 import { CallSync } from "./bitrix/call_sync.ts";
 import { Uninstaller } from "./bitrix/uninstall.ts";
+import { PortalChanges } from "./portal_changes.ts";
+import { Metrics } from "./metrics.ts";
+import type { AppServices } from "./state.ts";
 
 /** Default database of the embedded mode. */
-export const DEFAULT_DATABASE_URL = "pglite:./data/pg";
+const DEFAULT_DATABASE_URL = "pglite:./data/pg";
 
-/** Everything request handlers and background loops use. */
-export interface Services {
-  config: Config;
-  secrets: SecretsProvider;
-  database: Database;
+/** Everything request handlers and background loops use, and the services' lifecycle. */
+export interface Services extends AppServices {
   sealer: Sealer;
-  portals: PortalRepo;
-  sipAccounts: SipAccountRepo;
-  calls: CallRepo;
-  /** Bitrix24: REST clients per portal, frame authentication, call journal sync. */
-  bitrix: {
-    clients: PortalClients;
-    frameAuth: FrameAuthenticator;
-    eventAuth: EventAuthenticator;
-    callSync: CallSync;
-    /** ONAPPUNINSTALL confirmed with the portal; unconfirmed ones kept pending. */
-    uninstaller: Uninstaller;
-  };
   /** Resolves once migrations have been applied (retried in the background until they are). */
   migrated: Promise<void>;
-  /** Whether migrations have been applied. */
-  isMigrated(): boolean;
   close(): Promise<void>;
 }
 
@@ -124,13 +113,21 @@ export async function openServices(
     : Promise.resolve();
   const portals = new PortalRepo(database.db, sealer);
   const calls = new CallRepo(database.db);
-  const clients = new PortalClients({ config, database, portals, secrets }, opts.bitrix);
-  const callSync = new CallSync({ calls, portals, clients }, {
+  const changes = new PortalChanges();
+  const metrics = new Metrics();
+  const clients = new PortalClients(
+    { config, database, portals, secrets, changes, counters: metrics.oauth },
+    opts.bitrix,
+  );
+  const callSync = new CallSync({ calls, portals, clients, counters: metrics.bitrixSync }, {
     backoffMs: opts.bitrix?.syncBackoffMs,
     blockedBackoffMs: opts.bitrix?.syncBlockedBackoffMs,
     leaseMs: opts.bitrix?.syncLeaseMs,
   });
-  const uninstaller = new Uninstaller(opts.bitrix?.uninstallRetryMs);
+  const uninstaller = new Uninstaller(
+    { portals, clients, changes },
+    opts.bitrix?.uninstallRetryMs,
+  );
   return {
     config,
     secrets,
@@ -141,11 +138,13 @@ export async function openServices(
     calls,
     bitrix: {
       clients,
-      frameAuth: new FrameAuthenticator({ config, portals, secrets, clients }),
-      eventAuth: new EventAuthenticator(portals),
+      frameAuth: new FrameAuthenticator({ config, portals, secrets, changes, clients }),
+      eventAuth: new EventAuthenticator({ portals, changes }),
       callSync,
       uninstaller,
     },
+    changes,
+    metrics,
     migrated,
     isMigrated: () => applied,
     async close() {

@@ -8,8 +8,11 @@
  *
  * @module
  */
-import type { Services } from "./services.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
+import type { PortalClients } from "./bitrix/portal_clients.ts";
+import type { PortalRepo } from "./db/portals.ts";
+import type { SipAccountRepo } from "./db/sip_accounts.ts";
+import type { PortalChanges } from "./portal_changes.ts";
 import { ForbiddenError, NotFoundError, UpstreamError } from "./errors.ts";
 import { toSipAccountInput } from "./sip_account.ts";
 import { BitrixApiError } from "./bitrix/rest.ts";
@@ -25,10 +28,18 @@ import type { ParsedWidgetRequest, WidgetAnswer, WidgetEvent } from "../shared/a
  */
 export type Access = "employee" | "admin" | "owner" | "owner-when-allowed";
 
+/** What the widget API needs. */
+export interface WidgetDeps {
+  portals: PortalRepo;
+  sipAccounts: SipAccountRepo;
+  bitrix: { clients: Pick<PortalClients, "forPortal"> };
+  changes: Pick<PortalChanges, "changed">;
+}
+
 /** One action of the widget API: who may run it, and what it does for them. */
 export interface WidgetAction<E extends WidgetEvent> {
   access: Access;
-  run(services: Services, user: FrameUser, req: ParsedWidgetRequest<E>): Promise<WidgetAnswer<E>>;
+  run(services: WidgetDeps, user: FrameUser, req: ParsedWidgetRequest<E>): Promise<WidgetAnswer<E>>;
 }
 
 /** Why `user` may not run an action with `access` on `req`; undefined when they may. */
@@ -68,8 +79,7 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
     access: "admin",
     async run(services, { portal }, req) {
       await services.portals.saveLocalCredentials(portal.id, req.clientId, req.secretId);
-      services.bitrix.clients.forget(portal.id);
-      services.bitrix.frameAuth.refreshPortal(portal.memberId);
+      services.changes.changed(portal);
       return { ok: true, clientId: req.clientId };
     },
   },
@@ -150,7 +160,7 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
         );
       }
       await services.portals.updateSettings(portal.id, req.settings);
-      services.bitrix.frameAuth.refreshPortal(portal.memberId);
+      services.changes.changed(portal);
       return { settings: req.settings };
     },
   },
@@ -175,7 +185,7 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
 
 /** Runs one widget request for `user` if its action's access rule lets them; returns the answer. */
 export async function handleWidget<E extends WidgetEvent>(
-  services: Services,
+  services: WidgetDeps,
   user: FrameUser,
   req: ParsedWidgetRequest<E>,
 ): Promise<WidgetAnswer<E>> {

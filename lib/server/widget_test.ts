@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { type Access, handleWidget, widgetActions } from "./widget.ts";
 import { ForbiddenError } from "./errors.ts";
-import type { Services } from "./services.ts";
+import type { WidgetDeps } from "./widget.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import {
   type ParsedWidgetRequest,
@@ -50,14 +50,11 @@ function fakeServices() {
       listEvents: fake("portals.listEvents", []),
     },
     bitrix: {
-      clients: {
-        forget: (..._args: unknown[]) => void touched.push("clients.forget"),
-        forPortal: fake("clients.forPortal", client),
-      },
-      frameAuth: { refreshPortal: (..._args: unknown[]) => void touched.push("refreshPortal") },
+      clients: { forPortal: fake("clients.forPortal", client) },
     },
+    changes: { changed: (..._args: unknown[]) => void touched.push("changes.changed") },
   };
-  return { services: services as unknown as Services, touched };
+  return { services: services as unknown as WidgetDeps, touched };
 }
 
 function frameUser(userId: number, opts: { usersEditOwnAccount?: boolean } = {}): FrameUser {

@@ -1,4 +1,5 @@
-import { define, parseJsonBody, parseWith } from "../../lib/server/http.ts";
+import { define } from "../../lib/server/state.ts";
+import { parseJsonBody, parseWith } from "../../lib/server/http.ts";
 import { frameUser } from "../../lib/server/frame_request.ts";
 import { callView, reportCall } from "../../lib/server/call_journal.ts";
 import { callReportSchema, historyQuerySchema } from "../../lib/shared/api/calls.ts";

@@ -1445,7 +1445,7 @@ Deno.test({
         }, { bitrix: TEST_BITRIX_TIMINGS });
         const db = restarted.services.database.db;
         assertEquals((await db.select().from(portals)).length, 1);
-        await restarted.services.bitrix.uninstaller.resume(restarted.services);
+        await restarted.services.bitrix.uninstaller.resume();
         await until("the resumed uninstall is done", async () =>
           (await db.select().from(portals)).length === 0);
         await h.portal.close();

@@ -22,15 +22,27 @@ const LEASE_MS = 300_000;
 /** A click-to-call not dialled this long after Bitrix24 announced it is over. */
 const UNDIALLED_MS = 10 * 60_000;
 
-/** Counters for /metrics. */
-export const syncStats = { registered: 0, finished: 0, failures: 0 };
+/** The sync's counters (exported in /metrics). */
+export interface SyncCounters {
+  registered: number;
+  finished: number;
+  failures: number;
+}
+
+/** What the call sync needs. */
+export interface CallSyncDeps {
+  calls: CallRepo;
+  portals: Pick<PortalRepo, "findById" | "setBlocked">;
+  clients: Pick<PortalClients, "forPortal">;
+  counters: SyncCounters;
+}
 
 /**
  * Bitrix24's `STATUS_CODE` for a call: 200 answered; 304 an inbound call nobody answered;
  * 603-S an outbound call the caller cancelled; otherwise the SIP final status when Bitrix24
  * knows it, else `OTHER`.
  */
-export function statusCodeFor(
+function statusCodeFor(
   call: Pick<CallRow, "direction" | "answeredAt" | "sipStatus">,
 ): string {
   if (call.answeredAt) return "200";
@@ -46,7 +58,7 @@ export function statusCodeFor(
  * its CALL_ID (the card and the event travel separately); unconfirmed after that, the call is
  * registered as the phone's own.
  */
-export const CLICK_TO_CALL_CONFIRM_MS = 2 * 60_000;
+const CLICK_TO_CALL_CONFIRM_MS = 2 * 60_000;
 
 /** A dial that names a click-to-call CALL_ID the portal has not confirmed yet (and may still). */
 function awaitsClickToCallEvent(row: CallRow): boolean {
@@ -81,7 +93,7 @@ export class CallSync {
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly deps: { calls: CallRepo; portals: PortalRepo; clients: PortalClients },
+    private readonly deps: CallSyncDeps,
     options: {
       backoffMs?: (attempts: number) => number;
       /** Given how long the portal has refused the app. */
@@ -160,7 +172,7 @@ export class CallSync {
       if (!row.registeredInBitrix || !bitrixCallId) {
         bitrixCallId = await this.register(portal, row);
         await this.deps.calls.markRegistered(row.id, bitrixCallId);
-        syncStats.registered++;
+        this.deps.counters.registered++;
       }
       if (!row.endedAt) {
         await this.deps.calls.markWaitingForEnd(row.id);
@@ -176,10 +188,10 @@ export class CallSync {
         ...(row.failedReason ? { FAILED_REASON: row.failedReason } : {}),
       });
       await this.deps.calls.markFinished(row.id);
-      syncStats.finished++;
+      this.deps.counters.finished++;
       if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
     } catch (err) {
-      syncStats.failures++;
+      this.deps.counters.failures++;
       const code = err instanceof BitrixApiError ? err.code : (err as Error).name;
       const blocked = err instanceof BitrixApiError ? err.blockedReason : undefined;
       if (blocked) {

@@ -10,15 +10,18 @@
  * @module
  */
 import { z } from "zod";
-import type { Services } from "../services.ts";
 import { type Portal, type PortalRepo, sha256Hex } from "../db/portals.ts";
+import type { CallRepo } from "../db/calls.ts";
+import type { PortalChanges } from "../portal_changes.ts";
 import { UnauthorizedError } from "../errors.ts";
 import { parseWith } from "../http.ts";
 import { log } from "../log.ts";
-import { isOurApp, whoIs } from "./frame_auth.ts";
+import { type AppIdentityDeps, isOurApp, whoIs } from "./frame_auth.ts";
 import { pickLang, t } from "../../shared/i18n.ts";
-import { bindApp } from "./install.ts";
-import type { UninstallOutcome } from "./uninstall.ts";
+import { bindApp, type BindDeps } from "./install.ts";
+import type { PortalClients } from "./portal_clients.ts";
+import type { CallSync } from "./call_sync.ts";
+import type { Uninstaller, UninstallOutcome } from "./uninstall.ts";
 
 const eventAuthSchema = z.object({
   member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -33,7 +36,7 @@ const eventAuthSchema = z.object({
 });
 
 /** The events the app handles (event names compared case-insensitively). */
-export const bitrixEventSchema = z.preprocess(
+const bitrixEventSchema = z.preprocess(
   (body) =>
     body && typeof body === "object" && typeof (body as { event?: unknown }).event === "string"
       ? { ...body, event: (body as { event: string }).event.toUpperCase() }
@@ -81,9 +84,6 @@ export const bitrixEventSchema = z.preprocess(
   ]),
 );
 
-/** A parsed event. */
-export type BitrixEvent = z.output<typeof bitrixEventSchema>;
-
 /** What is checked before anything else: the event's name and its `auth` block. */
 const eventEnvelopeSchema = z.object({
   event: z.string().min(1).max(64).transform((e) => e.toUpperCase()),
@@ -101,7 +101,7 @@ function envelopeOf(body: unknown): z.output<typeof eventEnvelopeSchema> {
 }
 
 /** How long after an administrator opened the installer an ONAPPINSTALL of theirs is taken. */
-export const INSTALL_WINDOW_MS = 10 * 60_000;
+const INSTALL_WINDOW_MS = 10 * 60_000;
 
 /** How long a verified application token is trusted without reading the portal again. */
 const VERIFIED_TTL_MS = 5_000;
@@ -115,14 +115,23 @@ const VERIFIED_TTL_MS = 5_000;
 export class EventAuthenticator {
   private readonly verified = new Map<string, { portal: Portal; at: number }>();
 
-  constructor(private readonly portals: PortalRepo, private readonly maxEntries = 10_000) {}
+  constructor(
+    private readonly deps: {
+      portals: Pick<PortalRepo, "verifyApplicationToken">;
+      /** A changed portal's verified tokens are forgotten at once. */
+      changes: Pick<PortalChanges, "onChange">;
+    },
+    private readonly maxEntries = 10_000,
+  ) {
+    deps.changes.onChange(({ portalId }) => this.forgetPortal(portalId));
+  }
 
   /** The portal whose application token this is, or undefined. */
   async verify(memberId: string, token: string): Promise<Portal | undefined> {
     const key = sha256Hex(`${memberId}\n${token}`);
     const hit = this.verified.get(key);
     if (hit && Date.now() - hit.at < VERIFIED_TTL_MS) return hit.portal;
-    const portal = await this.portals.verifyApplicationToken(memberId, token);
+    const portal = await this.deps.portals.verifyApplicationToken(memberId, token);
     if (!portal) {
       this.verified.delete(key);
       return undefined;
@@ -133,19 +142,33 @@ export class EventAuthenticator {
   }
 
   /** Forgets every verified token of a portal (its token or its state changed). */
-  forgetPortal(portalId: string): void {
+  private forgetPortal(portalId: string): void {
     for (const [key, { portal }] of this.verified) {
       if (portal.id === portalId) this.verified.delete(key);
     }
   }
 }
 
+/** What handling Bitrix24 events needs. */
+export interface EventDeps extends AppIdentityDeps, BindDeps {
+  config: AppIdentityDeps["config"] & BindDeps["config"];
+  portals: PortalRepo;
+  calls: Pick<CallRepo, "recordClickToCall" | "endUndialledClickToCall" | "findByBitrixCallId">;
+  changes: Pick<PortalChanges, "changed">;
+  bitrix: BindDeps["bitrix"] & {
+    clients: Pick<PortalClients, "noteServerEndpoint">;
+    eventAuth: Pick<EventAuthenticator, "verify">;
+    uninstaller: Pick<Uninstaller, "handle">;
+    callSync: Pick<CallSync, "syncNow">;
+  };
+}
+
 /** The portal the event's `application_token` belongs to; throws 401 otherwise. */
 async function authenticate(
-  services: Services,
+  deps: EventDeps,
   envelope: z.output<typeof eventEnvelopeSchema>,
 ): Promise<Portal> {
-  const portal = await services.bitrix.eventAuth.verify(
+  const portal = await deps.bitrix.eventAuth.verify(
     envelope.auth.member_id,
     envelope.auth.application_token,
   );
@@ -165,7 +188,7 @@ async function authenticate(
  * an administrator's of our app whose installer was opened within {@link INSTALL_WINDOW_MS}.
  * The event's tokens are never stored (the installer stored the administrator's pair).
  */
-export async function handleAppInstall(services: Services, body: unknown): Promise<Portal> {
+export async function handleAppInstall(deps: EventDeps, body: unknown): Promise<Portal> {
   const { auth, event } = envelopeOf(body);
   if (event !== "ONAPPINSTALL") throw new UnauthorizedError("the event is not authenticated");
   // Refusals are logged, not written: a flood of forged events must not grow the database.
@@ -173,34 +196,34 @@ export async function handleAppInstall(services: Services, body: unknown): Promi
     log.warn("bitrix24 install event refused", { memberId: auth.member_id, reason, ...details });
     return new UnauthorizedError("unknown portal or application token");
   };
-  const portal = await services.portals.findByMemberId(auth.member_id);
+  const portal = await deps.portals.findByMemberId(auth.member_id);
   if (!portal?.installed) throw refused("unknown portal");
-  const known = await services.portals.verifyApplicationToken(
+  const known = await deps.portals.verifyApplicationToken(
     auth.member_id,
     auth.application_token,
   );
   if (known) {
     parseWith(bitrixEventSchema, body);
-    await services.bitrix.clients.noteServerEndpoint(known, auth.server_endpoint);
+    await deps.bitrix.clients.noteServerEndpoint(known, auth.server_endpoint);
     return known;
   }
-  if (await services.portals.hasApplicationToken(portal.id)) {
+  if (await deps.portals.hasApplicationToken(portal.id)) {
     throw refused("a different application token is stored");
   }
   if (!auth.access_token) throw refused("no access token");
   const who = await whoIs(portal, auth.access_token).catch(() => undefined);
-  if (!who || !(await isOurApp(who.app.CODE, portal, services))) {
+  if (!who || !(await isOurApp(who.app.CODE, portal, deps))) {
     throw refused("the portal did not accept the event's token");
   }
   const since = new Date(Date.now() - INSTALL_WINDOW_MS);
-  if (!who.isAdmin || !(await services.portals.installStartedBy(portal.id, who.userId, since))) {
+  if (!who.isAdmin || !(await deps.portals.installStartedBy(portal.id, who.userId, since))) {
     throw refused("no install by this administrator in progress", { userId: who.userId });
   }
   parseWith(bitrixEventSchema, body);
-  await services.portals.setApplicationToken(portal.id, auth.application_token);
-  services.bitrix.eventAuth.forgetPortal(portal.id);
-  await services.bitrix.clients.noteServerEndpoint(portal, auth.server_endpoint);
-  await services.portals.recordEvent(portal, "app_install_event", { userId: who.userId });
+  await deps.portals.setApplicationToken(portal.id, auth.application_token);
+  deps.changes.changed(portal);
+  await deps.bitrix.clients.noteServerEndpoint(portal, auth.server_endpoint);
+  await deps.portals.recordEvent(portal, "app_install_event", { userId: who.userId });
   return portal;
 }
 
@@ -210,22 +233,22 @@ export async function handleAppInstall(services: Services, body: unknown): Promi
  * the answer says whether it is done or pending.
  */
 export async function handleEvent(
-  services: Services,
+  deps: EventDeps,
   body: unknown,
 ): Promise<{ uninstall?: UninstallOutcome }> {
-  const portal = await authenticate(services, envelopeOf(body));
+  const portal = await authenticate(deps, envelopeOf(body));
   const event = parseWith(bitrixEventSchema, body);
   switch (event.event) {
     case "ONAPPINSTALL":
       return {};
     case "ONAPPUNINSTALL": {
       const clean = event.data.CLEAN === "1";
-      return { uninstall: await services.bitrix.uninstaller.handle(services, portal, clean) };
+      return { uninstall: await deps.bitrix.uninstaller.handle(portal, clean) };
     }
     case "ONAPPUPDATE": {
       // The portal removed every binding on update (handlers must be set again per version).
-      await bindApp(services, services.bitrix.clients, portal);
-      await services.portals.recordEvent(portal, "app_update", {
+      await bindApp(deps, portal);
+      await deps.portals.recordEvent(portal, "app_update", {
         version: event.data.VERSION ?? null,
       });
       log.info("bitrix24 app updated: bindings restored", { memberId: portal.memberId });
@@ -233,7 +256,7 @@ export async function handleEvent(
     }
     case "ONEXTERNALCALLSTART": {
       const { data } = event;
-      const outcome = await services.calls.recordClickToCall({
+      const outcome = await deps.calls.recordClickToCall({
         portalId: portal.id,
         bitrixUserId: data.USER_ID,
         bitrixCallId: data.CALL_ID,
@@ -243,14 +266,14 @@ export async function handleEvent(
       if (outcome === "recorded" && data.IS_MOBILE === "1") {
         // The mobile app raises no call card, so no browser phone learns of this call: say so
         // in Bitrix24's history now instead of a cancelled call ten minutes later.
-        const ended = await services.calls.endUndialledClickToCall(portal.id, data.CALL_ID, {
+        const ended = await deps.calls.endUndialledClickToCall(portal.id, data.CALL_ID, {
           sipStatus: 480,
           failedReason: t(pickLang(portal.lang), "mobileClickToCall"),
         });
-        if (ended) services.bitrix.callSync.syncNow(ended.id).catch(() => {});
+        if (ended) deps.bitrix.callSync.syncNow(ended.id).catch(() => {});
       } else if (outcome === "confirmed") {
-        const row = await services.calls.findByBitrixCallId(portal.id, data.CALL_ID, data.USER_ID);
-        if (row) services.bitrix.callSync.syncNow(row.id).catch(() => {});
+        const row = await deps.calls.findByBitrixCallId(portal.id, data.CALL_ID, data.USER_ID);
+        if (row) deps.bitrix.callSync.syncNow(row.id).catch(() => {});
       }
       return {};
     }

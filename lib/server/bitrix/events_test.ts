@@ -1,10 +1,11 @@
 import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { testBothEngines } from "../../../tests/support/db.ts";
 import { PortalRepo } from "../db/portals.ts";
+import { PortalChanges } from "../portal_changes.ts";
 import { EventAuthenticator } from "./events.ts";
 
 testBothEngines(
-  "[events] application tokens: a match is remembered, a refusal is not, forgetting is immediate",
+  "[events] application tokens: a match is remembered, a refusal is not, a change told forgets at once",
   async ({ database, box }) => {
     const portals = new PortalRepo(database.db, box);
     const { portal } = await portals.upsertInstall({
@@ -13,7 +14,8 @@ testBothEngines(
       clientEndpoint: "https://acme.bitrix24.ru/rest/",
       tokens: { accessToken: "a", refreshToken: "r", expiresAt: new Date(Date.now() + 3600_000) },
     });
-    const auth = new EventAuthenticator(portals);
+    const changes = new PortalChanges();
+    const auth = new EventAuthenticator({ portals, changes });
     assertEquals(await auth.verify("m-1", "app-token"), undefined, "no token stored yet");
     await portals.setApplicationToken(portal.id, "app-token");
     assertEquals((await auth.verify("m-1", "app-token"))?.id, portal.id, "refusals are not kept");
@@ -29,7 +31,7 @@ testBothEngines(
     assertEquals(await portals.setApplicationToken(portal.id, "new-token"), true);
     assertEquals((await auth.verify("m-1", "app-token"))?.id, portal.id);
     // …unless it handled the change itself.
-    auth.forgetPortal(portal.id);
+    changes.changed(portal);
     assertEquals(await auth.verify("m-1", "app-token"), undefined);
     assert(await auth.verify("m-1", "new-token"));
   },

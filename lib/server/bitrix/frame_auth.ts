@@ -12,6 +12,7 @@ import type { Config } from "../config.ts";
 import type { Portal, PortalRepo } from "../db/portals.ts";
 import { sha256Hex } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
+import type { PortalChanges } from "../portal_changes.ts";
 import { RateLimitedError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
@@ -31,6 +32,12 @@ export interface AppInfo {
   STATUS?: string;
 }
 
+/** What telling our app from another needs: the Market code, else the local app's client id. */
+export interface AppIdentityDeps {
+  config: Pick<Config, "BITRIX_APP_CODE">;
+  secrets: Pick<SecretsProvider, "appSecrets">;
+}
+
 /**
  * Whether `app.info`'s CODE names this app: a Market app's symbolic code (`BITRIX_APP_CODE`;
  * never its client id), or a local app's code, which is its client id (`local.…`).
@@ -38,7 +45,7 @@ export interface AppInfo {
 export async function isOurApp(
   code: string | undefined,
   portal: Pick<Portal, "appKind" | "clientId"> | undefined,
-  deps: { config: Config; secrets: SecretsProvider },
+  deps: AppIdentityDeps,
 ): Promise<boolean> {
   if (!code) return false;
   if (deps.config.BITRIX_APP_CODE) return code === deps.config.BITRIX_APP_CODE;
@@ -93,25 +100,31 @@ const REFUSED_TTL_MS = 5 * 60_000;
 const ASK_BURST = 50;
 const ASK_PER_SEC = 2;
 
+/** What the frame authenticator needs. */
+export interface FrameAuthDeps extends AppIdentityDeps {
+  portals: Pick<PortalRepo, "findByMemberId">;
+  /** A changed portal's cached row is dropped; an uninstalled one's answers as well. */
+  changes: Pick<PortalChanges, "onChange">;
+  /** Follows a portal that changed its address (its stored one redirects). */
+  clients?: Pick<PortalClients, "followMove">;
+}
+
 /** Verifies frame credentials and caches the answers. */
 export class FrameAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly pending = new Map<string, Promise<CacheEntry>>();
   private readonly portals = new Map<string, { portal?: Portal; at: number }>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  /** Portal calls made (for tests and metrics). */
-  verifications = 0;
 
   constructor(
-    private readonly deps: {
-      config: Config;
-      portals: PortalRepo;
-      secrets: SecretsProvider;
-      /** Follows a portal that changed its address (its stored one redirects). */
-      clients?: Pick<PortalClients, "followMove">;
-    },
+    private readonly deps: FrameAuthDeps,
     private readonly options: { maxEntries?: number; ttlMs?: number } = {},
-  ) {}
+  ) {
+    deps.changes.onChange(({ portalId, memberId, uninstalled }) => {
+      if (uninstalled) this.forgetPortal(portalId);
+      else this.refreshPortal(memberId);
+    });
+  }
 
   /**
    * The verified user for `authId` in `memberId`'s portal. Throws `UnauthorizedError` for an
@@ -140,7 +153,7 @@ export class FrameAuthenticator {
   }
 
   /** Drops every cached answer of a portal (on uninstall). */
-  forgetPortal(portalId: string): void {
+  private forgetPortal(portalId: string): void {
     for (const [key, entry] of this.cache) if (entry.portalId === portalId) this.cache.delete(key);
     for (const [memberId, row] of this.portals) {
       if (row.portal?.id === portalId) this.portals.delete(memberId);
@@ -148,7 +161,7 @@ export class FrameAuthenticator {
   }
 
   /** Forgets the cached row of a portal whose settings or credentials changed. */
-  refreshPortal(memberId: string): void {
+  private refreshPortal(memberId: string): void {
     this.portals.delete(memberId);
   }
 
@@ -173,7 +186,6 @@ export class FrameAuthenticator {
   }
 
   private async ask(portal: Portal, authId: string, expiresInSec?: number): Promise<CacheEntry> {
-    this.verifications++;
     let answer;
     const refused = (reason: string): CacheEntry => ({
       portalId: portal.id,

@@ -7,11 +7,12 @@
  * @module
  */
 import { z } from "zod";
-import type { Services } from "../services.ts";
-import type { Portal, PortalTokens } from "../db/portals.ts";
+import type { Config } from "../config.ts";
+import type { Portal, PortalRepo, PortalTokens } from "../db/portals.ts";
+import type { PortalChanges } from "../portal_changes.ts";
 import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
-import { type FrameUser, isOurApp, whoIs } from "./frame_auth.ts";
+import { type AppIdentityDeps, type FrameUser, isOurApp, whoIs } from "./frame_auth.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
 import { BitrixApiError } from "./rest.ts";
@@ -36,10 +37,10 @@ export const installRequestSchema = z.object({
 export type InstallRequest = z.output<typeof installRequestSchema>;
 
 /** The external line every call is registered on. */
-export const EXTERNAL_LINE = { NUMBER: "webrtc", NAME: "WebRTC SIP phone" };
+const EXTERNAL_LINE = { NUMBER: "webrtc", NAME: "WebRTC SIP phone" };
 
 /** Handler URLs given to Bitrix24, built from `APP_BASE_URL`. */
-export function handlerUrls(baseUrl: string) {
+function handlerUrls(baseUrl: string) {
   const base = baseUrl.replace(/\/+$/, "");
   return {
     app: `${base}/`,
@@ -61,18 +62,39 @@ function clientEndpointFor(req: InstallRequest, allowInsecure: boolean): string 
   return `${insecure ? "http" : "https"}://${req.DOMAIN}/rest/`;
 }
 
+/** What binding the app to a portal needs. */
+export interface BindDeps {
+  config: Pick<Config, "APP_BASE_URL">;
+  portals: Pick<PortalRepo, "issueErrorToken" | "setExternalLine">;
+  bitrix: { clients: Pick<PortalClients, "forPortal"> };
+}
+
+/** What installing the app needs. */
+export interface InstallDeps extends BindDeps, AppIdentityDeps {
+  config:
+    & BindDeps["config"]
+    & AppIdentityDeps["config"]
+    & Pick<
+      Config,
+      | "BITRIX_ALLOW_INSECURE_PORTALS"
+      | "BITRIX_ALLOWED_OAUTH_HOSTS"
+      | "BITRIX_OAUTH_URL"
+    >;
+  portals: PortalRepo;
+  changes: Pick<PortalChanges, "changed">;
+}
+
 /**
  * Verifies and records an install; returns the portal. For a portal already known by its
  * `member_id`, the stored address is used and the request's DOMAIN is ignored.
  */
 export async function installPortal(
-  services: Services,
-  clients: PortalClients,
+  deps: InstallDeps,
   req: InstallRequest,
 ): Promise<{ portal: Portal; created: boolean }> {
-  const existing = await services.portals.findByMemberId(req.member_id);
+  const existing = await deps.portals.findByMemberId(req.member_id);
   const clientEndpoint = existing?.clientEndpoint ??
-    clientEndpointFor(req, services.config.BITRIX_ALLOW_INSECURE_PORTALS);
+    clientEndpointFor(req, deps.config.BITRIX_ALLOW_INSECURE_PORTALS);
   const domain = existing?.domain ?? req.DOMAIN;
   let who;
   try {
@@ -83,23 +105,23 @@ export async function installPortal(
     }
     throw new UpstreamError("bitrix24", "the portal could not be reached", { cause: err });
   }
-  if (!(await isOurApp(who.app.CODE, existing, services))) {
+  if (!(await isOurApp(who.app.CODE, existing, deps))) {
     throw new UnauthorizedError("the token belongs to another app");
   }
   if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
   // A reinstall after an uninstall whose event was lost: the portal refuses the old
   // installation's tokens, so its application token is stale and the new ONAPPINSTALL may
   // bring the new one.
-  if (existing?.installed && (await askPortal(services, existing)) === "removed") {
-    await services.portals.clearApplicationToken(existing.id);
-    services.bitrix.eventAuth.forgetPortal(existing.id);
+  if (existing?.installed && (await askPortal(deps.bitrix.clients, existing)) === "removed") {
+    await deps.portals.clearApplicationToken(existing.id);
+    deps.changes.changed(existing);
     log.info("bitrix24 reinstall after a lost uninstall", { memberId: existing.memberId });
   }
 
   // app.info's STATUS is "L" for a local app; marketplace apps report their plan (F, P, T…).
   const appKind = who.app.STATUS === "L" ? "local" : "marketplace";
   const serverEndpoint =
-    allowedServerEndpoint(req.SERVER_ENDPOINT, services.config.BITRIX_ALLOWED_OAUTH_HOSTS) ??
+    allowedServerEndpoint(req.SERVER_ENDPOINT, deps.config.BITRIX_ALLOWED_OAUTH_HOSTS) ??
       existing?.serverEndpoint ?? null;
   const tokens = existing || appKind === "local"
     ? {
@@ -107,8 +129,8 @@ export async function installPortal(
       refreshToken: req.REFRESH_ID,
       expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
     }
-    : await confirmNewPortal(services, req, clientEndpoint, serverEndpoint);
-  const result = await services.portals.upsertInstall({
+    : await confirmNewPortal(deps, req, clientEndpoint, serverEndpoint);
+  const result = await deps.portals.upsertInstall({
     memberId: req.member_id,
     domain,
     clientEndpoint,
@@ -118,18 +140,16 @@ export async function installPortal(
     appKind: existing?.appKind === "local" ? "local" : appKind,
     lang: req.LANG ?? null,
   });
-  clients.forget(result.portal.id);
-  services.bitrix.frameAuth.refreshPortal(req.member_id);
+  deps.changes.changed(result.portal);
   if (req.APPLICATION_TOKEN) {
-    await services.portals.setApplicationToken(result.portal.id, req.APPLICATION_TOKEN);
-    services.bitrix.eventAuth.forgetPortal(result.portal.id);
+    await deps.portals.setApplicationToken(result.portal.id, req.APPLICATION_TOKEN);
   }
-  await bindApp(services, clients, result.portal);
-  await services.portals.recordEvent(result.portal, existing ? "reinstall" : "install", {
+  await bindApp(deps, result.portal);
+  await deps.portals.recordEvent(result.portal, existing ? "reinstall" : "install", {
     userId: who.userId,
   });
   log.info("portal installed", { memberId: req.member_id, created: result.created });
-  return { portal: (await services.portals.findById(result.portal.id))!, created: result.created };
+  return { portal: (await deps.portals.findById(result.portal.id))!, created: result.created };
 }
 
 /**
@@ -140,18 +160,18 @@ export async function installPortal(
  * used up). Local apps have no credentials saved yet at their first install and skip this.
  */
 async function confirmNewPortal(
-  services: Services,
+  deps: InstallDeps,
   req: InstallRequest,
   clientEndpoint: string,
   serverEndpoint: string | null,
 ): Promise<PortalTokens> {
-  const { bitrixClientId, bitrixClientSecret } = await services.secrets.appSecrets();
+  const { bitrixClientId, bitrixClientSecret } = await deps.secrets.appSecrets();
   if (!bitrixClientId || !bitrixClientSecret) {
     throw new UpstreamError("bitrix24", "the app's client id and secret are not configured");
   }
   const tokenUrl = tokenUrlFor(serverEndpoint, {
-    override: services.config.BITRIX_OAUTH_URL,
-    allowedHosts: services.config.BITRIX_ALLOWED_OAUTH_HOSTS,
+    override: deps.config.BITRIX_OAUTH_URL,
+    allowedHosts: deps.config.BITRIX_ALLOWED_OAUTH_HOSTS,
   });
   if (!tokenUrl) throw new UnauthorizedError("the portal's OAuth server is not on the allow-list");
   let fresh;
@@ -188,9 +208,9 @@ async function confirmNewPortal(
  * Binds placements, events and the external line that are not bound yet, with the portal's
  * stored tokens (at install, and again on ONAPPUPDATE: an update removes every binding).
  */
-export async function bindApp(services: Services, clients: PortalClients, portal: Portal) {
-  const client = await clients.forPortal(portal);
-  const urls = handlerUrls(services.config.APP_BASE_URL);
+export async function bindApp(deps: BindDeps, portal: Portal) {
+  const client = await deps.bitrix.clients.forPortal(portal);
+  const urls = handlerUrls(deps.config.APP_BASE_URL);
   const { results, errors } = await client.batch({
     placements: { method: "placement.get" },
     events: { method: "event.get" },
@@ -207,7 +227,7 @@ export async function bindApp(services: Services, clients: PortalClients, portal
     events.some((e) => e.event.toUpperCase() === event && e.handler === handler);
 
   const calls: Record<string, { method: string; params?: Record<string, unknown> }> = {};
-  const errorToken = await services.portals.issueErrorToken(portal.id);
+  const errorToken = await deps.portals.issueErrorToken(portal.id);
   const errorHandlerUrl = `${urls.placementError}?${new URLSearchParams({
     member_id: portal.memberId,
     token: errorToken,
@@ -265,7 +285,7 @@ export async function bindApp(services: Services, clients: PortalClients, portal
   if (bindError) {
     throw new UpstreamError("bitrix24", `binding failed (${bindError[0]}: ${bindError[1].code})`);
   }
-  await services.portals.setExternalLine(portal.id, EXTERNAL_LINE.NUMBER);
+  await deps.portals.setExternalLine(portal.id, EXTERNAL_LINE.NUMBER);
 }
 
 /** What an app page POST may carry that the portal confirmed by verifying its AUTH_ID. */
@@ -276,6 +296,12 @@ export interface AdminPageFields {
   APPLICATION_TOKEN?: string;
 }
 
+/** What adopting an administrator's page needs. */
+export interface AdminPageDeps {
+  portals: Pick<PortalRepo, "setApplicationToken" | "recordEvent" | "saveTokens">;
+  changes: Pick<PortalChanges, "changed">;
+}
+
 /**
  * After an administrator's page load was verified with the portal: stores the page's
  * APPLICATION_TOKEN when the portal has none (the single ONAPPINSTALL was lost), and the page's
@@ -283,16 +309,16 @@ export interface AdminPageFields {
  * Returns whether the portal has a server-side pair afterwards.
  */
 export async function adoptAdminPage(
-  services: Services,
+  deps: AdminPageDeps,
   user: FrameUser,
   fields: AdminPageFields,
 ): Promise<{ serverTokens: boolean }> {
   if (!user.isAdmin) return { serverTokens: Boolean(user.portal.tokenExpiresAt) };
   const { portal } = user;
   if (fields.APPLICATION_TOKEN) {
-    if (await services.portals.setApplicationToken(portal.id, fields.APPLICATION_TOKEN)) {
-      services.bitrix.eventAuth.forgetPortal(portal.id);
-      await services.portals.recordEvent(portal, "app_token_from_page", { userId: user.userId });
+    if (await deps.portals.setApplicationToken(portal.id, fields.APPLICATION_TOKEN)) {
+      deps.changes.changed(portal);
+      await deps.portals.recordEvent(portal, "app_token_from_page", { userId: user.userId });
       log.info("bitrix24 application token from an administrator's page", {
         memberId: portal.memberId,
       });
@@ -300,14 +326,13 @@ export async function adoptAdminPage(
   }
   if (portal.tokenExpiresAt) return { serverTokens: true };
   if (!fields.REFRESH_ID) return { serverTokens: false };
-  await services.portals.saveTokens(portal.id, {
+  await deps.portals.saveTokens(portal.id, {
     accessToken: fields.AUTH_ID,
     refreshToken: fields.REFRESH_ID,
     expiresAt: new Date(Date.now() + (fields.AUTH_EXPIRES ?? 3600) * 1000),
   });
-  services.bitrix.clients.forget(portal.id);
-  services.bitrix.frameAuth.refreshPortal(portal.memberId);
-  await services.portals.recordEvent(portal, "tokens_renewed", { userId: user.userId });
+  deps.changes.changed(portal);
+  await deps.portals.recordEvent(portal, "tokens_renewed", { userId: user.userId });
   log.info("bitrix24 server-side tokens renewed from an administrator's page", {
     memberId: portal.memberId,
   });

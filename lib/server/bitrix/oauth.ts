@@ -8,7 +8,7 @@ import { z } from "zod";
 import { BitrixApiError } from "./rest.ts";
 
 /** The token endpoint's answer (refresh_token grant). */
-export const tokenResponseSchema = z.object({
+const tokenResponseSchema = z.object({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1),
   expires: z.coerce.number().optional(),

@@ -12,6 +12,7 @@ import type { Config } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { Portal, PortalRepo, PortalTokens } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
+import type { PortalChanges } from "../portal_changes.ts";
 import { UnauthorizedError, UnavailableError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
 import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
@@ -20,8 +21,26 @@ import { BitrixApiError, RestClient } from "./rest.ts";
 /** A 401 this soon after this process's own refresh came from a request sent before it. */
 const RECENT_REFRESH_MS = 10_000;
 
-/** Counters an operator can alert on (exported in /metrics). */
-export const oauthStats = { refreshes: 0, refreshFailures: 0, refreshesSkippedByLock: 0 };
+/** The token refreshes counted for an operator to alert on (exported in /metrics). */
+export interface OAuthCounters {
+  refreshes: number;
+  refreshFailures: number;
+}
+
+/** What the REST clients need. */
+export interface PortalClientsDeps {
+  config: Pick<
+    Config,
+    "BITRIX_ALLOWED_OAUTH_HOSTS" | "BITRIX_OAUTH_URL" | "BITRIX_ALLOW_INSECURE_PORTALS"
+  >;
+  /** The advisory lock that makes a refresh single-flight across processes. */
+  database: Pick<Database, "withLock">;
+  portals: PortalRepo;
+  secrets: Pick<SecretsProvider, "appSecrets">;
+  /** A changed portal's cached client is dropped (its tokens or address may be new). */
+  changes: Pick<PortalChanges, "onChange">;
+  counters: OAuthCounters;
+}
 
 /** Creates and caches one REST client per portal. */
 export class PortalClients {
@@ -30,14 +49,11 @@ export class PortalClients {
   private readonly lastRefresh = new Map<string, { accessToken: string; at: number }>();
 
   constructor(
-    private readonly deps: {
-      config: Config;
-      database: Database;
-      portals: PortalRepo;
-      secrets: SecretsProvider;
-    },
+    private readonly deps: PortalClientsDeps,
     private readonly options: { maxRetries?: number; retryDelayMs?: number } = {},
-  ) {}
+  ) {
+    deps.changes.onChange(({ portalId }) => this.clients.delete(portalId));
+  }
 
   /** The client of `portal` (built from its stored tokens on first use). */
   forPortal(portal: Portal): Promise<RestClient> {
@@ -48,11 +64,6 @@ export class PortalClients {
       client.catch(() => this.clients.delete(portal.id));
     }
     return client;
-  }
-
-  /** Forgets the cached client (after uninstall or re-install). */
-  forget(portalId: string): void {
-    this.clients.delete(portalId);
   }
 
   /**
@@ -165,7 +176,6 @@ export class PortalClients {
           (stored.accessToken !== failedAccessToken || justRefreshed))) &&
         stored.expiresAt.getTime() > Date.now()
       ) {
-        oauthStats.refreshesSkippedByLock++;
         return toHandlerAuth(portal, stored);
       }
       const tokenUrl = tokenUrlFor(portal.serverEndpoint, {
@@ -190,7 +200,7 @@ export class PortalClients {
         };
         await this.deps.portals.saveTokens(portal.id, next);
         this.lastRefresh.set(portal.id, { accessToken: next.accessToken, at: Date.now() });
-        oauthStats.refreshes++;
+        this.deps.counters.refreshes++;
         log.info("bitrix24 tokens refreshed", { memberId: portal.memberId });
         await this.noteServerEndpoint(portal, fresh.server_endpoint);
         const moved = this.acceptedClientEndpoint(fresh.client_endpoint);
@@ -202,14 +212,14 @@ export class PortalClients {
         }
         return toHandlerAuth(portal, next);
       } catch (err) {
-        oauthStats.refreshFailures++;
+        this.deps.counters.refreshFailures++;
         log.warn("bitrix24 token refresh failed", { memberId: portal.memberId, error: err });
         if (err instanceof BitrixApiError && err.code === "invalid_grant") {
           // Dead for good (unused for 180 days, or its user deactivated): the next
           // administrator's page load stores a new pair.
           await this.deps.portals.dropDeadTokens(portal.id);
           await this.deps.portals.recordEvent(portal, "tokens_dead");
-          this.forget(portal.id);
+          this.clients.delete(portal.id);
         }
         throw err;
       }

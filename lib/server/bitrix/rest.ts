@@ -241,7 +241,7 @@ function firstError(result: unknown): unknown {
 }
 
 /** Converts whatever the SDK threw into a `BitrixApiError` (no request data, no tokens). */
-export function toApiError(err: unknown, method?: string): BitrixApiError {
+function toApiError(err: unknown, method?: string): BitrixApiError {
   if (err instanceof BitrixApiError) return err;
   if (err instanceof AjaxError || err instanceof SdkError) {
     const e = err as SdkError & { status?: number; code?: string; description?: string };

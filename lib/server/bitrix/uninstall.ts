@@ -10,8 +10,9 @@
  *
  * @module
  */
-import type { Services } from "../services.ts";
-import type { Portal } from "../db/portals.ts";
+import type { Portal, PortalRepo } from "../db/portals.ts";
+import type { PortalChanges } from "../portal_changes.ts";
+import type { PortalClients } from "./portal_clients.ts";
 import { AppError, ForbiddenError } from "../errors.ts";
 import { log } from "../log.ts";
 import { BitrixApiError } from "./rest.ts";
@@ -28,9 +29,12 @@ const REMOVED_CODES = new Set([
 ]);
 
 /** Asks the portal with the stored server-side tokens whether the app is still installed. */
-export async function askPortal(services: Services, portal: Portal): Promise<InstallState> {
+export async function askPortal(
+  clients: Pick<PortalClients, "forPortal">,
+  portal: Portal,
+): Promise<InstallState> {
   try {
-    const client = await services.bitrix.clients.forPortal(portal);
+    const client = await clients.forPortal(portal);
     await client.call("app.info");
     return "installed";
   } catch (err) {
@@ -48,6 +52,16 @@ const ASK_REFILL_MS = 10_000;
 /** The result of an ONAPPUNINSTALL: done now, or pending until the portal answers. */
 export type UninstallOutcome = "done" | "pending";
 
+/** What confirming and doing uninstalls needs. */
+export interface UninstallDeps {
+  portals: Pick<
+    PortalRepo,
+    "recordEvent" | "pendingUninstalls" | "findById" | "uninstall"
+  >;
+  clients: Pick<PortalClients, "forPortal">;
+  changes: Pick<PortalChanges, "changed">;
+}
+
 /**
  * Confirms ONAPPUNINSTALL events with the portal and keeps unconfirmed ones pending, asking
  * again with a growing delay until the portal answers.
@@ -60,22 +74,25 @@ export class Uninstaller {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private stopped = false;
 
-  constructor(private readonly retryDelayMs: (attempt: number) => number = defaultDelay) {}
+  constructor(
+    private readonly deps: UninstallDeps,
+    private readonly retryDelayMs: (attempt: number) => number = defaultDelay,
+  ) {}
 
   /**
    * Handles an authenticated ONAPPUNINSTALL: throws `ForbiddenError` when the portal still has
    * the app (a forged event; nothing changes), uninstalls when the portal refuses the app's
    * tokens, and otherwise keeps it pending.
    */
-  async handle(services: Services, portal: Portal, clean: boolean): Promise<UninstallOutcome> {
+  async handle(portal: Portal, clean: boolean): Promise<UninstallOutcome> {
     if (!this.spendAsk(portal.id)) {
       // A flood (whoever holds the application token can send it): refused without asking, but
       // asked again later, so a genuine uninstall among the flood is still done.
-      if (!this.pending.has(portal.id)) this.schedule(services, portal, clean, 0);
+      if (!this.pending.has(portal.id)) this.schedule(portal, clean, 0);
       refuse(portal, clean);
       throw new ForbiddenError("too many uninstall events; the portal will be asked later");
     }
-    const state = await askPortal(services, portal);
+    const state = await askPortal(this.deps.clients, portal);
     if (state === "installed") {
       this.cancel(portal.id);
       refuse(portal, clean);
@@ -83,22 +100,22 @@ export class Uninstaller {
     }
     if (state === "removed") {
       this.cancel(portal.id);
-      await uninstallNow(services, portal, clean);
+      await uninstallNow(this.deps, portal, clean);
       return "done";
     }
-    await services.portals.recordEvent(portal, "uninstall_pending", { clean });
+    await this.deps.portals.recordEvent(portal, "uninstall_pending", { clean });
     log.warn("bitrix24 uninstall pending: the portal could not confirm it", {
       memberId: portal.memberId,
       clean,
     });
-    this.schedule(services, portal, clean || this.pending.get(portal.id)?.clean === true, 0);
+    this.schedule(portal, clean || this.pending.get(portal.id)?.clean === true, 0);
     return "pending";
   }
 
   /** Asks again about the uninstalls a previous process left pending (call once at start). */
-  async resume(services: Services): Promise<void> {
-    for (const { portal, clean } of await services.portals.pendingUninstalls()) {
-      if (!this.pending.has(portal.id)) this.schedule(services, portal, clean, 0);
+  async resume(): Promise<void> {
+    for (const { portal, clean } of await this.deps.portals.pendingUninstalls()) {
+      if (!this.pending.has(portal.id)) this.schedule(portal, clean, 0);
     }
   }
 
@@ -132,21 +149,21 @@ export class Uninstaller {
     this.pending.delete(portalId);
   }
 
-  private schedule(services: Services, portal: Portal, clean: boolean, attempt: number): void {
+  private schedule(portal: Portal, clean: boolean, attempt: number): void {
     if (this.stopped) return;
     this.cancel(portal.id);
     const timer = setTimeout(async () => {
       try {
-        const current = await services.portals.findById(portal.id);
+        const current = await this.deps.portals.findById(portal.id);
         if (!current?.installed) return void this.pending.delete(portal.id);
-        const state = await askPortal(services, current);
-        if (state === "unknown") return this.schedule(services, current, clean, attempt + 1);
+        const state = await askPortal(this.deps.clients, current);
+        if (state === "unknown") return this.schedule(current, clean, attempt + 1);
         this.pending.delete(portal.id);
-        if (state === "removed") await uninstallNow(services, current, clean);
+        if (state === "removed") await uninstallNow(this.deps, current, clean);
         else refuse(current, clean);
       } catch (err) {
         log.error("bitrix24 pending uninstall failed", { memberId: portal.memberId, error: err });
-        this.schedule(services, portal, clean, attempt + 1);
+        this.schedule(portal, clean, attempt + 1);
       }
     }, this.retryDelayMs(attempt));
     this.pending.set(portal.id, { clean, attempt, timer });
@@ -167,12 +184,10 @@ function refuse(portal: Portal, clean: boolean): void {
 }
 
 /** Drops the portal's tokens (with `clean`, its data) and every cached answer about it. */
-async function uninstallNow(services: Services, portal: Portal, clean: boolean): Promise<void> {
-  await services.portals.uninstall(portal.id, clean);
-  services.bitrix.clients.forget(portal.id);
-  services.bitrix.frameAuth.forgetPortal(portal.id);
-  services.bitrix.eventAuth.forgetPortal(portal.id);
-  await services.portals.recordEvent(
+async function uninstallNow(deps: UninstallDeps, portal: Portal, clean: boolean): Promise<void> {
+  await deps.portals.uninstall(portal.id, clean);
+  deps.changes.changed(portal, { uninstalled: true });
+  await deps.portals.recordEvent(
     { id: clean ? null : portal.id, memberId: portal.memberId },
     "uninstall",
     { clean },

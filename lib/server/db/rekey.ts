@@ -108,7 +108,7 @@ export interface RekeyOptions {
 }
 
 /** Lock name shared by every process that re-encrypts (one run at a time per database). */
-export const REKEY_LOCK = "secrets:rekey";
+const REKEY_LOCK = "secrets:rekey";
 
 /** The key id of a sealed value, in SQL (`v1:<key id>:<iv>:<ciphertext>`). */
 function sealedWith(binding: ColumnBinding): SQL {

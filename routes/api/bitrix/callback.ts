@@ -1,4 +1,5 @@
-import { define, readFormIfAny } from "../../../lib/server/http.ts";
+import { define } from "../../../lib/server/state.ts";
+import { readFormIfAny } from "../../../lib/server/http.ts";
 import { handleEvent } from "../../../lib/server/bitrix/events.ts";
 
 /** Every other Bitrix24 event (ONAPPUNINSTALL, ONAPPUPDATE, ONEXTERNALCALLSTART). */

@@ -1,4 +1,5 @@
-import { define, readFormIfAny } from "../../../lib/server/http.ts";
+import { define } from "../../../lib/server/state.ts";
+import { readFormIfAny } from "../../../lib/server/http.ts";
 import { handleAppInstall } from "../../../lib/server/bitrix/events.ts";
 
 /** ONAPPINSTALL: the portal hands over the application token (see lib/server/bitrix/events.ts). */

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { define, parseWith, readFormOrJson } from "../../../lib/server/http.ts";
+import { define } from "../../../lib/server/state.ts";
+import { parseWith, readFormOrJson } from "../../../lib/server/http.ts";
 import { UnauthorizedError } from "../../../lib/server/errors.ts";
 
 const querySchema = z.object({

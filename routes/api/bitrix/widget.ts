@@ -1,4 +1,5 @@
-import { define, parseJsonBody } from "../../../lib/server/http.ts";
+import { define } from "../../../lib/server/state.ts";
+import { parseJsonBody } from "../../../lib/server/http.ts";
 import { frameUser } from "../../../lib/server/frame_request.ts";
 import { handleWidget } from "../../../lib/server/widget.ts";
 import { widgetRequestSchema } from "../../../lib/shared/api/widget.ts";

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
 
 /** The settings the policy depends on. */
 export interface SecurityHeaderOptions {
@@ -33,7 +34,7 @@ const API_PREFIX = "/api/";
 const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** Builds both header lists once. */
-export function securityHeaders(options: SecurityHeaderOptions): SecurityHeaders {
+export function securityHeaderLists(options: SecurityHeaderOptions): SecurityHeaders {
   const insecure = options.allowInsecurePortals ? " ws: http:" : "";
   const policy = [
     "default-src 'self'",
@@ -56,4 +57,21 @@ export function securityHeaders(options: SecurityHeaderOptions): SecurityHeaders
 /** Whether `path` answers JSON or text (API routes and probes), not a document. */
 export function isApiPath(path: string): boolean {
   return path.startsWith(API_PREFIX) || PROBES.has(path);
+}
+
+/**
+ * Sets the security headers on every response: the document policy on pages and scripts, the
+ * API policy on JSON and probe answers (the lists are built once, here).
+ */
+export function securityHeaders(options: SecurityHeaderOptions): MiddlewareHandler {
+  const lists = securityHeaderLists(options);
+  return async function securityHeaders(c, next) {
+    await next();
+    // Set on the response's own headers: `c.header()` after the handler copies the response
+    // each time, and headers prepared before it are copied into every response.
+    const headers = c.res.headers;
+    for (const [name, value] of isApiPath(c.req.path) ? lists.api : lists.document) {
+      headers.set(name, value);
+    }
+  };
 }

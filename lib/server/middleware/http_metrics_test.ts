@@ -1,0 +1,21 @@
+import { Hono } from "hono";
+import { assertStringIncludes } from "../../../tests/support/assert.ts";
+import { Metrics } from "../metrics.ts";
+import { httpMetrics } from "./http_metrics.ts";
+
+Deno.test("[http_metrics] requests count by route pattern, unknown URLs as unmatched", async () => {
+  const metrics = new Metrics();
+  const app = new Hono();
+  app.use(httpMetrics(metrics));
+  app.get("/users/:id", (c) => c.text("ok"));
+  await app.request("/users/1");
+  await app.request("/users/2");
+  await app.request("/nowhere");
+  const text = await metrics.render({ calls: { countPending: () => Promise.resolve(0) } });
+  assertStringIncludes(
+    text,
+    'http_requests_total{route="/users/:id",method="GET",status="200"} 2',
+  );
+  assertStringIncludes(text, 'http_requests_total{route="unmatched",method="GET",status="404"} 1');
+  assertStringIncludes(text, "bitrix_sync_backlog 0");
+});

@@ -1,0 +1,44 @@
+/**
+ * The request context: gives each request an id, the client's address (see proxy.ts), a child
+ * logger and the services; answers with `X-Request-Id` and logs one line per request (probes
+ * of `/healthz` excepted).
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv, AppServices } from "../state.ts";
+import { log } from "../log.ts";
+import { peerAddress, type ProxyOptions, resolveClient } from "../proxy.ts";
+
+/** Options of {@link requestContext}. */
+export interface RequestContextOptions {
+  services: AppServices;
+  /** Whose forwarded headers to believe. */
+  proxy: ProxyOptions;
+}
+
+/** Sets `c.var.services`, `requestId`, `client` and `log`, and logs the request's outcome. */
+export function requestContext(
+  { services, proxy }: RequestContextOptions,
+): MiddlewareHandler<AppEnv> {
+  return async function requestContext(c, next) {
+    const requestId = crypto.randomUUID();
+    const started = performance.now();
+    const client = resolveClient(c.req.raw, peerAddress(c.env), proxy);
+    const requestLog = log.child({ requestId, ip: client.ip });
+    c.set("services", services);
+    c.set("requestId", requestId);
+    c.set("client", client);
+    c.set("log", requestLog);
+    await next();
+    c.res.headers.set("X-Request-Id", requestId);
+    if (c.req.path !== "/healthz") {
+      requestLog.info("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      });
+    }
+  };
+}
