@@ -4,13 +4,10 @@
  * and Vault renewals — what the reliability tests exercise, for operators to alert on.
  *
  * The counters live in one `Metrics` object created with the services (one per app, so two
- * apps in one process, as in tests, count apart) and handed to the modules that count; the
- * Vault client's counters are still its module's own (`vaultStats`).
+ * apps in one process, as in tests, count apart) and handed to the modules that count.
  *
  * @module
  */
-import { vaultStats } from "./secrets/vault.ts";
-
 type Labels = Record<string, string>;
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -108,6 +105,8 @@ export class Metrics {
   readonly bitrixSync = { registered: 0, finished: 0, failures: 0 };
   /** OAuth token refreshes (counted by `PortalClients`). */
   readonly oauth = { refreshes: 0, refreshFailures: 0 };
+  /** The Vault client's logins and renewals. */
+  readonly vault = { logins: 0, renewals: 0, renewalFailures: 0 };
 
   /** The whole exposition; the sync backlog is asked of the database now. */
   async render(live: { calls: { countPending(): Promise<number> } }): Promise<string> {
@@ -149,12 +148,12 @@ export class Metrics {
         "OAuth token refreshes that failed.",
         this.oauth.refreshFailures,
       ),
-      ...counter("vault_logins_total", "Vault AppRole logins.", vaultStats.logins),
-      ...counter("vault_renewals_total", "Vault token renewals.", vaultStats.renewals),
+      ...counter("vault_logins_total", "Vault AppRole logins.", this.vault.logins),
+      ...counter("vault_renewals_total", "Vault token renewals.", this.vault.renewals),
       ...counter(
         "vault_renewal_failures_total",
         "Failed background Vault renewals.",
-        vaultStats.renewalFailures,
+        this.vault.renewalFailures,
       ),
     ].join("\n") + "\n";
   }

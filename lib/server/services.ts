@@ -36,11 +36,14 @@ export interface Services extends AppServices {
   close(): Promise<void>;
 }
 
-/** Builds the secrets provider the config names. */
-export async function openSecrets(config: Config): Promise<SecretsProvider> {
+/** Builds the secrets provider the config names; Vault counts its logins into `counters`. */
+export async function openSecrets(
+  config: Config,
+  counters?: Metrics["vault"],
+): Promise<SecretsProvider> {
   if (config.SECRETS === "vault") {
     const { vaultSecretsFromConfig } = await import("./secrets/vault.ts");
-    return vaultSecretsFromConfig(config);
+    return vaultSecretsFromConfig(config, { counters });
   }
   return new LocalSecrets({
     keyFile: config.LOCAL_KEY_FILE,
@@ -83,7 +86,8 @@ export async function openServices(
     };
   } = {},
 ): Promise<Services> {
-  const secrets = opts.secrets ?? await openSecrets(config);
+  const metrics = new Metrics();
+  const secrets = opts.secrets ?? await openSecrets(config, metrics.vault);
   // With the database URL in Vault, start-up waits for Vault (sealed, unreachable) to answer.
   const url = (await retryForever(
     "reading the database URL from the secrets provider",
@@ -114,7 +118,6 @@ export async function openServices(
   const portals = new PortalRepo(database.db, sealer);
   const calls = new CallRepo(database.db);
   const changes = new PortalChanges();
-  const metrics = new Metrics();
   const clients = new PortalClients(
     { config, database, portals, secrets, changes, counters: metrics.oauth },
     opts.bitrix,

@@ -13,9 +13,8 @@ import type { PortalClients } from "./bitrix/portal_clients.ts";
 import type { PortalRepo } from "./db/portals.ts";
 import type { SipAccountRepo } from "./db/sip_accounts.ts";
 import type { PortalChanges } from "./portal_changes.ts";
-import { ForbiddenError, NotFoundError, UpstreamError } from "./errors.ts";
+import { ForbiddenError, NotFoundError } from "./errors.ts";
 import { toSipAccountInput } from "./sip_account.ts";
-import { BitrixApiError } from "./bitrix/rest.ts";
 import type { ParsedWidgetRequest, WidgetAnswer, WidgetEvent } from "../shared/api/widget.ts";
 
 /**
@@ -119,14 +118,13 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
     access: "admin",
     async run(services, { portal }, req) {
       const client = await services.bitrix.clients.forPortal(portal);
-      const page = await bitrixCall("user.get", () =>
-        client.callPage<BitrixUser[]>("user.get", {
-          // user.get's quick search is NAME_SEARCH; FIND (user.search's) would be ignored.
-          FILTER: { ACTIVE: true, ...(req.search ? { NAME_SEARCH: req.search } : {}) },
-          SORT: "LAST_NAME",
-          ORDER: "ASC",
-          start: req.start,
-        }));
+      const page = await client.callPage<BitrixUser[]>("user.get", {
+        // user.get's quick search is NAME_SEARCH; FIND (user.search's) would be ignored.
+        FILTER: { ACTIVE: true, ...(req.search ? { NAME_SEARCH: req.search } : {}) },
+        SORT: "LAST_NAME",
+        ORDER: "ASC",
+        start: req.start,
+      });
       const ids = page.result.map((u) => Number(u.ID));
       const byUser = new Map(
         (await services.sipAccounts.listForUsers(portal.id, ids)).map((a) => [a.bitrixUserId, a]),
@@ -150,14 +148,10 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
       // The line first: when Bitrix24 refuses, the settings stay as they were.
       if (portal.externalLine && req.settings.crmCreate !== portal.settings.crmCreate) {
         const client = await services.bitrix.clients.forPortal(portal);
-        await bitrixCall(
-          "telephony.externalLine.update",
-          () =>
-            client.call("telephony.externalLine.update", {
-              NUMBER: portal.externalLine,
-              CRM_AUTO_CREATE: req.settings.crmCreate ? "Y" : "N",
-            }),
-        );
+        await client.call("telephony.externalLine.update", {
+          NUMBER: portal.externalLine,
+          CRM_AUTO_CREATE: req.settings.crmCreate ? "Y" : "N",
+        });
       }
       await services.portals.updateSettings(portal.id, req.settings);
       services.changes.changed(portal);
@@ -193,18 +187,6 @@ export async function handleWidget<E extends WidgetEvent>(
   const refused = refusal(action.access, user, req);
   if (refused) throw new ForbiddenError(refused);
   return await action.run(services, user, req);
-}
-
-/** Runs a Bitrix24 call of `method`; a refusal becomes a 502 naming the method and its code. */
-async function bitrixCall<T>(method: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof BitrixApiError) {
-      throw new UpstreamError("bitrix24", `${method} failed: ${err.code}`);
-    }
-    throw err;
-  }
 }
 
 interface BitrixUser {

@@ -33,7 +33,6 @@ export {
   VaultClient,
   type VaultClientOptions,
   vaultHealth,
-  vaultStats,
 } from "./vault/client.ts";
 export {
   VaultSecrets,

@@ -37,7 +37,11 @@ import {
 const log = rootLog.child({ component: "vault" });
 
 /** Counters for /metrics: AppRole logins, token renewals, failed background renewals. */
-export const vaultStats = { logins: 0, renewals: 0, renewalFailures: 0 };
+export interface VaultCounters {
+  logins: number;
+  renewals: number;
+  renewalFailures: number;
+}
 
 /** Parses `body` with `schema`; a mismatch is a `bad_response` error naming only field paths. */
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, path: string): T {
@@ -112,6 +116,8 @@ export interface VaultClientOptions extends VaultHttpOptions {
   approleMount?: string;
   /** Retry policy for transient failures. */
   retry?: RetryOptions;
+  /** Where logins and renewals are counted (the app's metrics). */
+  counters?: VaultCounters;
   /** Renew the token in the background. @defaultValue true */
   renew?: boolean;
   /** Time source for token lifetimes and renewal timers. @defaultValue systemClock */
@@ -169,6 +175,8 @@ export class VaultClient {
   #background?: Promise<void>;
   #failures = 0;
 
+  readonly #counters: VaultCounters;
+
   constructor(options: VaultClientOptions) {
     if (!options.roleId && !options.roleIdFile) throw new Error("vault: roleId or roleIdFile");
     if (!options.secretId && !options.secretIdFile) {
@@ -176,6 +184,7 @@ export class VaultClient {
     }
     new URL(options.addr); // throws on a malformed address
     this.#options = options;
+    this.#counters = options.counters ?? { logins: 0, renewals: 0, renewalFailures: 0 };
     this.#http = {
       addr: options.addr,
       namespace: options.namespace,
@@ -317,7 +326,7 @@ export class VaultClient {
     }
     this.#token = state;
     this.#failures = 0;
-    vaultStats.logins++;
+    this.#counters.logins++;
     log.info("vault.login", { leaseSeconds: auth.lease_duration, renewable: auth.renewable });
     if (auth.lease_duration > 0) this.#schedule(this.#renewDelay(auth.lease_duration));
     return state;
@@ -340,7 +349,7 @@ export class VaultClient {
     const run = this.#renewOrLogin().catch((err) => {
       if (this.#closing.signal.aborted) return;
       this.#failures++;
-      vaultStats.renewalFailures++;
+      this.#counters.renewalFailures++;
       const reason = err instanceof Error ? err.message : "unexpected error";
       log.warn("vault.renewal_failed", { reason, failures: this.#failures });
       const remaining = (this.#token?.expiresAt ?? 0) - this.#clock.now();
@@ -382,7 +391,7 @@ export class VaultClient {
     }
     current.expiresAt = this.#clock.now() + auth.lease_duration * 1000;
     this.#failures = 0;
-    vaultStats.renewals++;
+    this.#counters.renewals++;
     log.debug("vault.token.renewed", { leaseSeconds: auth.lease_duration });
     this.#schedule(this.#renewDelay(auth.lease_duration));
   }

@@ -12,15 +12,17 @@ import {
   withVault,
 } from "./test_utils.ts";
 
-Deno.test("VaultClient - concurrent first calls share one login", async () => {
+Deno.test("VaultClient - concurrent first calls share one login, counted in the app's metrics", async () => {
   await withVault(async (server, p) => {
-    const client = new VaultClient(clientOptions(server, p));
+    const counters = { logins: 0, renewals: 0, renewalFailures: 0 };
+    const client = new VaultClient({ ...clientOptions(server, p), counters });
     try {
       const results = await Promise.all(
         Array.from({ length: 5 }, () => client.readKv("secret", "bitrix-app/app")),
       );
       assert.ok(results.every((r) => r?.version === 1 && r.data.bitrix_client_id));
       assert.equal(count(server, LOGIN), 1);
+      assert.deepEqual(counters, { logins: 1, renewals: 0, renewalFailures: 0 });
     } finally {
       await client.close();
     }
