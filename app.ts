@@ -120,7 +120,7 @@ export function createApp(services: Services): Hono<AppEnv> {
       (c.req.header("accept") ?? "").includes("text/html");
     if (wantsHtml) {
       return c.html(
-        "<!DOCTYPE html>" + renderToString(h(ErrorPage, { message: body.error.message })),
+        "<!DOCTYPE html>" + renderToString(h(ErrorPage, { code: body.error.code })),
         status,
       );
     }

@@ -112,3 +112,18 @@ Deno.test("[app] documents get the framing policy, API answers the short one", a
   }
   assertEquals(requestIds.size, Object.keys(answers).length, "one request id per request");
 });
+
+Deno.test("[app] a page request that fails shows the error's text in both languages", async () => {
+  await using app = await startTestApp();
+  const res = await fetch(`${app.url}/`, {
+    method: "POST",
+    body: "x".repeat(300 * 1024),
+    headers: { "content-type": "text/plain", accept: "text/html" },
+  });
+  assertEquals(res.status, 413);
+  assertMatch(res.headers.get("content-type")!, /text\/html/);
+  const html = await res.text();
+  assertStringIncludes(html, "Слишком много данных в одном запросе.");
+  assertStringIncludes(html, "Too much data in one request.");
+  assert(!html.includes("Request body too large"), "the server's own message stays out");
+});
