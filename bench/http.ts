@@ -29,7 +29,7 @@
  */
 import { startPortal } from "../dev/portal/mod.ts";
 import { generateKey } from "../lib/server/secrets/crypto.ts";
-import { stopProcess } from "../tests/support/services.ts";
+import { stopProcess } from "../tests/support/process.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const LUA = new URL("./request.lua", import.meta.url).pathname;

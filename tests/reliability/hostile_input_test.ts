@@ -40,12 +40,13 @@ import { calls as callsTable, portals, sipAccounts } from "../../lib/server/db/s
 import {
   pool,
   Random,
-  readiness,
   seedFromEnv,
   snapshotDatabase,
   stackTraceIn,
   withCapturedLogs,
 } from "./support.ts";
+import { waitFor } from "../support/wait.ts";
+import { readiness, readJson } from "../support/http.ts";
 
 const PER_ROUTE = 1000;
 const CONCURRENCY = 8;
@@ -1073,14 +1074,6 @@ async function counts(h: BitrixHarness) {
   };
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 Deno.test({
   name: "[reliability] an employee's forged ONAPPINSTALL / ONAPPUNINSTALL changes nothing",
   ...APP_TOKEN_EVENTS,
@@ -1151,7 +1144,7 @@ Deno.test({
         const row = async () => (await h.app.services.database.db.select().from(portals))[0];
         assertEquals((await row()).installed, true);
         portal.clearFaults();
-        await until("the pending uninstall is done", async () => !(await row()).installed);
+        await waitFor("the pending uninstall is done", async () => !(await row()).installed);
         assertEquals((await row()).accessTokenEnc, null);
         assertEquals((await row()).applicationTokenHash, null);
         assertEquals(h.app.services.bitrix.uninstaller.pendingPortals(), []);
@@ -1222,13 +1215,12 @@ Deno.test({
     withCapturedLogs(() =>
       withInstalledPortal(async (h) => {
         const { portal, app } = h;
-        const post = async (path: string, body: string, type = FORM, headers = {}) => {
-          const res = await fetch(`${app.url}${path}`, {
+        const post = (path: string, body: string, type = FORM, headers = {}) => {
+          return readJson(fetch(`${app.url}${path}`, {
             method: "POST",
             headers: { "content-type": type, ...headers },
             body,
-          });
-          return { status: res.status, body: await res.json() };
+          }));
         };
         for (const path of ["/api/bitrix/callback", "/api/bitrix/install"]) {
           for (
@@ -1318,8 +1310,10 @@ Deno.test({
         assert((await users()) >= 400);
         assertEquals((await storedPortal(h)).refreshTokenEnc, null);
         const getMe = async () => (await (await h.widget(ADMIN, { event: "GETME" })).json()).portal;
-        await until("GETME says the pair is dead", async () =>
-          (await getMe()).serverTokens === false);
+        await waitFor(
+          "GETME says the pair is dead",
+          async () => (await getMe()).serverTokens === false,
+        );
 
         const page = async (userId: number) => {
           const res = await portal.pageLoad({ handlerUrl: `${app.url}/`, userId }).post();
@@ -1348,8 +1342,10 @@ Deno.test({
         assertEquals(admin.html.includes('data-testid="server-tokens-dead"'), false);
         assert((await storedPortal(h)).refreshTokenEnc, "the admin's page renewed the pair");
         assertEquals(await users(), 200);
-        await until("GETME says the pair is alive", async () =>
-          (await getMe()).serverTokens === true);
+        await waitFor(
+          "GETME says the pair is alive",
+          async () => (await getMe()).serverTokens === true,
+        );
       })
     ),
 });
@@ -1446,7 +1442,7 @@ Deno.test({
         const db = restarted.services.database.db;
         assertEquals((await db.select().from(portals)).length, 1);
         await restarted.services.bitrix.uninstaller.resume(restarted.services);
-        await until("the resumed uninstall is done", async () =>
+        await waitFor("the resumed uninstall is done", async () =>
           (await db.select().from(portals)).length === 0);
         await h.portal.close();
       } finally {
@@ -1478,7 +1474,7 @@ Deno.test({
         assertEquals(await counts(h), { portals: 1, accounts: 1, calls: 1 });
         // The genuine uninstall right after the flood: done (at once or at the re-check).
         await portal.uninstallApp({ clean: true });
-        await until("the genuine uninstall is done", async () => (await counts(h)).portals === 0);
+        await waitFor("the genuine uninstall is done", async () => (await counts(h)).portals === 0);
         assertEquals(await counts(h), { portals: 0, accounts: 0, calls: 0 });
       })
     ),

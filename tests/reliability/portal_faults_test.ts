@@ -12,12 +12,14 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { startTestApp } from "../support/app.ts";
 import { TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
-import { freePort } from "../support/services.ts";
+import { freePort } from "../support/ports.ts";
 import { startPortal } from "../../dev/portal/mod.ts";
 import type { Services } from "../../lib/server/services.ts";
 import { calls as callsTable } from "../../lib/server/db/schema.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
-import { pool, sleep, waitUntil, withCapturedLogs } from "./support.ts";
+import { pool, withCapturedLogs } from "./support.ts";
+import { sleep, waitFor } from "../support/wait.ts";
+import { readJson } from "../support/http.ts";
 
 const ADMIN = 1;
 const USERS = [2, 3, 4];
@@ -53,9 +55,9 @@ Deno.test({
         }, { bitrix: { ...TEST_BITRIX_TIMINGS, syncBackoffMs: () => 20, syncLeaseMs: 5000 } });
 
         const tokens = new Map<number, string>();
-        const post = async (path: string, userId: number, body: unknown) => {
+        const post = (path: string, userId: number, body: unknown) => {
           if (!tokens.has(userId)) tokens.set(userId, portal.issueTokens({ userId }).accessToken);
-          const res = await fetch(`${app.url}${path}`, {
+          return readJson(fetch(`${app.url}${path}`, {
             method: "POST",
             headers: {
               authorization: `Bearer ${tokens.get(userId)}`,
@@ -63,9 +65,7 @@ Deno.test({
               "content-type": "application/json",
             },
             body: JSON.stringify(body),
-          });
-          const text = await res.text();
-          return { status: res.status, body: text ? JSON.parse(text) : undefined };
+          }));
         };
 
         const { page } = await portal.installApp({ handlerUrl: `${app.url}/install` });
@@ -138,7 +138,7 @@ Deno.test({
 
         // Two concurrent passes, like two instances, until nothing is pending.
         const sync = app.services.bitrix.callSync;
-        await waitUntil("the sync backlog to drain", async () => {
+        await waitFor("the sync backlog to drain", async () => {
           await Promise.all([sync.runOnce(), sync.runOnce()]);
           return await app.services.calls.countPending() === 0;
         }, { timeoutMs: 45_000, intervalMs: 100 });

@@ -8,7 +8,7 @@
 import { type Portal, startPortal } from "../../dev/portal/mod.ts";
 import type { PortalOptions } from "../../dev/portal/mod.ts";
 import { startTestApp, type TestApp } from "./app.ts";
-import { freePort } from "./services.ts";
+import { freePort } from "./ports.ts";
 
 /** One SDK attempt per call, immediate retries of failed rows, short leases. */
 export const TEST_BITRIX_TIMINGS = {

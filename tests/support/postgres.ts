@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { asPostgresUser, findBinary, freePort, requireService, run } from "./services.ts";
+import { findBinary, requireService } from "./services.ts";
+import { freePort } from "./ports.ts";
+import { run } from "./process.ts";
 
 function pgBinDir(): string | undefined {
   try {
@@ -21,6 +23,12 @@ function pgBinDir(): string | undefined {
 }
 
 const BIN = pgBinDir();
+
+/** Runs `args` as the `postgres` user when we are root (PostgreSQL refuses to run as root). */
+function asPostgresUser(args: string[]): [string, string[]] {
+  if (Deno.uid() !== 0) return [args[0], args.slice(1)];
+  return ["runuser", ["-u", "postgres", "--", ...args]];
+}
 
 /** `ignore` flag for tests that need a PostgreSQL server. */
 export const noPostgres: boolean = requireService(

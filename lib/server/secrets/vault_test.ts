@@ -10,6 +10,7 @@ import {
   vaultSecretsFromConfig,
 } from "./vault.ts";
 import { parseConfig } from "../config.ts";
+import { sleep } from "../../../tests/support/wait.ts";
 
 /** Every log line of this file, so tests can assert what was (not) logged. */
 const logLines: string[] = [];
@@ -308,7 +309,7 @@ Deno.test("VaultClient - sealed: retries with backoff, recovers when unsealed", 
       server.seal();
       const read = client.readKv("secret", "bitrix-app/app");
       while (count(server, "secret/data/bitrix-app/app", 503) < 2) {
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
       server.unseal();
       assert.equal((await read)?.data.bitrix_client_id, APP.bitrix_client_id);
