@@ -9,6 +9,7 @@ import type { Database } from "../../lib/server/db/client.ts";
 import { log } from "../../lib/server/log.ts";
 import { stopProcess } from "../support/process.ts";
 import { waitFor } from "../support/wait.ts";
+import "../support/logs.ts";
 
 /** Seeded PRNG (mulberry32): the same seed gives the same requests. */
 export class Random {
@@ -110,12 +111,18 @@ export function stackTraceIn(body: string): RegExp | undefined {
   return STACK_TRACE.find((re) => re.test(body));
 }
 
-/** Captures the process-wide log lines while `fn` runs (nothing printed). */
+/**
+ * Captures the process-wide log lines while `fn` runs, for its checks; they also go on to the
+ * sink before (`tests/support/logs.ts`: printed when the test fails, or with `LOG_TESTS=1`).
+ */
 export async function withCapturedLogs<T>(
   fn: (lines: string[]) => Promise<T>,
 ): Promise<T> {
   const lines: string[] = [];
-  const previous = log.setSink((line) => lines.push(line));
+  const previous = log.setSink((line) => {
+    lines.push(line);
+    previous(line);
+  });
   try {
     return await fn(lines);
   } finally {

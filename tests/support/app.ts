@@ -9,6 +9,7 @@ import { openServices, type Services } from "../../lib/server/services.ts";
 import { createApp } from "../../app.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { log } from "../../lib/server/log.ts";
+import "./logs.ts";
 
 /** A running app. */
 export interface TestApp extends AsyncDisposable {
