@@ -4,7 +4,12 @@
  */
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./support/bitrix.ts";
-import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
+import {
+  noPostgres,
+  startPostgres,
+  startPostgresIfInstalled,
+  type TestPostgres,
+} from "./support/postgres.ts";
 import { startTestApp } from "./support/app.ts";
 import { startPortal } from "../dev/portal/mod.ts";
 import { generateKey } from "../lib/server/secrets/crypto.ts";
@@ -19,13 +24,9 @@ const ANNA = 2;
 const JOHN = 3;
 
 async function withHarness(fn: (h: BitrixHarness, pg?: TestPostgres) => Promise<void>) {
-  const pg = noPostgres ? undefined : await startPostgres();
-  try {
-    await using h = await startBitrixHarness({ databaseUrl: pg?.url });
-    await fn(h, pg);
-  } finally {
-    await pg?.close();
-  }
+  await using pg = await startPostgresIfInstalled();
+  await using h = await startBitrixHarness({ databaseUrl: pg?.url });
+  await fn(h, pg);
 }
 
 const account = {

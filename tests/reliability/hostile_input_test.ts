@@ -35,7 +35,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
 import { startTestApp } from "../support/app.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
-import { noPostgres, startPostgres } from "../support/postgres.ts";
+import { noPostgres, startPostgres, startPostgresIfInstalled } from "../support/postgres.ts";
 import { calls as callsTable, portals, sipAccounts } from "../../lib/server/db/schema.ts";
 import {
   pool,
@@ -1028,25 +1028,21 @@ const APP_TOKEN_EVENTS = { sanitizeResources: false, sanitizeOps: false };
 
 /** The harness on real PostgreSQL (PGlite where PostgreSQL is absent), with a portal installed. */
 async function withInstalledPortal(fn: (h: BitrixHarness) => Promise<void>): Promise<void> {
-  const pg = noPostgres ? undefined : await startPostgres();
-  try {
-    await using h = await startBitrixHarness({
-      databaseUrl: pg?.url,
-      portal: { rateLimit: false },
-    });
-    assertEquals((await h.install()).status, 200);
-    const creds = { clientId: h.portal.app.clientId, secretId: h.portal.app.clientSecret };
-    assertEquals(await status(h.widget(ADMIN, { event: "UPDATECREED", ...creds })), 200);
-    assertEquals(
-      await status(h.widget(ADMIN, { event: "SAVEUSERDATA", userId: ANNA, ...ACCOUNT })),
-      200,
-    );
-    const start = { phase: "start", sipCallId: "c1@pbx", direction: "outbound", number: "+7495" };
-    assertEquals(await status(h.calls(ANNA, { body: start })), 200);
-    await fn(h);
-  } finally {
-    await pg?.close();
-  }
+  await using pg = await startPostgresIfInstalled();
+  await using h = await startBitrixHarness({
+    databaseUrl: pg?.url,
+    portal: { rateLimit: false },
+  });
+  assertEquals((await h.install()).status, 200);
+  const creds = { clientId: h.portal.app.clientId, secretId: h.portal.app.clientSecret };
+  assertEquals(await status(h.widget(ADMIN, { event: "UPDATECREED", ...creds })), 200);
+  assertEquals(
+    await status(h.widget(ADMIN, { event: "SAVEUSERDATA", userId: ANNA, ...ACCOUNT })),
+    200,
+  );
+  const start = { phase: "start", sipCallId: "c1@pbx", direction: "outbound", number: "+7495" };
+  assertEquals(await status(h.calls(ANNA, { body: start })), 200);
+  await fn(h);
 }
 
 async function status(res: Promise<Response>): Promise<number> {

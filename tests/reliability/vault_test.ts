@@ -16,7 +16,7 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { startTestApp } from "../support/app.ts";
-import { TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
+import { frameClient, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
 import { freePort } from "../support/ports.ts";
 import { type Portal, startPortal } from "../../dev/portal/mod.ts";
 import { startVaultTestServer, type VaultTestServer } from "../../dev/vault/mod.ts";
@@ -108,36 +108,16 @@ function count(server: VaultTestServer, path: string, status = 200): number {
   return server.requests.filter((r) => r.path === path && r.status === status).length;
 }
 
-/** Frame-call helpers against `appUrl` as users of `portal`. */
+/** Frame calls against `appUrl` as users of `portal`, read whole. */
 function frames(portal: Portal, appUrl: string) {
-  const tokens = new Map<number, string>();
-  const headers = (userId: number, fresh = false) => {
-    if (fresh || !tokens.has(userId)) {
-      tokens.set(userId, portal.issueTokens({ userId }).accessToken);
-    }
-    return {
-      authorization: `Bearer ${tokens.get(userId)}`,
-      "x-member-id": portal.memberId,
-      "content-type": "application/json",
-    };
-  };
-  const call = (path: string, userId: number, body: unknown, fresh = false) => {
-    return readJson(fetch(`${appUrl}${path}`, {
-      method: "POST",
-      headers: headers(userId, fresh),
-      body: JSON.stringify(body),
-    }));
-  };
+  const frame = frameClient(portal, appUrl);
   return {
     widget: (userId: number, body: unknown, fresh = false) =>
-      call("/api/bitrix/widget", userId, body, fresh),
-    calls: (userId: number, body: unknown) => call("/api/calls", userId, body),
+      readJson(frame.widget(userId, body, { fresh })),
+    calls: (userId: number, body: unknown) => readJson(frame.calls(userId, { body })),
     async install() {
-      const { page } = await portal.installApp({ handlerUrl: `${appUrl}/install` });
-      const res = await page!.post();
-      const text = await res.text();
-      if (res.ok) await portal.finishInstall();
-      return { status: res.status, text };
+      const res = await frame.install();
+      return { status: res.status, text: await res.text() };
     },
   };
 }

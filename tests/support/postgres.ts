@@ -37,8 +37,8 @@ export const noPostgres: boolean = requireService(
   "apt-get install postgresql",
 );
 
-/** A running test server. */
-export interface TestPostgres {
+/** A running test server; disposing it is `close()`. */
+export interface TestPostgres extends AsyncDisposable {
   /** `postgres://app@127.0.0.1:<port>/app` */
   url: string;
   /** Stops the server (fast shutdown); `start()` brings it back on the same port and data. */
@@ -72,14 +72,24 @@ export async function startPostgres(): Promise<TestPostgres> {
     ]).then(() => {});
   const stop = () => pg([`${BIN}/pg_ctl`, "-D", data, "-m", "fast", "-w", "stop"]).then(() => {});
   await start();
+  const close = async () => {
+    await stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
   await pg([`${BIN}/createdb`, "-h", "127.0.0.1", "-p", String(port), "-U", "app", "app"]);
   return {
     url: `postgres://app@127.0.0.1:${port}/app`,
     stop,
     start,
-    async close() {
-      await stop().catch(() => {});
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * A server when PostgreSQL is installed, else undefined (the test then runs on PGlite alone):
+ * `await using pg = await startPostgresIfInstalled();` and `DATABASE_URL: pg?.url`.
+ */
+export function startPostgresIfInstalled(): Promise<TestPostgres | undefined> {
+  return noPostgres ? Promise.resolve(undefined) : startPostgres();
 }
