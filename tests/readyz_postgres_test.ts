@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { startTestApp } from "./support/app.ts";
+import { openTestApp } from "./support/app.ts";
 import { noPostgres, startPostgres } from "./support/postgres.ts";
 import { readiness, waitUntilReady } from "./support/http.ts";
 
@@ -11,8 +11,8 @@ Deno.test({
   async fn() {
     const pg = await startPostgres();
     try {
-      await using app = await startTestApp({ DATABASE_URL: pg.url });
-      const ready = () => readiness(app.url);
+      await using app = await openTestApp({ DATABASE_URL: pg.url });
+      const ready = () => readiness(app);
       assertEquals((await ready()).status, 200);
 
       await pg.stop();
@@ -24,7 +24,7 @@ Deno.test({
       assertEquals(down.body.checks.secrets.ok, true);
 
       // A request that needs the database meanwhile: 503, not 500.
-      const event = await fetch(`${app.url}/api/bitrix/callback`, {
+      const event = await app.request("/api/bitrix/callback", {
         method: "POST",
         body: new URLSearchParams({
           event: "ONAPPUNINSTALL",
@@ -36,7 +36,7 @@ Deno.test({
       assertEquals((await event.json()).error.code, "unavailable");
 
       await pg.start();
-      const up = await waitUntilReady(app.url, { timeoutMs: 5_000, intervalMs: 250 });
+      const up = await waitUntilReady(app, { timeoutMs: 5_000, intervalMs: 250 });
       assertEquals(up.body.checks.database, { ok: true });
     } finally {
       await pg.close();

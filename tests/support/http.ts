@@ -31,21 +31,24 @@ export interface Readiness {
   checks: Record<"database" | "secrets" | "migrations", { ok: boolean; reason?: string }>;
 }
 
-/** `GET /readyz` of the app at `baseUrl`: status and body. */
-export function readiness(baseUrl: string): Promise<JsonAnswer<Readiness>> {
-  return readJson(fetch(`${baseUrl}/readyz`));
+/** The app a request goes to: its base URL (over HTTP), or the app in process. */
+export type AppTarget = string | { request(path: string): Promise<Response> };
+
+/** `GET /readyz` of the app: status and body. */
+export function readiness(app: AppTarget): Promise<JsonAnswer<Readiness>> {
+  return readJson(typeof app === "string" ? fetch(`${app}/readyz`) : app.request("/readyz"));
 }
 
 /**
- * Waits until `/readyz` of the app at `baseUrl` answers 200 (connection errors and other
- * statuses count as "not yet") and returns that answer.
+ * Waits until `/readyz` of the app answers 200 (connection errors and other statuses count as
+ * "not yet") and returns that answer.
  */
 export function waitUntilReady(
-  baseUrl: string,
+  app: AppTarget,
   options: WaitOptions = {},
 ): Promise<JsonAnswer<Readiness>> {
-  return waitFor(`${baseUrl}/readyz to answer 200`, async () => {
-    const answer = await readiness(baseUrl);
+  return waitFor("/readyz to answer 200", async () => {
+    const answer = await readiness(app);
     if (answer.status !== 200) throw new Error(`${answer.status} ${JSON.stringify(answer.body)}`);
     return answer;
   }, options);
