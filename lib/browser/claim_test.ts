@@ -24,9 +24,10 @@ class FakeLockManager {
 }
 
 /** BroadcastChannels of one origin: a message reaches every other open channel of its name. */
-class FakeChannels {
-  readonly open = new Set<FakeChannel>();
-  readonly sent: unknown[] = [];
+interface FakeChannels {
+  readonly open: Set<FakeChannel>;
+  /** Every message sent, in order. */
+  readonly sent: unknown[];
 }
 
 /** The class to put in place of `BroadcastChannel`, sending on `bus`. */
@@ -75,7 +76,7 @@ async function withChannels(
   tickets: number[],
   fn: (channels: FakeChannels) => Promise<void>,
 ): Promise<void> {
-  const channels = new FakeChannels();
+  const channels: FakeChannels = { open: new Set(), sent: [] };
   const { BroadcastChannel: original } = globalThis;
   const random = Math.random;
   globalThis.BroadcastChannel = channelClassOn(channels);
