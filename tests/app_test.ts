@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { openTestApp } from "./support/app.ts";
 import { log } from "../lib/server/log.ts";
+import { withCapturedLogs } from "./support/logs.ts";
 
 Deno.test("[app] health, readiness and a placement page by POST and GET", async () => {
   await using app = await openTestApp();
@@ -60,9 +61,7 @@ Deno.test("[app] bad input gets a 4xx JSON error without a stack trace", async (
 });
 
 Deno.test("[app] a token and a SIP password passing through a request never reach the logs", async () => {
-  const lines: string[] = [];
-  const previous = log.setSink((line) => lines.push(line));
-  try {
+  const lines = await withCapturedLogs(async (lines) => {
     await using app = await openTestApp({ LOG_LEVEL: "debug" });
     await app.request("/?AUTH_ID=tok-SECRET-1234&LANG=en&password=sipPASS-5678", {
       method: "POST",
@@ -71,9 +70,8 @@ Deno.test("[app] a token and a SIP password passing through a request never reac
     log.info("probe", { password: "sipPASS-5678", nested: { access_token: "tok-SECRET-1234" } });
     log.info("url", { url: "https://x/rest/user.current?auth=tok-SECRET-1234" });
     log.error("query", { error: new Error("Failed query: select 1\nparams: sipPASS-5678") });
-  } finally {
-    log.setSink(previous);
-  }
+    return lines;
+  });
   const output = lines.join("\n");
   assert(lines.length >= 3, "request and probe lines were written");
   for (const secret of ["tok-SECRET-1234", "sipPASS-5678", "ref-SECRET-9"]) {

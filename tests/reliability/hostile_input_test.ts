@@ -37,14 +37,8 @@ import { startTestApp } from "../support/app.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { noPostgres, startPostgres, startPostgresIfInstalled } from "../support/postgres.ts";
 import { calls as callsTable, portals, sipAccounts } from "../../lib/server/db/schema.ts";
-import {
-  pool,
-  Random,
-  seedFromEnv,
-  snapshotDatabase,
-  stackTraceIn,
-  withCapturedLogs,
-} from "./support.ts";
+import { pool, Random, seedFromEnv, snapshotDatabase, stackTraceIn } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
 import { waitFor } from "../support/wait.ts";
 import { readiness, readJson } from "../support/http.ts";
 

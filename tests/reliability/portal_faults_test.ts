@@ -17,7 +17,8 @@ import { startPortal } from "../../dev/portal/mod.ts";
 import type { Services } from "../../lib/server/services.ts";
 import { calls as callsTable } from "../../lib/server/db/schema.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
-import { pool, withCapturedLogs } from "./support.ts";
+import { pool } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { readJson } from "../support/http.ts";
 

@@ -11,7 +11,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { startBitrixHarness } from "../support/bitrix.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
 import { calls as callsTable } from "../../lib/server/db/schema.ts";
-import { withCapturedLogs } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
 import { readiness, waitUntilReady } from "../support/http.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 

@@ -1,15 +1,13 @@
 /**
- * Helpers of the reliability tests: a seeded random generator, a snapshot of every table, log
- * capture, the checks every answer must pass, and the app in its own process.
+ * Helpers of the reliability tests: a seeded random generator, a snapshot of every table, the
+ * checks every answer must pass, and the app in its own process.
  *
  * @module
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../../lib/server/db/client.ts";
-import { log } from "../../lib/server/log.ts";
 import { stopProcess } from "../support/process.ts";
 import { waitFor } from "../support/wait.ts";
-import "../support/logs.ts";
 
 /** Seeded PRNG (mulberry32): the same seed gives the same requests. */
 export class Random {
@@ -109,25 +107,6 @@ const STACK_TRACE = [
 /** The pattern a body matches if it leaks a stack trace, or undefined. */
 export function stackTraceIn(body: string): RegExp | undefined {
   return STACK_TRACE.find((re) => re.test(body));
-}
-
-/**
- * Captures the process-wide log lines while `fn` runs, for its checks; they also go on to the
- * sink before (`tests/support/logs.ts`: printed when the test fails, or with `LOG_TESTS=1`).
- */
-export async function withCapturedLogs<T>(
-  fn: (lines: string[]) => Promise<T>,
-): Promise<T> {
-  const lines: string[] = [];
-  const previous = log.setSink((line) => {
-    lines.push(line);
-    previous(line);
-  });
-  try {
-    return await fn(lines);
-  } finally {
-    log.setSink(previous);
-  }
 }
 
 /** Runs `tasks` with at most `limit` in flight. */

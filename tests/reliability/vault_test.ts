@@ -23,7 +23,8 @@ import { startVaultTestServer, type VaultTestServer } from "../../dev/vault/mod.
 import { parseConfig } from "../../lib/server/config.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { vaultSecretsFromConfig } from "../../lib/server/secrets/vault.ts";
-import { spawnApp, withCapturedLogs } from "./support.ts";
+import { spawnApp } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
 import { readiness, readJson, waitUntilReady } from "../support/http.ts";
 import { waitFor } from "../support/wait.ts";
 

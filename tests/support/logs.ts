@@ -10,9 +10,8 @@
  * import "../../tests/support/logs.ts";
  * ```
  *
- * A test that asserts on log lines still replaces the sink itself (`log.setSink`) and restores
- * it; lines logged between tests (background work that outlives its test) go to the next
- * test's buffer.
+ * A test that asserts on log lines captures them with {@link withCapturedLogs}; lines logged
+ * between tests (background work that outlives its test) go to the next test's buffer.
  *
  * The cost of wrapping `Deno.test`: the runner names this module, not the test file, as a
  * test's place in its failure list; the error's own stack still points at the failing line.
@@ -82,6 +81,25 @@ function quietTest(register: typeof Deno.test): typeof Deno.test {
     return (register as (...a: unknown[]) => void)(...args);
   };
   return Object.assign(quiet, register) as typeof Deno.test;
+}
+
+/**
+ * Captures the process-wide log lines while `fn` runs, for its checks; they also go on to the
+ * sink before (printed when the test fails, or with `LOG_TESTS=1`).
+ */
+export async function withCapturedLogs<T>(
+  fn: (lines: string[]) => Promise<T>,
+): Promise<T> {
+  const lines: string[] = [];
+  const previous = log.setSink((line) => {
+    lines.push(line);
+    previous(line);
+  });
+  try {
+    return await fn(lines);
+  } finally {
+    log.setSink(previous);
+  }
 }
 
 const QUIET = Symbol.for("tests/support/logs.ts");
