@@ -29,7 +29,9 @@
  */
 import { startPortal } from "../dev/portal/mod.ts";
 import { generateKey } from "../lib/server/secrets/crypto.ts";
-import { stopProcess } from "../tests/support/services.ts";
+import { stopProcess } from "../tests/support/process.ts";
+import { freePort } from "../tests/support/ports.ts";
+import { waitFor } from "../tests/support/wait.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const LUA = new URL("./request.lua", import.meta.url).pathname;
@@ -81,17 +83,6 @@ const TARGETS = {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** VmRSS and VmHWM of a process, in MiB. */
 async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
@@ -115,21 +106,13 @@ async function cpuMsOf(pid: number): Promise<number> {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
-async function waitFor(url: string, ok: (res: Response) => boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url);
-      await res.body?.cancel();
-      if (ok(res)) return;
-      last = `status ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(200);
-  }
-  throw new Error(`${url} not ready after ${timeoutMs} ms (${last})`);
+/** Waits until `url` answers 200 (a server subprocess is up). */
+function answering(url: string): Promise<boolean> {
+  return waitFor(`${url} to answer 200`, async () => {
+    const res = await fetch(url);
+    await res.body?.cancel();
+    return res.status === 200;
+  }, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
 /** A server subprocess whose output goes to a log file (the pid is the server's own). */
@@ -414,8 +397,8 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
   );
   cleanups.push(() => baseline.stop());
 
-  await waitFor(`${app.url}/readyz`, (r) => r.status === 200);
-  await waitFor(`${baseline.url}/`, (r) => r.status === 200);
+  await answering(`${app.url}/readyz`);
+  await answering(`${baseline.url}/`);
 
   // Install as the portal admin would, then give an employee a SIP account.
   const ADMIN = 1;
@@ -472,7 +455,7 @@ async function run(dir: string, cleanups: (() => Promise<unknown>)[]) {
       dir,
     );
     cleanups.push(() => dbFloor!.stop());
-    await waitFor(`${dbFloor.url}/`, (r) => r.status === 200);
+    await answering(`${dbFloor.url}/`);
   }
 
   // The request shapes; each is checked once before the load.

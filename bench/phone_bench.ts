@@ -24,6 +24,7 @@ import { startKamailio } from "../tests/kamailio/kamailio.ts";
 import { launchChromium } from "../tests/support/chromium.ts";
 import { account, FAST, phoneBundles, PhonePage, startPageServer } from "../tests/phone/harness.ts";
 import { loopbackOnly } from "../tests/phone/gate.ts";
+import { sleep } from "../tests/support/wait.ts";
 
 const RUNS = Number(Deno.env.get("PHONE_BENCH_RUNS") ?? 7);
 
@@ -197,7 +198,7 @@ for (const direction of ["outbound", "inbound"] as const) {
     const page2 = await ctxA.newPage();
     const tab2 = await PhonePage.open(page2, server.origin, "alice-2");
     const id = direction === "outbound" ? (await timedCall(tab2)).id : await inboundCall(tab2);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     // tab 1 watches for the first packet of the moved call (wall clock shared with Deno).
     const watch = tab1.run((p, callId) =>
       new Promise<number>((resolve) => {

@@ -7,7 +7,8 @@
  */
 import { assertEquals } from "../tests/support/assert.ts";
 import { noPostgres, startPostgres } from "../tests/support/postgres.ts";
-import { freePort } from "../tests/support/services.ts";
+import { freePort } from "../tests/support/ports.ts";
+import { waitUntilReady } from "../tests/support/http.ts";
 import { generateKey } from "../lib/server/secrets/crypto.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -48,17 +49,7 @@ Deno.test({
       const stderr = new Response(app.stderr).text();
       await app.stdout.cancel();
       try {
-        let ready: { status: number; body: unknown } | undefined;
-        for (let i = 0; i < 200 && ready?.status !== 200; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          try {
-            const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-            ready = { status: res.status, body: await res.json() };
-          } catch {
-            // not listening yet
-          }
-        }
-        assertEquals(ready?.status, 200, JSON.stringify(ready?.body));
+        await waitUntilReady(`http://127.0.0.1:${port}`, { timeoutMs: 20_000, intervalMs: 100 });
       } finally {
         app.kill("SIGTERM");
         await app.status;

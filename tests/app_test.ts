@@ -1,18 +1,19 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
-import { startTestApp } from "./support/app.ts";
+import { openTestApp } from "./support/app.ts";
 import { log } from "../lib/server/log.ts";
+import { withCapturedLogs } from "./support/logs.ts";
 
 Deno.test("[app] health, readiness and a placement page by POST and GET", async () => {
-  await using app = await startTestApp();
-  const health = await fetch(`${app.url}/healthz`);
+  await using app = await openTestApp();
+  const health = await app.request("/healthz");
   assertEquals(health.status, 200);
   assertEquals(await health.json(), { status: "ok" });
 
-  const ready = await fetch(`${app.url}/readyz`);
+  const ready = await app.request("/readyz");
   assertEquals(ready.status, 200);
   assertEquals((await ready.json()).ready, true);
 
-  const post = await fetch(`${app.url}/?DOMAIN=acme.bitrix24.ru&LANG=ru`, {
+  const post = await app.request("/?DOMAIN=acme.bitrix24.ru&LANG=ru", {
     method: "POST",
     body: new URLSearchParams({ AUTH_ID: "a1", member_id: "m1", PLACEMENT: "DEFAULT" }),
   });
@@ -25,13 +26,13 @@ Deno.test("[app] health, readiness and a placement page by POST and GET", async 
   assertStringIncludes(html, "Приложение ещё не установлено");
   assertEquals(post.status, 401);
 
-  const get = await fetch(`${app.url}/?LANG=en`);
+  const get = await app.request("/?LANG=en");
   assertEquals(get.status, 200);
   assertStringIncludes(await get.text(), "Open this page from Bitrix24");
 });
 
 Deno.test("[app] bad input gets a 4xx JSON error without a stack trace", async () => {
-  await using app = await startTestApp();
+  await using app = await openTestApp();
   const cases: [RequestInit & { path?: string }, number][] = [
     [{ path: "/nope" }, 404],
     [
@@ -50,7 +51,7 @@ Deno.test("[app] bad input gets a 4xx JSON error without a stack trace", async (
     }, 400],
   ];
   for (const [{ path = "/", ...init }, status] of cases) {
-    const res = await fetch(`${app.url}${path}`, init);
+    const res = await app.request(path, init);
     assertEquals(res.status, status, `${init.method ?? "GET"} ${path}`);
     const text = await res.text();
     assert(!/at .*\.ts:\d+/.test(text), "no stack trace");
@@ -60,20 +61,17 @@ Deno.test("[app] bad input gets a 4xx JSON error without a stack trace", async (
 });
 
 Deno.test("[app] a token and a SIP password passing through a request never reach the logs", async () => {
-  const lines: string[] = [];
-  const previous = log.setSink((line) => lines.push(line));
-  try {
-    await using app = await startTestApp({ LOG_LEVEL: "debug" });
-    await fetch(`${app.url}/?AUTH_ID=tok-SECRET-1234&LANG=en&password=sipPASS-5678`, {
+  const lines = await withCapturedLogs(async (lines) => {
+    await using app = await openTestApp({ LOG_LEVEL: "debug" });
+    await app.request("/?AUTH_ID=tok-SECRET-1234&LANG=en&password=sipPASS-5678", {
       method: "POST",
       body: new URLSearchParams({ AUTH_ID: "tok-SECRET-1234", REFRESH_ID: "ref-SECRET-9" }),
     }).then((r) => r.body?.cancel());
     log.info("probe", { password: "sipPASS-5678", nested: { access_token: "tok-SECRET-1234" } });
     log.info("url", { url: "https://x/rest/user.current?auth=tok-SECRET-1234" });
     log.error("query", { error: new Error("Failed query: select 1\nparams: sipPASS-5678") });
-  } finally {
-    log.setSink(previous);
-  }
+    return lines;
+  });
   const output = lines.join("\n");
   assert(lines.length >= 3, "request and probe lines were written");
   for (const secret of ["tok-SECRET-1234", "sipPASS-5678", "ref-SECRET-9"]) {
@@ -83,14 +81,14 @@ Deno.test("[app] a token and a SIP password passing through a request never reac
 });
 
 Deno.test("[app] documents get the framing policy, API answers the short one", async () => {
-  await using app = await startTestApp();
+  await using app = await openTestApp();
   const answers = {
-    page: await fetch(`${app.url}/?LANG=en`),
-    style: await fetch(`${app.url}/static/style.css`),
-    styleByPost: await fetch(`${app.url}/static/style.css`, { method: "POST" }),
-    api: await fetch(`${app.url}/api/calls`, { method: "POST", body: "{}" }),
-    probe: await fetch(`${app.url}/healthz`),
-    missing: await fetch(`${app.url}/nope`),
+    page: await app.request("/?LANG=en"),
+    style: await app.request("/static/style.css"),
+    styleByPost: await app.request("/static/style.css", { method: "POST" }),
+    api: await app.request("/api/calls", { method: "POST", body: "{}" }),
+    probe: await app.request("/healthz"),
+    missing: await app.request("/nope"),
   };
   const requestIds = new Set<string>();
   for (const [name, res] of Object.entries(answers)) {
@@ -114,8 +112,8 @@ Deno.test("[app] documents get the framing policy, API answers the short one", a
 });
 
 Deno.test("[app] a page request that fails shows the error's text in both languages", async () => {
-  await using app = await startTestApp();
-  const res = await fetch(`${app.url}/`, {
+  await using app = await openTestApp();
+  const res = await app.request("/", {
     method: "POST",
     body: "x".repeat(300 * 1024),
     headers: { "content-type": "text/plain", accept: "text/html" },

@@ -4,31 +4,29 @@
  */
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./support/bitrix.ts";
-import { noPostgres, startPostgres, type TestPostgres } from "./support/postgres.ts";
+import {
+  noPostgres,
+  startPostgres,
+  startPostgresIfInstalled,
+  type TestPostgres,
+} from "./support/postgres.ts";
 import { startTestApp } from "./support/app.ts";
 import { startPortal } from "../dev/portal/mod.ts";
 import { generateKey } from "../lib/server/secrets/crypto.ts";
 import { tokenUrlFor } from "../lib/server/bitrix/oauth.ts";
 import { eq } from "drizzle-orm";
 import { calls as callsTable, portals, sipAccounts } from "../lib/server/db/schema.ts";
+import { sleep } from "./support/wait.ts";
+import { readJson } from "./support/http.ts";
 
 const ADMIN = 1;
 const ANNA = 2;
 const JOHN = 3;
 
 async function withHarness(fn: (h: BitrixHarness, pg?: TestPostgres) => Promise<void>) {
-  const pg = noPostgres ? undefined : await startPostgres();
-  try {
-    await using h = await startBitrixHarness({ databaseUrl: pg?.url });
-    await fn(h, pg);
-  } finally {
-    await pg?.close();
-  }
-}
-
-async function json(res: Response) {
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  await using pg = await startPostgresIfInstalled();
+  await using h = await startBitrixHarness({ databaseUrl: pg?.url });
+  await fn(h, pg);
 }
 
 const account = {
@@ -42,7 +40,7 @@ async function installWithAccounts(h: BitrixHarness) {
   assertEquals((await h.install()).status, 200);
   const creds = { clientId: h.portal.app.clientId, secretId: h.portal.app.clientSecret };
   assertEquals((await h.widget(ADMIN, { event: "UPDATECREED", ...creds })).status, 200);
-  const saved = await json(
+  const saved = await readJson(
     await h.widget(ADMIN, { event: "SAVEUSERDATA", userId: ANNA, ...account }),
   );
   assertEquals(saved.status, 200);
@@ -85,20 +83,22 @@ Deno.test({
       assertEquals(portal.records.calls("app.info").length, asked + 1);
 
       // Widget: the owner gets the password, the admin only sees that there is one.
-      const me = await json(await h.widget(ANNA, { event: "GETME" }));
+      const me = await readJson(await h.widget(ANNA, { event: "GETME" }));
       assertEquals(me.body.account.password, "anna-SIP-pass");
       assertEquals(me.body.isAdmin, false);
-      const adminView = await json(await h.widget(ADMIN, { event: "GETUSERDATA", userId: ANNA }));
+      const adminView = await readJson(
+        await h.widget(ADMIN, { event: "GETUSERDATA", userId: ANNA }),
+      );
       assertEquals(adminView.body.account.hasPassword, true);
       assertEquals("password" in adminView.body.account, false);
-      const list = await json(
+      const list = await readJson(
         await h.widget(ADMIN, { event: "GETUSERSDATA", usersId: [ANNA, JOHN] }),
       );
       assertEquals(list.body.accounts.length, 1);
 
       // Calls: start → answer → end lands in Bitrix24 with the SIP Call-ID.
       const sipCallId = "a84b4c76e66710@pbx.example.com";
-      const start = await json(
+      const start = await readJson(
         await h.calls(ANNA, {
           body: { phase: "start", sipCallId, direction: "outbound", number: "+74951234567" },
         }),
@@ -106,7 +106,7 @@ Deno.test({
       assertEquals(start.status, 200);
       assertMatch(start.body.call.bitrixCallId, /^externalCall\./);
       await h.calls(ANNA, { body: { phase: "answer", sipCallId } });
-      const end = await json(
+      const end = await readJson(
         await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 200, durationSec: 42 } }),
       );
       assertEquals(end.body.call.syncState, "synced");
@@ -124,10 +124,10 @@ Deno.test({
       assertEquals(portal.records.calls("telephony.externalcall.finish").length, 1);
 
       // History: own calls; another user sees none; admins may see all.
-      assertEquals((await json(await h.calls(ANNA))).body.calls.length, 1);
-      assertEquals((await json(await h.calls(JOHN))).body.calls.length, 0);
-      assertEquals((await json(await h.calls(JOHN, { query: "all=1" }))).status, 403);
-      assertEquals((await json(await h.calls(ADMIN, { query: "all=1" }))).body.calls.length, 1);
+      assertEquals((await readJson(await h.calls(ANNA))).body.calls.length, 1);
+      assertEquals((await readJson(await h.calls(JOHN))).body.calls.length, 0);
+      assertEquals((await readJson(await h.calls(JOHN, { query: "all=1" }))).status, 403);
+      assertEquals((await readJson(await h.calls(ADMIN, { query: "all=1" }))).body.calls.length, 1);
 
       // Click-to-call: Bitrix24's CALL_ID is finished, not registered again.
       const { callId } = await portal.clickToCall({ userId: ANNA, phoneNumber: "+74957654321" });
@@ -156,7 +156,7 @@ Deno.test({
       }).where(eq(callsTable.bitrixCallId, undialled.callId));
       await app.services.bitrix.callSync.runOnce();
       for (let pass = 0; pass < 20 && await app.services.calls.countPending() > 0; pass++) {
-        await new Promise((r) => setTimeout(r, 200)); // the portal's rate limit drains
+        await sleep(200); // the portal's rate limit drains
         await app.services.bitrix.callSync.runOnce();
       }
       const cancelled = portal.records.calls("telephony.externalcall.finish")
@@ -238,7 +238,7 @@ Deno.test({
       assertEquals(portal.records.calls("batch").length, asked + 1);
 
       // Another user's account and admin-only events.
-      const other = await json(await h.widget(JOHN, { event: "GETUSERDATA", userId: ANNA }));
+      const other = await readJson(await h.widget(JOHN, { event: "GETUSERDATA", userId: ANNA }));
       assertEquals(other.status, 403);
       assertEquals(JSON.stringify(other.body).includes("anna-SIP-pass"), false);
       for (
@@ -307,7 +307,7 @@ Deno.test({
         ["/install", { method: "POST", headers: form, body: "AUTH_ID=x" }],
       ];
       for (const [path, init] of cases) {
-        const res = await json(await fetch(`${app.url}${path}`, init));
+        const res = await readJson(await fetch(`${app.url}${path}`, init));
         assert(res.status >= 400 && res.status < 500, `${path} → ${res.status}`);
         assert(typeof res.body.error.code === "string");
       }
@@ -323,7 +323,7 @@ Deno.test({
         "not an object",
       ];
       for (const body of widgetCases) {
-        const res = await json(await h.widget(ADMIN, body));
+        const res = await readJson(await h.widget(ADMIN, body));
         assertEquals(res.status, 400, JSON.stringify(body));
       }
       const badCalls: unknown[] = [
@@ -356,14 +356,14 @@ Deno.test({
               direction: "inbound",
               number: `+7495000${i}`,
             },
-          }).then(json)),
+          }).then(readJson)),
       );
       for (const r of results) assertEquals(r.status, 200);
       // Calls the portal's rate limit (or the 3 s answer budget) left pending are synced next.
       const { calls, bitrix } = h.app.services;
       for (let pass = 0; pass < 50 && await calls.countPending() > 0; pass++) {
         await bitrix.callSync.runOnce();
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       assertEquals(await calls.countPending(), 0);
       const refreshes = h.portal.records.oauth().filter((o) => o.grantType === "refresh_token");
@@ -414,7 +414,7 @@ Deno.test({
       // when their lease ends.
       for (let pass = 0; pass < 40 && await restarted.services.calls.countPending() > 0; pass++) {
         await Promise.all([sync.runOnce(), sync.runOnce()]);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       assertEquals(await restarted.services.calls.countPending(), 0);
       const ok = (method: string) => h.portal.records.calls(method).filter((c) => c.status === 200);
@@ -493,7 +493,7 @@ Deno.test({
       const portal = await h.app.services.portals.findByMemberId(h.portal.memberId);
       assertEquals(portal?.appKind, "marketplace");
       h.portal.expireAllTokens();
-      const list = await json(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
+      const list = await readJson(await h.widget(ADMIN, { event: "GETPORTALUSERS" }));
       assertEquals(list.status, 200);
       // One refresh confirmed the new portal at install, one renewed the expired token.
       assertEquals(h.portal.records.oauth().map((o) => [o.clientId, o.status]), [
@@ -512,7 +512,7 @@ Deno.test({
   fn: () =>
     withHarness(async (h) => {
       await installWithAccounts(h);
-      const found = await json(
+      const found = await readJson(
         await h.widget(ADMIN, { event: "GETPORTALUSERS", search: "john" }),
       );
       assertEquals(found.status, 200);
@@ -521,7 +521,7 @@ Deno.test({
       const line = () => h.portal.state.lines.find((l) => l.number === "webrtc")!;
       assertEquals(line().crmAutoCreate, "Y");
       const settings = { crmCreate: false, showCard: true, usersEditOwnAccount: false };
-      const saved = await json(await h.widget(ADMIN, { event: "SAVESETTINGS", settings }));
+      const saved = await readJson(await h.widget(ADMIN, { event: "SAVESETTINGS", settings }));
       assertEquals(saved.status, 200);
       assertEquals(line().crmAutoCreate, "N");
       assertEquals(h.portal.records.calls("telephony.externalLine.update").length, 1);
@@ -622,7 +622,7 @@ Deno.test({
       h.portal.records.clear();
 
       const sipCallId = "after-move-1@pbx";
-      const start = await json(
+      const start = await readJson(
         await h.calls(ANNA, {
           body: { phase: "start", sipCallId, direction: "inbound", number: "+74951234567" },
         }),
@@ -654,7 +654,7 @@ Deno.test({
             direction: "inbound",
             number: "+74951234567",
           },
-        }).then(json)));
+        }).then(readJson)));
       for (const s of starts) assertEquals(s.status, 200);
       assertEquals((await stored()).clientEndpoint, third.clientEndpoint);
       assertEquals(h.portal.records.oauth().length, 2);

@@ -10,8 +10,9 @@ import { launchChromium } from "./support/chromium.ts";
 import { noPostgres, startPostgres } from "./support/postgres.ts";
 import { startKamailio } from "./kamailio/kamailio.ts";
 import { phoneTest } from "./phone/gate.ts";
-import { eventually, phoneBundles, PhonePage, startPageServer } from "./phone/harness.ts";
+import { phoneBundles, PhonePage, startPageServer } from "./phone/harness.ts";
 import { inboundBytes, recordPeerConnections } from "./support/webrtc.ts";
+import { sleep, waitFor } from "./support/wait.ts";
 
 const ADMIN = 1;
 const ANNA = 2;
@@ -22,28 +23,26 @@ const EMILY = 4;
 
 async function audioGrows(frame: Frame, what: string) {
   const start = await inboundBytes(frame);
-  await eventually(async () => (await inboundBytes(frame)) > start + 2000, what, 15_000, 250);
+  await waitFor(what, async () => (await inboundBytes(frame)) > start + 2000, {
+    timeoutMs: 15_000,
+    intervalMs: 250,
+  });
 }
 
 /** The worker frame that owns media for the page (the one with a live peer connection). */
 function mediaFrame(page: Page): Promise<Frame> {
-  return eventually(
-    async () => {
-      for (const frame of page.frames()) {
-        if (!frame.url().includes("/placement/background")) continue;
-        const live = await frame.evaluate(() =>
-          (globalThis as unknown as { __pcs?: RTCPeerConnection[] }).__pcs?.some((pc) =>
-            pc.connectionState !== "closed"
-          ) ?? false
-        ).catch(() => false);
-        if (live) return frame;
-      }
-      return undefined;
-    },
-    "the worker frame with the call's media",
-    15_000,
-    200,
-  );
+  return waitFor("the worker frame with the call's media", async () => {
+    for (const frame of page.frames()) {
+      if (!frame.url().includes("/placement/background")) continue;
+      const live = await frame.evaluate(() =>
+        (globalThis as unknown as { __pcs?: RTCPeerConnection[] }).__pcs?.some((pc) =>
+          pc.connectionState !== "closed"
+        ) ?? false
+      ).catch(() => false);
+      if (live) return frame;
+    }
+    return undefined;
+  }, { timeoutMs: 15_000, intervalMs: 200 });
 }
 
 function finishes(h: BitrixHarness) {
@@ -56,11 +55,9 @@ function registrations(h: BitrixHarness) {
 
 /** The `n`-th successful finish (1-based), once it arrived. */
 async function nthFinish(h: BitrixHarness, n: number, what: string) {
-  await eventually(
-    () => Promise.resolve(finishes(h).length >= n || undefined),
-    `finish of ${what}`,
-    15_000,
-  );
+  await waitFor(`finish of ${what}`, () => Promise.resolve(finishes(h).length >= n || undefined), {
+    timeoutMs: 15_000,
+  });
   return finishes(h)[n - 1].params;
 }
 
@@ -87,9 +84,9 @@ phoneTest(
       await admin.waitForURL(/install_finished=Y/, { timeout: 20_000 });
       assert(h.portal.app.installed);
       await admin.goto(h.portal.pageUrl({ userId: ADMIN, placement: "DEFAULT", workers: false }));
-      const app = await eventually(
-        () => Promise.resolve(admin.frames().find((f) => f.url().startsWith(h.app.url))),
+      const app = await waitFor(
         "the app frame",
+        () => Promise.resolve(admin.frames().find((f) => f.url().startsWith(h.app.url))),
       );
       await app.waitForSelector("[data-island=Admin][data-hydrated='1']");
       await app.click("role=tab[name='App credentials']");
@@ -121,11 +118,9 @@ phoneTest(
         anna.on("pageerror", (e) => console.log(`[anna] page error ${e.message} ${e.stack}`));
       }
       await anna.goto(h.portal.pageUrl({ userId: ANNA }));
-      await eventually(
-        async () => (await kamailio.contacts("1002")) === 1,
-        "1002 registered",
-        20_000,
-      );
+      await waitFor("1002 registered", async () => (await kamailio.contacts("1002")) === 1, {
+        timeoutMs: 20_000,
+      });
 
       // The far parties: plain phones in their own browser contexts.
       const farPhone = async (name: string, user: string) => {
@@ -165,11 +160,11 @@ phoneTest(
       await audioGrows(annaMedia, "audio at Anna");
       const bobCall = (await bob.state()).calls.find((c) => c.state === "connected")!;
       const bobBefore = (await bob.stats(bobCall.id))?.bytesReceived ?? 0;
-      await eventually(
-        async () => ((await bob.stats(bobCall.id))?.bytesReceived ?? 0) > bobBefore + 2000,
+      await waitFor(
         "audio at Bob",
+        async () => ((await bob.stats(bobCall.id))?.bytesReceived ?? 0) > bobBefore + 2000,
       );
-      await new Promise((r) => setTimeout(r, 1200)); // a talk time Bitrix24 can see
+      await sleep(1200); // a talk time Bitrix24 can see
       await anna.click("[data-testid=call-card-hangup]");
       const outgoing = await nthFinish(h, 1, "the click-to-call");
       assertEquals(String(outgoing.STATUS_CODE), "200");
@@ -188,7 +183,7 @@ phoneTest(
       const atOlga = await olga.waitForCall("incoming", "inbound", 20_000);
       await olga.run((p, id) => p.answer(id), atOlga.id);
       await anna.waitForSelector(card("connected"));
-      await new Promise((r) => setTimeout(r, 1200));
+      await sleep(1200);
       await anna.click("[data-testid=call-card-hangup]");
       const national = await nthFinish(h, 2, "the card-first click-to-call");
       assertEquals(String(national.STATUS_CODE), "200");
@@ -200,28 +195,23 @@ phoneTest(
       // 3c. Dialled from the app's own page with the worker loaded: the journal registers it,
       // Bitrix24 raises an outgoing card for it, and the worker binds it instead of dialling.
       await anna.goto(h.portal.pageUrl({ userId: ANNA, placement: "DEFAULT" }));
-      const phoneApp = await eventually(
-        () =>
-          Promise.resolve(
-            anna.frames().find((f) =>
-              f.url().startsWith(h.app.url) && !f.url().includes("/placement/background")
-            ),
+      const phoneApp = await waitFor("the phone frame", () =>
+        Promise.resolve(
+          anna.frames().find((f) =>
+            f.url().startsWith(h.app.url) && !f.url().includes("/placement/background")
           ),
-        "the phone frame",
-      );
+        ));
       await phoneApp.waitForSelector("[data-island=Phone][data-hydrated='1']");
-      await eventually(
-        async () => (await kamailio.contacts("1002")) >= 1,
-        "1002 registered again",
-        20_000,
-      );
+      await waitFor("1002 registered again", async () => (await kamailio.contacts("1002")) >= 1, {
+        timeoutMs: 20_000,
+      });
       await phoneApp.fill("input[name=number]", "1003");
       await phoneApp.press("input[name=number]", "Enter");
       const fromApp = await bob.waitForCall("incoming", "inbound", 20_000);
       await anna.waitForSelector(card("connectingOutgoing"), { timeout: 20_000 });
       await bob.run((p, id) => p.answer(id), fromApp.id);
       await anna.waitForSelector(card("connected"));
-      await new Promise((r) => setTimeout(r, 1200));
+      await sleep(1200);
       await anna.click("[data-testid=call-card-hangup]");
       const own = await nthFinish(h, 3, "the call dialled from the app");
       assertEquals(String(own.STATUS_CODE), "200");

@@ -6,11 +6,13 @@
  */
 import { parseDocument } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
-import { freePort, run } from "./support/services.ts";
+import { freePort } from "./support/ports.ts";
+import { run } from "./support/process.ts";
 import { noPostgres, startPostgres } from "./support/postgres.ts";
 import { startVaultTestServer, type VaultTestServer } from "../dev/vault/mod.ts";
 import { VaultSecrets } from "../lib/server/secrets/vault.ts";
 import { log } from "../lib/server/log.ts";
+import { waitUntilReady } from "./support/http.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, root));
@@ -408,14 +410,11 @@ Deno.test({
         stdout: "null",
         stderr: "piped",
       }).spawn();
-      let ready: Response | undefined;
-      for (let i = 0; i < 300 && ready?.status !== 200; i++) {
-        await ready?.body?.cancel();
-        await new Promise((r) => setTimeout(r, 100));
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      }
-      const report = await ready?.json();
-      assertEquals(report?.ready, true, JSON.stringify(report));
+      const ready = await waitUntilReady(`http://127.0.0.1:${port}`, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
+      assertEquals(ready.body.ready, true);
 
       const [, ...check] = services.app.healthcheck!.test as string[];
       const health = await runService(

@@ -1,11 +1,11 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
-import { startTestApp } from "./support/app.ts";
+import { openTestApp } from "./support/app.ts";
 
 Deno.test("[metrics] Prometheus text with requests by route and the sync backlog", async () => {
-  await using app = await startTestApp();
-  await fetch(`${app.url}/healthz`).then((r) => r.body?.cancel());
-  await fetch(`${app.url}/nope`).then((r) => r.body?.cancel());
-  const res = await fetch(`${app.url}/metrics`);
+  await using app = await openTestApp();
+  await app.request("/healthz").then((r) => r.body?.cancel());
+  await app.request("/nope").then((r) => r.body?.cancel());
+  const res = await app.request("/metrics");
   assertEquals(res.status, 200);
   assertMatch(res.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
   const text = await res.text();
@@ -19,9 +19,9 @@ Deno.test("[metrics] Prometheus text with requests by route and the sync backlog
 });
 
 Deno.test("[metrics] METRICS_TOKEN protects the endpoint", async () => {
-  await using app = await startTestApp({ METRICS_TOKEN: "0123456789abcdef-token" });
-  assertEquals((await fetch(`${app.url}/metrics`).then((r) => (r.body?.cancel(), r))).status, 401);
-  const ok = await fetch(`${app.url}/metrics`, {
+  await using app = await openTestApp({ METRICS_TOKEN: "0123456789abcdef-token" });
+  assertEquals((await app.request("/metrics").then((r) => (r.body?.cancel(), r))).status, 401);
+  const ok = await app.request("/metrics", {
     headers: { authorization: "Bearer 0123456789abcdef-token" },
   });
   assertEquals(ok.status, 200);

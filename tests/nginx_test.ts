@@ -7,7 +7,9 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { startTestApp } from "./support/app.ts";
-import { findBinary, freePort, requireService, run } from "./support/services.ts";
+import { findBinary, requireService } from "./support/services.ts";
+import { freePort, waitForPort } from "./support/ports.ts";
+import { run, stopProcess } from "./support/process.ts";
 import { createApp } from "../app.ts";
 import { peerAddress, resolveClient } from "../lib/server/proxy.ts";
 import {
@@ -97,26 +99,17 @@ async function startNginx(setup: NginxSetup): Promise<AsyncDisposable> {
     stderr: "null",
   }).spawn();
   const errorLog = () => Deno.readTextFile(`${setup.dir}/error.log`).catch(() => "");
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    await child.status;
-  };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port: setup.httpPort })).close();
-      break;
-    } catch {
-      const exited = await Promise.race([child.status, new Promise((r) => setTimeout(r, 50))]);
-      if (exited || Date.now() > deadline) {
-        await stop();
-        throw new Error(`nginx did not start:\n${await errorLog()}`);
-      }
-    }
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const stop = async () => void await stopProcess(child, status);
+  try {
+    await waitForPort("nginx", setup.httpPort, { exited: () => exited });
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}:\n${await errorLog()}`);
   }
   return { [Symbol.asyncDispose]: stop };
 }

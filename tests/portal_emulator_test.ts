@@ -2,30 +2,25 @@
 import assert from "node:assert/strict";
 import { B24OAuth } from "@bitrix24/b24jssdk";
 import { type Portal, type PortalOptions, startPortal, type TokenSet } from "../dev/portal/mod.ts";
-
-interface Answer {
-  status: number;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
+import { sleep } from "./support/wait.ts";
+import { type JsonAnswer as Answer, readJson } from "./support/http.ts";
 
 /** POSTs JSON to /rest/<method> with `auth`. */
-async function rest(
+function rest(
   portal: Portal,
   method: string,
   params: Record<string, unknown> = {},
   token?: string,
 ): Promise<Answer> {
-  const res = await fetch(`${portal.clientEndpoint}${method}`, {
+  return readJson(fetch(`${portal.clientEndpoint}${method}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(token === undefined ? params : { ...params, auth: token }),
-  });
-  return { status: res.status, body: await res.json() };
+  }));
 }
 
-async function refresh(portal: Portal, refreshToken: string, secret?: string): Promise<Answer> {
-  const res = await fetch(portal.tokenUrl, {
+function refresh(portal: Portal, refreshToken: string, secret?: string): Promise<Answer> {
+  return readJson(fetch(portal.tokenUrl, {
     method: "POST",
     body: new URLSearchParams({
       grant_type: "refresh_token",
@@ -33,8 +28,7 @@ async function refresh(portal: Portal, refreshToken: string, secret?: string): P
       client_secret: secret ?? portal.app.clientSecret,
       refresh_token: refreshToken,
     }),
-  });
-  return { status: res.status, body: await res.json() };
+  }));
 }
 
 /** A tiny app stand-in that keeps every form POST it receives. */
@@ -335,7 +329,7 @@ Deno.test("portal emulator - injected faults", async () => {
     await failedRefresh.body?.cancel();
     portal.setFault({ method: "app.info", kind: "timeout" });
     const held = fetch(`${portal.clientEndpoint}app.info`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     portal.clearFaults();
     await portal.close();
     const released = await held;

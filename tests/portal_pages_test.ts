@@ -5,6 +5,7 @@ import { type Portal, startPortal } from "../dev/portal/mod.ts";
 import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "./support/assert.ts";
 import { chromiumAvailable, launchChromium } from "./support/chromium.ts";
 import { requireService } from "./support/services.ts";
+import { waitFor } from "./support/wait.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -102,20 +103,6 @@ function startApp(sdk: string): FakeApp {
     posts,
     close: () => server.shutdown(),
   };
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | Promise<T>,
-  ms = 10_000,
-): Promise<NonNullable<T>> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The ready app frame served at `path` (a new one after `after`, when given). */

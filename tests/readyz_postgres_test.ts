@@ -1,6 +1,7 @@
 import { assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { startTestApp } from "./support/app.ts";
+import { openTestApp } from "./support/app.ts";
 import { noPostgres, startPostgres } from "./support/postgres.ts";
+import { readiness, waitUntilReady } from "./support/http.ts";
 
 Deno.test({
   name: "[readyz] PostgreSQL stopped → 503 with the reason; started again → 200, same process",
@@ -10,11 +11,8 @@ Deno.test({
   async fn() {
     const pg = await startPostgres();
     try {
-      await using app = await startTestApp({ DATABASE_URL: pg.url });
-      const ready = async () => {
-        const res = await fetch(`${app.url}/readyz`);
-        return { status: res.status, body: await res.json() };
-      };
+      await using app = await openTestApp({ DATABASE_URL: pg.url });
+      const ready = () => readiness(app);
       assertEquals((await ready()).status, 200);
 
       await pg.stop();
@@ -22,11 +20,11 @@ Deno.test({
       assertEquals(down.status, 503);
       assertEquals(down.body.ready, false);
       assertEquals(down.body.checks.database.ok, false);
-      assertStringIncludes(down.body.checks.database.reason, "database unreachable");
+      assertStringIncludes(down.body.checks.database.reason ?? "", "database unreachable");
       assertEquals(down.body.checks.secrets.ok, true);
 
       // A request that needs the database meanwhile: 503, not 500.
-      const event = await fetch(`${app.url}/api/bitrix/callback`, {
+      const event = await app.request("/api/bitrix/callback", {
         method: "POST",
         body: new URLSearchParams({
           event: "ONAPPUNINSTALL",
@@ -38,12 +36,7 @@ Deno.test({
       assertEquals((await event.json()).error.code, "unavailable");
 
       await pg.start();
-      let up = await ready();
-      for (let i = 0; i < 20 && up.status !== 200; i++) {
-        await new Promise((r) => setTimeout(r, 250));
-        up = await ready();
-      }
-      assertEquals(up.status, 200);
+      const up = await waitUntilReady(app, { timeoutMs: 5_000, intervalMs: 250 });
       assertEquals(up.body.checks.database, { ok: true });
     } finally {
       await pg.close();

@@ -11,21 +11,19 @@ import { launchChromium } from "./support/chromium.ts";
 import { noPostgres, startPostgres } from "./support/postgres.ts";
 import { startKamailio } from "./kamailio/kamailio.ts";
 import { phoneTest } from "./phone/gate.ts";
-import { eventually, phoneBundles, PhonePage, startPageServer } from "./phone/harness.ts";
+import { phoneBundles, PhonePage, startPageServer } from "./phone/harness.ts";
 import { inboundBytes, recordPeerConnections } from "./support/webrtc.ts";
+import { sleep, waitFor } from "./support/wait.ts";
 
 const ADMIN = 1;
 const ANNA = 2;
 const NO_AUTOPLAY = "geolocation *; microphone *; camera *;";
 
 function appFrame(page: Page, url: string, path: string): Promise<Frame> {
-  return eventually(
-    () =>
-      Promise.resolve(
-        page.frames().find((f) => f.url().startsWith(`${url}${path}`) && !f.isDetached()),
-      ),
-    `the app frame ${path}`,
-  );
+  return waitFor(`the app frame ${path}`, () =>
+    Promise.resolve(
+      page.frames().find((f) => f.url().startsWith(`${url}${path}`) && !f.isDetached()),
+    ));
 }
 
 phoneTest(
@@ -59,7 +57,9 @@ phoneTest(
       await context.addInitScript(recordPeerConnections);
       const portalTab = await context.newPage();
       await portalTab.goto(h.portal.pageUrl({ userId: ANNA }));
-      await eventually(async () => (await kamailio.contacts("1002")) >= 1, "registered", 20_000);
+      await waitFor("registered", async () => (await kamailio.contacts("1002")) >= 1, {
+        timeoutMs: 20_000,
+      });
       const bob = await PhonePage.open(
         await (await browser.newContext()).newPage(),
         far.origin,
@@ -72,11 +72,11 @@ phoneTest(
       await portalTab.waitForSelector("[data-testid=call-card][data-ui-state=incoming]", {
         timeout: 20_000,
       });
-      await eventually(
+      await waitFor(
+        "the card's no-sound note",
         async () =>
           (await portalTab.textContent("[data-testid=call-card-status]"))?.includes("No sound") ||
           undefined,
-        "the card's no-sound note",
       );
       await bob.run((p, id) => p.hangup(id), first.id);
       await portalTab.waitForSelector("[data-testid=call-card]", { state: "hidden" });
@@ -87,7 +87,7 @@ phoneTest(
       await appTab.goto(h.portal.pageUrl({ userId: ANNA, placement: "DEFAULT", workers: false }));
       const phoneFrame = await appFrame(appTab, h.app.url, "/");
       await phoneFrame.waitForSelector("[data-island=Phone][data-hydrated='1']");
-      await new Promise((r) => setTimeout(r, 1000)); // its sound probe
+      await sleep(1000); // its sound probe
       assert(!(await phoneFrame.$("[data-testid=sound-blocked]")), "this page may play sound");
 
       // Answered from the card in the portal tab: the media lives in the app tab, which plays.
@@ -100,11 +100,10 @@ phoneTest(
       await portalTab.click("[data-testid=call-card-answer]");
       await portalTab.waitForSelector("[data-testid=call-card][data-ui-state=connected]");
       const before = await inboundBytes(phoneFrame);
-      await eventually(
-        async () => (await inboundBytes(phoneFrame)) > before + 2000,
+      await waitFor(
         "the far party's audio in the app tab",
-        15_000,
-        250,
+        async () => (await inboundBytes(phoneFrame)) > before + 2000,
+        { timeoutMs: 15_000, intervalMs: 250 },
       );
       await bob.run((p, id) => p.hangup(id), second.id);
     } finally {

@@ -89,8 +89,11 @@ phoneTest(
         }));
       return { onload: nav.loadEventStart, before };
     });
-    console.log(`background worker onload after ${timing.onload.toFixed(0)} ms`, timing.before);
-    assertEquals(timing.before.map((r) => r.path), ["/static/build/background_boot.js"]);
+    assertEquals(
+      timing.before.map((r) => r.path),
+      ["/static/build/background_boot.js"],
+      `background worker onload after ${timing.onload.toFixed(0)} ms`,
+    );
     assert(timing.before[0].bytes < 1024);
   },
 );

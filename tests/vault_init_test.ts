@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { startVaultTestServer, type VaultTestServer } from "../dev/vault/mod.ts";
 import { runVaultInit, type VaultInitOptions } from "../deploy/vault_init.ts";
-import { log } from "../lib/server/log.ts";
 import { VaultError, VaultSecrets } from "../lib/server/secrets/vault.ts";
-
-log.setSink(() => {}); // the in-process runs' logs are not under test here
+import "./support/logs.ts"; // the in-process runs' log lines: printed when a test fails
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SCRIPT = new URL("../deploy/vault_init.ts", import.meta.url).pathname;

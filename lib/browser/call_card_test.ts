@@ -11,6 +11,7 @@ import { CallState } from "./phone/call_state.ts";
 import { RegistrationState } from "./phone/registration_state.ts";
 import { EmitterImpl } from "./phone/emitter.ts";
 import type { CallInfo, PhoneSnapshot } from "./phone/types.ts";
+import { sleep, waitFor } from "../../tests/support/wait.ts";
 
 /** A phone whose calls the test sets; every command is recorded. */
 class FakePhone {
@@ -146,16 +147,6 @@ function bridge(
   return errors;
 }
 
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean, ms = 1000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await tick(5);
-  }
-}
-
 const outgoing = (id: string, number = "1003") => ({
   CALL_ID: id,
   PHONE_NUMBER: number,
@@ -168,12 +159,12 @@ Deno.test("[card] a card for the phone's own outgoing call binds to it and dials
   const own = phone.add({ sipCallId: "own@test", state: CallState.Ringing });
   const errors = bridge(phone, card, () => Promise.resolve({ sipCallId: "own@test" }));
   card.emit("initialized", outgoing("externalCall.1"));
-  await until("the card shows the call", () => card.states().includes("connectingOutgoing"));
+  await waitFor("the card shows the call", () => card.states().includes("connectingOutgoing"));
   assertEquals(phone.commands, []);
   phone.set(own.id, { state: CallState.Connected, answeredAt: Date.now() });
-  await until("connected", () => card.states().includes("connected"));
+  await waitFor("connected", () => card.states().includes("connected"));
   card.emit("hangupButtonClick");
-  await until("hung up", () => phone.commands.length === 1);
+  await waitFor("hung up", () => phone.commands.length === 1);
   assertEquals(phone.commands, [["hangup", own.id]]);
   assertEquals(errors, []);
 });
@@ -185,11 +176,11 @@ Deno.test("[card] a click-to-call is dialled once per browser, with its CALL_ID"
   const placeholder = () => Promise.resolve({ sipCallId: "bitrix24:externalCall.2" });
   for (const card of cards) bridge(phone, card, placeholder, { claim });
   for (const card of cards) card.emit("initialized", outgoing("externalCall.2", "84951234567"));
-  await until("dialled", () => phone.commands.length > 0);
-  await tick();
+  await waitFor("dialled", () => phone.commands.length > 0);
+  await sleep(30);
   assertEquals(phone.commands, [["call", "84951234567", "externalCall.2"]]);
   // The page that did not dial follows the call by its CALL_ID.
-  await until("both cards follow", () => cards.every((c) => c.states().length > 0));
+  await waitFor("both cards follow", () => cards.every((c) => c.states().length > 0));
 });
 
 Deno.test("[card] a card that comes before ONEXTERNALCALLSTART waits for it, then dials", async () => {
@@ -201,7 +192,7 @@ Deno.test("[card] a card that comes before ONEXTERNALCALLSTART waits for it, the
     return Promise.resolve(asked < 3 ? undefined : { sipCallId: "bitrix24:externalCall.3" });
   });
   card.emit("initialized", outgoing("externalCall.3"));
-  await until("dialled", () => phone.commands.length === 1);
+  await waitFor("dialled", () => phone.commands.length === 1);
   assertEquals(asked, 3);
 });
 
@@ -210,7 +201,7 @@ Deno.test("[card] an outgoing card whose event never comes is dialled after the 
   const card = new FakeCard();
   bridge(phone, card, () => Promise.resolve(undefined));
   card.emit("initialized", outgoing("externalCall.4"));
-  await until("dialled", () => phone.commands.length === 1);
+  await waitFor("dialled", () => phone.commands.length === 1);
   assertEquals(phone.commands, [["call", "1003", "externalCall.4"]]);
 });
 
@@ -219,7 +210,7 @@ Deno.test("[card] an outgoing call of another browser is not dialled again", asy
   const card = new FakeCard();
   bridge(phone, card, () => Promise.resolve({ sipCallId: "elsewhere@test" }));
   card.emit("initialized", outgoing("externalCall.5"));
-  await tick(60);
+  await sleep(60);
   assertEquals(phone.commands, []);
 });
 
@@ -229,11 +220,11 @@ Deno.test("[card] Busy rejects the ringing call with 486 and the card closes", a
   const ringing = phone.add({ direction: "inbound", state: CallState.Incoming });
   bridge(phone, card, () => Promise.resolve({ sipCallId: ringing.sipCallId }));
   card.emit("initialized", { CALL_ID: "externalCall.6", CALL_DIRECTION: "incoming" });
-  await until("incoming shown", () => card.states().includes("incoming"));
+  await waitFor("incoming shown", () => card.states().includes("incoming"));
   card.emit("skipButtonClick");
-  await until("rejected", () => phone.commands.length === 1);
+  await waitFor("rejected", () => phone.commands.length === 1);
   assertEquals(phone.commands, [["reject", ringing.id, 486]]);
-  await until("closed", () => card.sent.some(([n]) => n === "CallCardClose"));
+  await waitFor("closed", () => card.sent.some(([n]) => n === "CallCardClose"));
 });
 
 Deno.test("[card] closing the card ends the live call and stops driving the card", async () => {
@@ -242,12 +233,12 @@ Deno.test("[card] closing the card ends the live call and stops driving the card
   const ringing = phone.add({ direction: "inbound", state: CallState.Incoming });
   bridge(phone, card, () => Promise.resolve({ sipCallId: ringing.sipCallId }));
   card.emit("initialized", { CALL_ID: "externalCall.7", CALL_DIRECTION: "incoming" });
-  await until("incoming shown", () => card.states().includes("incoming"));
+  await waitFor("incoming shown", () => card.states().includes("incoming"));
   const before = card.sent.length;
   card.emit("closeButtonClick");
-  await until("rejected", () => phone.commands.length === 1);
+  await waitFor("rejected", () => phone.commands.length === 1);
   assertEquals(phone.commands, [["reject", ringing.id, 486]]);
-  await tick();
+  await sleep(30);
   assertEquals(card.sent.length, before, "no commands to a closed card");
 });
 
@@ -257,13 +248,13 @@ Deno.test("[card] timer commands that never answer hold nothing up; a closed car
   const own = phone.add({ sipCallId: "own@test", state: CallState.Connected, answeredAt: 1 });
   const errors = bridge(phone, card, () => Promise.resolve({ sipCallId: "own@test" }));
   card.emit("initialized", outgoing("externalCall.8"));
-  await until("connected", () => card.states().includes("connected"));
+  await waitFor("connected", () => card.states().includes("connected"));
   assert(!card.sent.some(([n]) => n === "CallCardStartTimer"), "connected starts the timer");
   // Bitrix24's finish closed the card; the call's end then meets "Call card is undefined".
   card.gone = true;
   phone.set(own.id, { state: CallState.Ended });
-  await until("idle sent", () => card.states().includes("idle"));
-  await tick();
+  await waitFor("idle sent", () => card.states().includes("idle"));
+  await sleep(30);
   assertEquals(card.sent.filter(([n]) => n === "CallCardSetStatusText").length, 1);
   assertEquals(errors, []);
 });
@@ -282,9 +273,9 @@ Deno.test("[card] transfer targets in every form the card gives them", async () 
   const own = phone.add({ sipCallId: "own@test", state: CallState.Connected, answeredAt: 1 });
   bridge(phone, card, () => Promise.resolve({ sipCallId: "own@test" }));
   card.emit("initialized", outgoing("externalCall.9"));
-  await until("connected", () => card.states().includes("connected"));
+  await waitFor("connected", () => card.states().includes("connected"));
   card.emit("transferButtonClick", { phoneNumber: "1003", target: "12" });
-  await until("transferred", () => phone.commands.length === 1);
+  await waitFor("transferred", () => phone.commands.length === 1);
   assertEquals(phone.commands, [["transfer", own.id, "sip:1004@test.local"]]);
 });
 

@@ -38,7 +38,9 @@ function claimWithLock(key: string): Promise<Release | undefined> {
 
 /**
  * Every claimant announces a random ticket; after a short window the lowest ticket wins and then
- * answers later claimants that the key is held.
+ * answers later claimants that the key is held. A message reaches only the channels open when it
+ * is sent, so a claimant that hears a higher ticket answers with its own: a page that joins
+ * the window late learns of the lower tickets announced before it opened its channel.
  */
 async function claimByElection(key: string): Promise<Release | undefined> {
   const channel = new BroadcastChannel("b24-sip-claims");
@@ -48,8 +50,10 @@ async function claimByElection(key: string): Promise<Release | undefined> {
   channel.onmessage = (e: MessageEvent<{ key: string; type: string; ticket?: number }>) => {
     if (e.data.key !== key) return;
     if (e.data.type === "held") held = true;
-    if (e.data.type === "claim" && typeof e.data.ticket === "number") {
-      lowest = Math.min(lowest, e.data.ticket);
+    if (typeof e.data.ticket !== "number") return;
+    lowest = Math.min(lowest, e.data.ticket);
+    if (e.data.type === "claim" && e.data.ticket > ticket) {
+      channel.postMessage({ key, type: "ticket", ticket });
     }
   };
   channel.postMessage({ key, type: "claim", ticket });

@@ -11,6 +11,10 @@
  * @module
  */
 
+import { freePort, waitForPort } from "../support/ports.ts";
+import { stopProcess } from "../support/process.ts";
+import { sleep } from "../support/wait.ts";
+
 const CONFIG = new URL("./kamailio.cfg", import.meta.url).pathname;
 
 /** Where the binaries are looked up (Debian packages `kamailio`, `kamailio-websocket-modules`). */
@@ -62,29 +66,6 @@ export interface StartKamailioOptions {
   sharedMemMb?: number;
 }
 
-/** Picks a free TCP port on 127.0.0.1 (bound and released; small race accepted, retried on start). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
-}
-
-async function waitForPort(port: number, ms: number, alive: () => boolean): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!alive()) throw new Error("kamailio exited during startup");
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`kamailio did not listen on ${port} within ${ms} ms`);
-}
-
 /** Starts Kamailio; throws with the log tail when it does not come up. */
 export async function startKamailio(options: StartKamailioOptions = {}): Promise<KamailioServer> {
   const dir = await Deno.makeTempDir({ prefix: "kamailio-test-" });
@@ -134,23 +115,14 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
     current.status.then(() => {
       if (child === current) exited = true;
     });
-    await waitForPort(port, 10_000, () => !exited);
+    await waitForPort("kamailio", port, { exited: () => exited });
   };
 
   const kill = async (): Promise<void> => {
     const c = child;
     if (!c) return;
     child = undefined;
-    try {
-      c.kill("SIGTERM");
-    } catch { /* already gone */ }
-    const timer = setTimeout(() => {
-      try {
-        c.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 3000);
-    await c.status;
-    clearTimeout(timer);
+    await stopProcess(c, c.status, 3000);
   };
 
   for (let attempt = 0;; attempt++) {
@@ -198,7 +170,7 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
         } catch (e) {
           await kill();
           if (attempt >= 20) throw e;
-          await new Promise((r) => setTimeout(r, 250));
+          await sleep(250);
         }
       }
     },

@@ -5,9 +5,11 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { launchChromium } from "../support/chromium.ts";
-import { freePort, startKamailio } from "../kamailio/kamailio.ts";
-import { audioFlowing, eventually, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
+import { startKamailio } from "../kamailio/kamailio.ts";
+import { freePort } from "../support/ports.ts";
+import { audioFlowing, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
 import { phoneTest } from "./gate.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 
 phoneTest(
   "[phone] register, call with audio, DTMF, hold, mute, reject, missed, journal",
@@ -52,13 +54,13 @@ phoneTest(
     await t.step("DTMF: RFC 4733 played by alice's sender, SIP INFO received by bob", async () => {
       const via = await a.run((p, id) => p.dtmf(id, "12#"), aCall);
       assertEquals(via, { via: "rfc4733" });
-      await eventually(async () => (await a.stats(aCall))?.dtmfSent === "12#", "tones sent");
+      await waitFor("tones sent", async () => (await a.stats(aCall))?.dtmfSent === "12#");
       const info = await a.run((p, id) => p.dtmf(id, "5*", "info"), aCall);
       assertEquals(info, { via: "info" });
-      const got = await eventually(async () => {
+      const got = await waitFor("INFO DTMF at bob", async () => {
         const d = await b.dtmfReceived();
         return d.length >= 2 ? d : undefined;
-      }, "INFO DTMF at bob");
+      });
       assertEquals(got.map((e) => e.tone).join(""), "5*");
       assertEquals(got[0].callId, bCall);
     });
@@ -67,22 +69,19 @@ phoneTest(
       const held = await a.run((p, id) => p.hold(id, true), aCall);
       assertEquals(held.state, "held");
       await b.waitFor((s) => s.calls.some((c) => c.remoteHeld));
-      const sa = await eventually(async () => {
+      const sa = await waitFor("alice sendonly", async () => {
         const s = await a.stats(aCall);
         return s?.directions[0] === "sendonly" ? s : undefined;
-      }, "alice sendonly");
+      });
       assertEquals(sa.directions, ["sendonly"]);
       assertEquals((await b.stats(bCall))?.directions, ["recvonly"]);
       // Alice hears nothing while holding; bob still receives (music-on-hold semantics).
       const before = (await a.stats(aCall))!.bytesReceived;
-      await new Promise((r) => setTimeout(r, 700));
+      await sleep(700);
       assert((await a.stats(aCall))!.bytesReceived - before < 300, "no audio to the holder");
       const resumed = await a.run((p, id) => p.hold(id, false), aCall);
       assertEquals(resumed.state, "connected");
-      await eventually(
-        async () => (await a.stats(aCall))?.directions[0] === "sendrecv",
-        "sendrecv",
-      );
+      await waitFor("sendrecv", async () => (await a.stats(aCall))?.directions[0] === "sendrecv");
       assertEquals((await b.stats(bCall))?.directions, ["sendrecv"]);
       await audioFlowing(a, aCall, b, bCall);
     });
@@ -90,7 +89,7 @@ phoneTest(
     await t.step("mute silences alice at bob; unmute brings her back", async () => {
       const energyGain = async () => {
         const before = (await b.stats(bCall))!.totalAudioEnergy;
-        await new Promise((r) => setTimeout(r, 1200));
+        await sleep(1200);
         return (await b.stats(bCall))!.totalAudioEnergy - before;
       };
       const loud = await energyGain();
@@ -98,11 +97,11 @@ phoneTest(
       const muted = await a.run((p, id) => p.mute(id, true), aCall);
       assertEquals(muted.muted, true);
       // What was already in flight and in Bob's jitter buffer plays out first (longer under load).
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       const silent = await energyGain();
       assert(silent < loud / 20, `bob hears silence while muted (${silent} vs ${loud})`);
       await a.run((p, id) => p.mute(id, false), aCall);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       assert((await energyGain()) > 0, "bob hears alice after unmute");
     });
 
@@ -126,10 +125,10 @@ phoneTest(
       async () => {
         await b.run((p, id) => p.hangup(id), bCall);
         await a.waitForCall("ended");
-        const ja = await eventually(async () => {
+        const ja = await waitFor("alice journal", async () => {
           const j = await a.journal();
           return j.filter((e) => e.callId === aCall).length === 3 ? j : undefined;
-        }, "alice journal");
+        });
         const entries = ja.filter((e) => e.callId === aCall);
         assertEquals(entries.map((e) => e.phase), ["start", "answer", "end"]);
         const end = entries[2];
@@ -150,9 +149,9 @@ phoneTest(
       const placed = await a.call("bob");
       const incoming = await b.waitForCall("incoming", "inbound");
       await b.run((p, id) => p.reject(id, 486), incoming.id);
-      const ended = await eventually(
-        async () => (await a.state()).calls.find((c) => c.id === placed.id && c.state === "ended"),
+      const ended = await waitFor(
         "ended",
+        async () => (await a.state()).calls.find((c) => c.id === placed.id && c.state === "ended"),
       );
       assertEquals(ended.sipStatus, 486);
       assertEquals(ended.endReason, "refused");
@@ -163,16 +162,16 @@ phoneTest(
       const incoming = await b.waitForCall("incoming", "inbound");
       await a.waitForCall("ringing", "outbound");
       await a.run((p, id) => p.hangup(id), placed.id);
-      const missed = await eventually(
+      const missed = await waitFor(
+        "missed",
         async () =>
           (await b.state()).calls.find((c) => c.id === incoming.id && c.state === "ended"),
-        "missed",
       );
       assertEquals(missed.endReason, "missed");
       assertEquals(missed.sipStatus, 487);
-      const end = await eventually(
-        async () => (await b.journal()).find((e) => e.callId === incoming.id && e.phase === "end"),
+      const end = await waitFor(
         "journal",
+        async () => (await b.journal()).find((e) => e.callId === incoming.id && e.phase === "end"),
       );
       assertEquals(end.durationSec, 0);
       assertEquals(end.sipStatus, 487);
@@ -185,10 +184,10 @@ phoneTest(
       });
       await dave.register("dave", kam.wsUrl);
       const placed = await dave.call("bob");
-      const failed = await eventually(
+      const failed = await waitFor(
+        "ended",
         async () =>
           (await dave.state()).calls.find((x) => x.id === placed.id && x.state === "ended"),
-        "ended",
       );
       assertEquals(failed.endReason, "media-denied");
       const out = await b.call("dave");
@@ -198,9 +197,9 @@ phoneTest(
         incoming.id,
       );
       assertEquals(code, "media-denied");
-      const refused = await eventually(
-        async () => (await b.state()).calls.find((x) => x.id === out.id && x.state === "ended"),
+      const refused = await waitFor(
         "bob's end",
+        async () => (await b.state()).calls.find((x) => x.id === out.id && x.state === "ended"),
       );
       // SIP.js answers 480 Temporarily Unavailable when it cannot produce an answer.
       assertEquals(refused.sipStatus, 480);
@@ -249,7 +248,7 @@ phoneTest(
     await t.step("unregister removes alice's contact", async () => {
       const s = await a.run((p) => p.unregister());
       assertEquals(s.registration.state, "unregistered");
-      await eventually(async () => (await kam.contacts("alice")) === 0, "no contact");
+      await waitFor("no contact", async () => (await kam.contacts("alice")) === 0);
     });
   },
 );

@@ -8,8 +8,9 @@
 import { assertEquals } from "../support/assert.ts";
 import { launchChromium, launchPersistentChromium } from "../support/chromium.ts";
 import { startKamailio } from "../kamailio/kamailio.ts";
-import { audioFlowing, eventually, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
+import { audioFlowing, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
 import { phoneTest } from "./gate.ts";
+import { waitFor } from "../support/wait.ts";
 
 phoneTest("[phone] SharedWorker refused in a cross-site iframe: the tab host works", async (t) => {
   await using kam = await startKamailio();
@@ -63,23 +64,16 @@ phoneTest("[phone] SharedWorker refused in a cross-site iframe: the tab host wor
   await t.step("the host tab closes: the other frame takes over and registers", async () => {
     const before = (await y.state()).engineId;
     await page1.close();
-    const s = await eventually(
-      async () => {
-        const s = await y.state();
-        return s.engineId !== before && s.registration.state === "registered" ? s : undefined;
-      },
-      "a new engine in the surviving frame, registered",
-      15_000,
-    );
+    const s = await waitFor("a new engine in the surviving frame, registered", async () => {
+      const s = await y.state();
+      return s.engineId !== before && s.registration.state === "registered" ? s : undefined;
+    }, { timeoutMs: 15_000 });
     assertEquals(s.host, "tab");
     const placed = await y.call("bob");
     const incoming = await b.waitForCall("incoming", "inbound");
     await b.run((p, id) => p.answer(id), incoming.id);
     await audioFlowing(y, placed.id, b, incoming.id);
     await b.run((p, id) => p.hangup(id), incoming.id);
-    await eventually(
-      async () => (await y.state()).calls.every((c) => c.state === "ended"),
-      "y idle",
-    );
+    await waitFor("y idle", async () => (await y.state()).calls.every((c) => c.state === "ended"));
   });
 });

@@ -12,6 +12,7 @@
 import type { Frame, Page } from "playwright-core";
 import { SIP_DOMAIN, SIP_PASSWORD } from "../kamailio/kamailio.ts";
 import type { CallInfo, MediaStats, PhoneSnapshot } from "../../lib/browser/phone/client.ts";
+import { waitFor } from "../support/wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ENTRIES = ["client/sip_worker.ts", "client/phone_tab.ts"];
@@ -225,9 +226,9 @@ export class PhonePage {
     }
     const src = encodeURIComponent(`http://localhost:${port}/phone.html`);
     await page.goto(`http://127.0.0.1:${port}/top.html?src=${src}`);
-    const frame = await eventually(
-      () => Promise.resolve(page.frames().find((f) => f.url().includes("/phone.html"))),
+    const frame = await waitFor(
       "phone frame",
+      () => Promise.resolve(page.frames().find((f) => f.url().includes("/phone.html"))),
     );
     await frame.waitForFunction(() => (globalThis as any).T !== undefined);
     const p = new PhonePage(frame, name);
@@ -306,23 +307,6 @@ export class PhonePage {
   }
 }
 
-/** Polls `fn` until it returns a truthy value or the time is up. */
-export async function eventually<T>(
-  fn: () => Promise<T>,
-  what: string,
-  timeoutMs = 10_000,
-  intervalMs = 100,
-): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < until) {
-    last = await fn();
-    if (last) return last as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
-
 /**
  * Waits until inbound audio bytes grow on both pages for `callIds` (media flowing both ways)
  * and returns the last stats.
@@ -335,17 +319,12 @@ export async function audioFlowing(
   timeoutMs = 10_000,
 ): Promise<{ a: MediaStats; b: MediaStats }> {
   const first = { a: await a.stats(aCall), b: await b.stats(bCall) };
-  return await eventually(
-    async () => {
-      const sa = await a.stats(aCall);
-      const sb = await b.stats(bCall);
-      if (!sa || !sb) return undefined;
-      const grewA = sa.bytesReceived > (first.a?.bytesReceived ?? 0) + 1000;
-      const grewB = sb.bytesReceived > (first.b?.bytesReceived ?? 0) + 1000;
-      return grewA && grewB ? { a: sa, b: sb } : undefined;
-    },
-    `audio both ways (${a.name} ${aCall} / ${b.name} ${bCall})`,
-    timeoutMs,
-    200,
-  );
+  return await waitFor(`audio both ways (${a.name} ${aCall} / ${b.name} ${bCall})`, async () => {
+    const sa = await a.stats(aCall);
+    const sb = await b.stats(bCall);
+    if (!sa || !sb) return undefined;
+    const grewA = sa.bytesReceived > (first.a?.bytesReceived ?? 0) + 1000;
+    const grewB = sb.bytesReceived > (first.b?.bytesReceived ?? 0) + 1000;
+    return grewA && grewB ? { a: sa, b: sb } : undefined;
+  }, { timeoutMs: timeoutMs, intervalMs: 200 });
 }

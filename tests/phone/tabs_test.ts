@@ -6,8 +6,9 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startKamailio } from "../kamailio/kamailio.ts";
-import { audioFlowing, eventually, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
+import { audioFlowing, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
 import { phoneTest } from "./gate.ts";
+import { waitFor } from "../support/wait.ts";
 
 phoneTest(
   "[phone] two tabs, one contact; media moves when its tab dies; Kamailio restart",
@@ -37,14 +38,14 @@ phoneTest(
       const in2 = await tab2.waitForCall("incoming", "inbound");
       assertEquals(in1.id, in2.id);
       // Exactly one tab rings (the most recently active one).
-      await eventually(async () => {
+      await waitFor("one ringing tab", async () => {
         const r = [await tab1.run((p) => p.ringing), await tab2.run((p) => p.ringing)];
         return r.filter(Boolean).length === 1;
-      }, "one ringing tab");
+      });
       const answered = await tab2.run((p, id) => p.answer(id), in2.id);
-      await eventually(
-        async () => !(await tab1.run((p) => p.ringing)) && !(await tab2.run((p) => p.ringing)),
+      await waitFor(
         "ringing stopped",
+        async () => !(await tab1.run((p) => p.ringing)) && !(await tab2.run((p) => p.ringing)),
       );
       assertEquals(answered.mediaTabId, await tab2.run((p) => p.tabId));
       const bCall = await b.waitForCall("connected", "outbound");
@@ -59,10 +60,10 @@ phoneTest(
       const cdp = await ctxA.newCDPSession(tab2Page);
       cdp.send("Page.crash").catch(() => {});
       const tab1Id = await tab1.run((p) => p.tabId);
-      await eventually(
+      await waitFor(
+        "media owner = tab 1",
         async () =>
           (await tab1.state()).calls.find((c) => c.id === aCall.id)?.mediaTabId === tab1Id,
-        "media owner = tab 1",
       );
       const flow = await audioFlowing(tab1, aCall.id, b, bCall.id);
       assertEquals(flow.a.selectedPair?.local.address, "127.0.0.1");
@@ -71,10 +72,10 @@ phoneTest(
       await tab1.run((p, id) => p.hangup(id), aCall.id);
       await b.waitForCall("ended");
       // One journal reporter: tab 1 got the whole call (start, answer, end) exactly once.
-      const j = await eventually(async () => {
+      const j = await waitFor("journal in tab 1", async () => {
         const all = (await tab1.journal()).filter((e) => e.callId === aCall.id);
         return all.length >= 3 ? all : undefined;
-      }, "journal in tab 1");
+      });
       assertEquals(j.map((e) => e.phase).sort(), ["answer", "end", "start"]);
       assertEquals(await kam.contacts("alice"), 1);
     });
@@ -92,10 +93,10 @@ phoneTest(
         const cdp = await ctxA.newCDPSession(page3);
         cdp.send("Page.crash").catch(() => {});
         const tab1Id = await tab1.run((p) => p.tabId);
-        await eventually(
+        await waitFor(
+          "media owner = tab 1",
           async () =>
             (await tab1.state()).calls.find((c) => c.id === placed.id)?.mediaTabId === tab1Id,
-          "media owner = tab 1",
         );
         await audioFlowing(tab1, placed.id, b, incoming.id, 15_000);
         await page3.close().catch(() => {});
@@ -113,16 +114,12 @@ phoneTest(
         await tab1.waitForCall("connected");
         await kam.restart();
         assertEquals(await kam.contacts("alice"), 0);
-        await eventually(
-          async () => (await kam.contacts("alice")) === 1,
-          "alice re-registered",
-          15_000,
-        );
-        await eventually(
-          async () => (await kam.contacts("bob")) === 1,
-          "bob re-registered",
-          15_000,
-        );
+        await waitFor("alice re-registered", async () => (await kam.contacts("alice")) === 1, {
+          timeoutMs: 15_000,
+        });
+        await waitFor("bob re-registered", async () => (await kam.contacts("bob")) === 1, {
+          timeoutMs: 15_000,
+        });
         const s = await tab1.waitFor((s) => s.registration.state === "registered", 10_000);
         assertEquals(s.connection, "connected");
         // The WebSocket loss did not end the call and its media still flows.
@@ -132,9 +129,9 @@ phoneTest(
         // both sides hang up locally.
         await tab1.run((p, id) => p.hangup(id), live.id);
         await b.run((p, id) => p.hangup(id), liveIn.id).catch(() => {});
-        await eventually(
-          async () => (await b.state()).calls.every((c) => c.state === "ended"),
+        await waitFor(
           "bob idle",
+          async () => (await b.state()).calls.every((c) => c.state === "ended"),
         );
         const placed = await tab1.call("bob");
         const incoming = await b.waitForCall("incoming", "inbound");
@@ -151,7 +148,7 @@ phoneTest(
       assert(calls.length === 0, JSON.stringify(calls));
       // The last alice tab leaving takes her contact off the registrar (un-REGISTER on pagehide).
       for (const page of ctxA.pages()) await page.close({ runBeforeUnload: false });
-      await eventually(async () => (await kam.contacts("alice")) === 0, "alice unregistered");
+      await waitFor("alice unregistered", async () => (await kam.contacts("alice")) === 0);
     });
   },
 );

@@ -7,36 +7,36 @@ import { launchChromium } from "../support/chromium.ts";
 import { startKamailio } from "../kamailio/kamailio.ts";
 import {
   audioFlowing,
-  eventually,
   phoneBundles,
   PhonePage,
   type PhonePage as Phone,
   startPageServer,
 } from "./harness.ts";
 import { phoneTest } from "./gate.ts";
+import { waitFor } from "../support/wait.ts";
 
 async function connected(caller: Phone, callee: Phone, number: string) {
   const placed = await caller.call(number);
-  const incoming = await eventually(
+  const incoming = await waitFor(
+    `${callee.name} rings`,
     async () =>
       (await callee.state()).calls.find((c) =>
         c.state === "incoming" && c.sipCallId === placed.sipCallId
       ),
-    `${callee.name} rings`,
   );
   await callee.run((p, id) => p.answer(id), incoming.id);
-  await eventually(
-    async () => (await caller.state()).calls.find((c) => c.id === placed.id)?.state === "connected",
+  await waitFor(
     `${caller.name} connected`,
+    async () => (await caller.state()).calls.find((c) => c.id === placed.id)?.state === "connected",
   );
   return { out: placed.id, in: incoming.id };
 }
 
 async function idle(...phones: Phone[]) {
   for (const p of phones) {
-    await eventually(
-      async () => (await p.state()).calls.every((c) => c.state === "ended"),
+    await waitFor(
       `${p.name} idle`,
+      async () => (await p.state()).calls.every((c) => c.state === "ended"),
     ).catch(async (e) => {
       const calls = (await p.state()).calls.map((c) => `${c.number}:${c.state}:${c.endReason}`);
       throw new Error(`${e.message}; calls: ${calls.join(", ")}`);
@@ -64,16 +64,16 @@ phoneTest("[phone] blind transfer, attended transfer, call waiting", async (t) =
     const ringing = await c.waitForCall("incoming", "inbound");
     assertEquals(ringing.number, "alice");
     await c.run((p, id) => p.answer(id), ringing.id);
-    const ac = await eventually(
+    const ac = await waitFor(
+      "alice connected to carol",
       async () =>
         (await a.state()).calls.find((x) => x.state === "connected" && x.number === "carol"),
-      "alice connected to carol",
     );
     assertEquals(ac.referredBy, ab.out);
     await audioFlowing(a, ac.id, c, ringing.id);
-    const bobEnd = await eventually(
-      async () => (await b.state()).calls.find((x) => x.id === ab.in && x.state === "ended"),
+    const bobEnd = await waitFor(
       "bob's leg ended",
+      async () => (await b.state()).calls.find((x) => x.id === ab.in && x.state === "ended"),
     );
     assertEquals(bobEnd.endReason, "transferred");
     await c.run((p, id) => p.hangup(id), ringing.id);
@@ -89,15 +89,15 @@ phoneTest("[phone] blind transfer, attended transfer, call waiting", async (t) =
     const aCalls = (await a.state()).calls;
     assertEquals(aCalls.find((x) => x.id === ab.out)?.endReason, "transferred");
     // Bob now talks to carol on a new dialog that replaced carol's call with alice.
-    const bc = await eventually(
+    const bc = await waitFor(
+      "bob connected to carol",
       async () =>
         (await b.state()).calls.find((x) => x.state === "connected" && x.number === "carol"),
-      "bob connected to carol",
     );
-    const cb = await eventually(
+    const cb = await waitFor(
+      "carol connected to bob",
       async () =>
         (await c.state()).calls.find((x) => x.state === "connected" && x.number === "bob"),
-      "carol connected to bob",
     );
     assertEquals(
       (await c.state()).calls.find((x) => x.id === ac.in)?.endReason,
@@ -113,30 +113,30 @@ phoneTest("[phone] blind transfer, attended transfer, call waiting", async (t) =
     const first = await c.call("alice");
     const waiting = await a.waitForCall("incoming", "inbound");
     await a.run((p, id) => p.reject(id, 486), waiting.id);
-    const refused = await eventually(
-      async () => (await c.state()).calls.find((x) => x.id === first.id && x.state === "ended"),
+    const refused = await waitFor(
       "carol refused",
+      async () => (await c.state()).calls.find((x) => x.id === first.id && x.state === "ended"),
     );
     assertEquals(refused.sipStatus, 486);
     assertEquals((await a.state()).calls.find((x) => x.id === ab.out)?.state, "connected");
 
     const second = await c.call("alice");
-    const waiting2 = await eventually(
+    const waiting2 = await waitFor(
+      "second waiting call",
       async () =>
         (await a.state()).calls.find((x) =>
           x.state === "incoming" && x.sipCallId === second.sipCallId
         ),
-      "second waiting call",
     );
     await a.run((p, id) => p.answer(id), waiting2.id);
     const s = await a.waitFor((s) =>
       s.calls.some((x) => x.state === "held") && s.calls.some((x) => x.state === "connected")
     );
     assertEquals(s.calls.find((x) => x.id === ab.out)?.state, "held");
-    const cIn = await eventually(
+    const cIn = await waitFor(
+      "carol connected",
       async () =>
         (await c.state()).calls.find((x) => x.id === second.id && x.state === "connected"),
-      "carol connected",
     );
     await audioFlowing(a, waiting2.id, c, cIn.id);
     await a.run((p, id) => p.hangup(id), waiting2.id);

@@ -35,17 +35,12 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
 import { startTestApp } from "../support/app.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
-import { noPostgres, startPostgres } from "../support/postgres.ts";
+import { noPostgres, startPostgres, startPostgresIfInstalled } from "../support/postgres.ts";
 import { calls as callsTable, portals, sipAccounts } from "../../lib/server/db/schema.ts";
-import {
-  pool,
-  Random,
-  readiness,
-  seedFromEnv,
-  snapshotDatabase,
-  stackTraceIn,
-  withCapturedLogs,
-} from "./support.ts";
+import { pool, Random, seedFromEnv, snapshotDatabase, stackTraceIn } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
+import { waitFor } from "../support/wait.ts";
+import { readiness, readJson } from "../support/http.ts";
 
 const PER_ROUTE = 1000;
 const CONCURRENCY = 8;
@@ -1027,25 +1022,21 @@ const APP_TOKEN_EVENTS = { sanitizeResources: false, sanitizeOps: false };
 
 /** The harness on real PostgreSQL (PGlite where PostgreSQL is absent), with a portal installed. */
 async function withInstalledPortal(fn: (h: BitrixHarness) => Promise<void>): Promise<void> {
-  const pg = noPostgres ? undefined : await startPostgres();
-  try {
-    await using h = await startBitrixHarness({
-      databaseUrl: pg?.url,
-      portal: { rateLimit: false },
-    });
-    assertEquals((await h.install()).status, 200);
-    const creds = { clientId: h.portal.app.clientId, secretId: h.portal.app.clientSecret };
-    assertEquals(await status(h.widget(ADMIN, { event: "UPDATECREED", ...creds })), 200);
-    assertEquals(
-      await status(h.widget(ADMIN, { event: "SAVEUSERDATA", userId: ANNA, ...ACCOUNT })),
-      200,
-    );
-    const start = { phase: "start", sipCallId: "c1@pbx", direction: "outbound", number: "+7495" };
-    assertEquals(await status(h.calls(ANNA, { body: start })), 200);
-    await fn(h);
-  } finally {
-    await pg?.close();
-  }
+  await using pg = await startPostgresIfInstalled();
+  await using h = await startBitrixHarness({
+    databaseUrl: pg?.url,
+    portal: { rateLimit: false },
+  });
+  assertEquals((await h.install()).status, 200);
+  const creds = { clientId: h.portal.app.clientId, secretId: h.portal.app.clientSecret };
+  assertEquals(await status(h.widget(ADMIN, { event: "UPDATECREED", ...creds })), 200);
+  assertEquals(
+    await status(h.widget(ADMIN, { event: "SAVEUSERDATA", userId: ANNA, ...ACCOUNT })),
+    200,
+  );
+  const start = { phase: "start", sipCallId: "c1@pbx", direction: "outbound", number: "+7495" };
+  assertEquals(await status(h.calls(ANNA, { body: start })), 200);
+  await fn(h);
 }
 
 async function status(res: Promise<Response>): Promise<number> {
@@ -1071,14 +1062,6 @@ async function counts(h: BitrixHarness) {
     accounts: (await db.select().from(sipAccounts)).length,
     calls: (await db.select().from(callsTable)).length,
   };
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 Deno.test({
@@ -1151,7 +1134,7 @@ Deno.test({
         const row = async () => (await h.app.services.database.db.select().from(portals))[0];
         assertEquals((await row()).installed, true);
         portal.clearFaults();
-        await until("the pending uninstall is done", async () => !(await row()).installed);
+        await waitFor("the pending uninstall is done", async () => !(await row()).installed);
         assertEquals((await row()).accessTokenEnc, null);
         assertEquals((await row()).applicationTokenHash, null);
         assertEquals(h.app.services.bitrix.uninstaller.pendingPortals(), []);
@@ -1222,13 +1205,12 @@ Deno.test({
     withCapturedLogs(() =>
       withInstalledPortal(async (h) => {
         const { portal, app } = h;
-        const post = async (path: string, body: string, type = FORM, headers = {}) => {
-          const res = await fetch(`${app.url}${path}`, {
+        const post = (path: string, body: string, type = FORM, headers = {}) => {
+          return readJson(fetch(`${app.url}${path}`, {
             method: "POST",
             headers: { "content-type": type, ...headers },
             body,
-          });
-          return { status: res.status, body: await res.json() };
+          }));
         };
         for (const path of ["/api/bitrix/callback", "/api/bitrix/install"]) {
           for (
@@ -1318,8 +1300,10 @@ Deno.test({
         assert((await users()) >= 400);
         assertEquals((await storedPortal(h)).refreshTokenEnc, null);
         const getMe = async () => (await (await h.widget(ADMIN, { event: "GETME" })).json()).portal;
-        await until("GETME says the pair is dead", async () =>
-          (await getMe()).serverTokens === false);
+        await waitFor(
+          "GETME says the pair is dead",
+          async () => (await getMe()).serverTokens === false,
+        );
 
         const page = async (userId: number) => {
           const res = await portal.pageLoad({ handlerUrl: `${app.url}/`, userId }).post();
@@ -1348,8 +1332,10 @@ Deno.test({
         assertEquals(admin.html.includes('data-testid="server-tokens-dead"'), false);
         assert((await storedPortal(h)).refreshTokenEnc, "the admin's page renewed the pair");
         assertEquals(await users(), 200);
-        await until("GETME says the pair is alive", async () =>
-          (await getMe()).serverTokens === true);
+        await waitFor(
+          "GETME says the pair is alive",
+          async () => (await getMe()).serverTokens === true,
+        );
       })
     ),
 });
@@ -1446,7 +1432,7 @@ Deno.test({
         const db = restarted.services.database.db;
         assertEquals((await db.select().from(portals)).length, 1);
         await restarted.services.bitrix.uninstaller.resume();
-        await until("the resumed uninstall is done", async () =>
+        await waitFor("the resumed uninstall is done", async () =>
           (await db.select().from(portals)).length === 0);
         await h.portal.close();
       } finally {
@@ -1478,7 +1464,7 @@ Deno.test({
         assertEquals(await counts(h), { portals: 1, accounts: 1, calls: 1 });
         // The genuine uninstall right after the flood: done (at once or at the re-check).
         await portal.uninstallApp({ clean: true });
-        await until("the genuine uninstall is done", async () => (await counts(h)).portals === 0);
+        await waitFor("the genuine uninstall is done", async () => (await counts(h)).portals === 0);
         assertEquals(await counts(h), { portals: 0, accounts: 0, calls: 0 });
       })
     ),

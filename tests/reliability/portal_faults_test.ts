@@ -10,14 +10,17 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { startTestApp } from "../support/app.ts";
-import { TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
-import { noPostgres, startPostgres } from "../support/postgres.ts";
-import { freePort } from "../support/services.ts";
+import { frameClient, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
+import { startPostgresIfInstalled } from "../support/postgres.ts";
+import { freePort } from "../support/ports.ts";
 import { startPortal } from "../../dev/portal/mod.ts";
 import type { Services } from "../../lib/server/services.ts";
 import { calls as callsTable } from "../../lib/server/db/schema.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
-import { pool, sleep, waitUntil, withCapturedLogs } from "./support.ts";
+import { pool } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
+import { sleep, waitFor } from "../support/wait.ts";
+import { readJson } from "../support/http.ts";
 
 const ADMIN = 1;
 const USERS = [2, 3, 4];
@@ -40,7 +43,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withCapturedLogs(async () => {
-      const pg = noPostgres ? undefined : await startPostgres();
+      await using pg = await startPostgresIfInstalled();
       const portal = await startPortal({ app: { type: "local" } });
       try {
         const port = freePort();
@@ -52,32 +55,16 @@ Deno.test({
           ...(pg ? { DATABASE_URL: pg.url } : {}),
         }, { bitrix: { ...TEST_BITRIX_TIMINGS, syncBackoffMs: () => 20, syncLeaseMs: 5000 } });
 
-        const tokens = new Map<number, string>();
-        const post = async (path: string, userId: number, body: unknown) => {
-          if (!tokens.has(userId)) tokens.set(userId, portal.issueTokens({ userId }).accessToken);
-          const res = await fetch(`${app.url}${path}`, {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${tokens.get(userId)}`,
-              "x-member-id": portal.memberId,
-              "content-type": "application/json",
-            },
-            body: JSON.stringify(body),
-          });
-          const text = await res.text();
-          return { status: res.status, body: text ? JSON.parse(text) : undefined };
-        };
+        const frame = frameClient(portal, app.url);
 
-        const { page } = await portal.installApp({ handlerUrl: `${app.url}/install` });
-        assertEquals((await page!.post()).status, 200);
-        await portal.finishInstall();
+        assertEquals((await frame.install()).status, 200);
         const creds = { clientId: portal.app.clientId, secretId: portal.app.clientSecret };
         assertEquals(
-          (await post("/api/bitrix/widget", ADMIN, { event: "UPDATECREED", ...creds })).status,
+          (await readJson(frame.widget(ADMIN, { event: "UPDATECREED", ...creds }))).status,
           200,
         );
         for (const userId of USERS) {
-          assertEquals((await post("/api/bitrix/widget", userId, { event: "GETME" })).status, 200);
+          assertEquals((await readJson(frame.widget(userId, { event: "GETME" }))).status, 200);
         }
         await shortenSdkTimeout(app.services, portal.memberId, SDK_TIMEOUT_MS);
         portal.records.clear();
@@ -104,7 +91,7 @@ Deno.test({
         // when Bitrix24 fails; phones retry anything else).
         const report = async (userId: number, body: Record<string, unknown>) => {
           for (let attempt = 0; attempt < 50; attempt++) {
-            const res = await post("/api/calls", userId, body).catch(() => ({ status: 0 }));
+            const res = await readJson(frame.calls(userId, { body })).catch(() => ({ status: 0 }));
             if (res.status === 200) return;
             assert(
               res.status === 0 || res.status >= 500,
@@ -138,7 +125,7 @@ Deno.test({
 
         // Two concurrent passes, like two instances, until nothing is pending.
         const sync = app.services.bitrix.callSync;
-        await waitUntil("the sync backlog to drain", async () => {
+        await waitFor("the sync backlog to drain", async () => {
           await Promise.all([sync.runOnce(), sync.runOnce()]);
           return await app.services.calls.countPending() === 0;
         }, { timeoutMs: 45_000, intervalMs: 100 });
@@ -195,7 +182,6 @@ Deno.test({
         }
       } finally {
         await portal.close();
-        await pg?.close();
       }
     }),
 });

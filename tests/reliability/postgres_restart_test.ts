@@ -11,7 +11,9 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { startBitrixHarness } from "../support/bitrix.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
 import { calls as callsTable } from "../../lib/server/db/schema.ts";
-import { readiness, sleep, waitUntil, withCapturedLogs } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
+import { readiness, waitUntilReady } from "../support/http.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 
 const PHONES = [1, 2, 3, 4]; // portal users, one phone each
 const ADMIN = 1;
@@ -130,17 +132,12 @@ Deno.test({
         await pg.start();
         // postgres.js waits between reconnects (backoff growing to 20 s after failed connects),
         // so "after" may take a while; see the README.
-        await waitUntil(
-          "readiness after the restart",
-          async () => (await readiness(h.app.url)).status === 200,
-          { timeoutMs: 60_000, intervalMs: 250 },
-        );
+        await waitUntilReady(h.app.url, { timeoutMs: 60_000, intervalMs: 250 });
         const recovered = reported.filter((c) => c.acked.has("end")).length;
-        await waitUntil(
-          "new calls after the restart",
-          () => reported.filter((c) => c.acked.has("end")).length > recovered + PHONES.length,
-          { timeoutMs: 60_000 },
-        );
+        await waitFor("new calls after the restart", () =>
+          reported.filter((c) => c.acked.has("end")).length > recovered + PHONES.length, {
+          timeoutMs: 60_000,
+        });
         stopping = true;
         await phones;
 
@@ -168,9 +165,11 @@ Deno.test({
         // The Bitrix24 side catches up: every call registered and finished there exactly once.
         const sync = h.app.services.bitrix.callSync;
         const ok = (method: string) =>
-          h.portal.records.calls(method).filter((c) => c.status === 200);
+          h.portal.records.calls(method).filter((c) =>
+            c.status === 200
+          );
         const rowsNow = await h.app.services.database.db.select().from(callsTable);
-        await waitUntil("every call finished in Bitrix24", async () => {
+        await waitFor("every call finished in Bitrix24", async () => {
           await sync.runOnce(50);
           const finished = new Set(
             ok("telephony.externalcall.finish").map((c) => c.params.CALL_ID),

@@ -1,13 +1,13 @@
 /**
- * Helpers of the reliability tests: a seeded random generator, a snapshot of every table, a
- * polling wait, log capture and the checks every answer must pass.
+ * Helpers of the reliability tests: a seeded random generator, a snapshot of every table, the
+ * checks every answer must pass, and the app in its own process.
  *
  * @module
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../../lib/server/db/client.ts";
-import { log } from "../../lib/server/log.ts";
-import { stopProcess } from "../support/services.ts";
+import { stopProcess } from "../support/process.ts";
+import { waitFor } from "../support/wait.ts";
 
 /** Seeded PRNG (mulberry32): the same seed gives the same requests. */
 export class Random {
@@ -93,46 +93,6 @@ export async function snapshotDatabase(database: Database): Promise<Record<strin
   return out;
 }
 
-/** Polls `check` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitUntil<T>(
-  what: string,
-  check: () => Promise<T> | T,
-  { timeoutMs = 20_000, intervalMs = 100 } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
-    }
-    await sleep(intervalMs);
-  }
-}
-
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** `GET /readyz`: status and body. */
-export async function readiness(baseUrl: string): Promise<{ status: number; body: Readiness }> {
-  const res = await fetch(`${baseUrl}/readyz`);
-  return { status: res.status, body: await res.json() };
-}
-
-/** What `/readyz` answers. */
-export interface Readiness {
-  ready: boolean;
-  checks: Record<"database" | "secrets" | "migrations", { ok: boolean; reason?: string }>;
-}
-
 /** Shapes of a stack trace or of source locations that must never reach a client. */
 const STACK_TRACE = [
   /\n\s+at\s/,
@@ -147,19 +107,6 @@ const STACK_TRACE = [
 /** The pattern a body matches if it leaks a stack trace, or undefined. */
 export function stackTraceIn(body: string): RegExp | undefined {
   return STACK_TRACE.find((re) => re.test(body));
-}
-
-/** Captures the process-wide log lines while `fn` runs (nothing printed). */
-export async function withCapturedLogs<T>(
-  fn: (lines: string[]) => Promise<T>,
-): Promise<T> {
-  const lines: string[] = [];
-  const previous = log.setSink((line) => lines.push(line));
-  try {
-    return await fn(lines);
-  } finally {
-    log.setSink(previous);
-  }
 }
 
 /** Runs `tasks` with at most `limit` in flight. */
@@ -231,7 +178,7 @@ export async function spawnApp(env: Record<string, string>, port: number): Promi
   });
   const stop = () => exited ? status : stopProcess(child, status);
   try {
-    await waitUntil("the app process to answer /healthz", async () => {
+    await waitFor("the app process to answer /healthz", async () => {
       if (exited) throw new Error(`the app exited:\n${text}`);
       const res = await fetch(`${url}/healthz`);
       await res.body?.cancel();

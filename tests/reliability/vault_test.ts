@@ -16,14 +16,17 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { startTestApp } from "../support/app.ts";
-import { TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
-import { freePort } from "../support/services.ts";
+import { frameClient, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
+import { freePort } from "../support/ports.ts";
 import { type Portal, startPortal } from "../../dev/portal/mod.ts";
 import { startVaultTestServer, type VaultTestServer } from "../../dev/vault/mod.ts";
 import { parseConfig } from "../../lib/server/config.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { vaultSecretsFromConfig } from "../../lib/server/secrets/vault.ts";
-import { readiness, spawnApp, waitUntil, withCapturedLogs } from "./support.ts";
+import { spawnApp } from "./support.ts";
+import { withCapturedLogs } from "../support/logs.ts";
+import { readiness, readJson, waitUntilReady } from "../support/http.ts";
+import { waitFor } from "../support/wait.ts";
 
 const ADMIN = 1;
 const ANNA = 2;
@@ -106,38 +109,16 @@ function count(server: VaultTestServer, path: string, status = 200): number {
   return server.requests.filter((r) => r.path === path && r.status === status).length;
 }
 
-/** Frame-call helpers against `appUrl` as users of `portal`. */
+/** Frame calls against `appUrl` as users of `portal`, read whole. */
 function frames(portal: Portal, appUrl: string) {
-  const tokens = new Map<number, string>();
-  const headers = (userId: number, fresh = false) => {
-    if (fresh || !tokens.has(userId)) {
-      tokens.set(userId, portal.issueTokens({ userId }).accessToken);
-    }
-    return {
-      authorization: `Bearer ${tokens.get(userId)}`,
-      "x-member-id": portal.memberId,
-      "content-type": "application/json",
-    };
-  };
-  const call = async (path: string, userId: number, body: unknown, fresh = false) => {
-    const res = await fetch(`${appUrl}${path}`, {
-      method: "POST",
-      headers: headers(userId, fresh),
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const frame = frameClient(portal, appUrl);
   return {
     widget: (userId: number, body: unknown, fresh = false) =>
-      call("/api/bitrix/widget", userId, body, fresh),
-    calls: (userId: number, body: unknown) => call("/api/calls", userId, body),
+      readJson(frame.widget(userId, body, { fresh })),
+    calls: (userId: number, body: unknown) => readJson(frame.calls(userId, { body })),
     async install() {
-      const { page } = await portal.installApp({ handlerUrl: `${appUrl}/install` });
-      const res = await page!.post();
-      const text = await res.text();
-      if (res.ok) await portal.finishInstall();
-      return { status: res.status, text };
+      const res = await frame.install();
+      return { status: res.status, text: await res.text() };
     },
   };
 }
@@ -163,10 +144,10 @@ Deno.test({
       const port = freePort();
       await using app = await spawnApp(vaultEnv(server.addr, p, portal, port), port);
 
-      const sealed = await waitUntil("readiness to report the sealed Vault", async () => {
+      const sealed = await waitFor("readiness to report the sealed Vault", async () => {
         const r = await readiness(app.url);
         return r.body.checks.migrations.ok ? r : undefined;
-      });
+      }, { timeoutMs: 20_000 });
       assertEquals(sealed.status, 503);
       assertEquals(sealed.body.checks.secrets, { ok: false, reason: "vault sealed" });
       assertEquals(sealed.body.checks.database, { ok: true });
@@ -178,10 +159,7 @@ Deno.test({
       assertEquals((await readiness(app.url)).status, 503);
 
       server.unseal();
-      await waitUntil(
-        "readiness after unseal",
-        async () => (await readiness(app.url)).status === 200,
-      );
+      await waitUntilReady(app.url, { timeoutMs: 20_000 });
 
       // The same process (no restart) now seals and opens secrets with Vault's key.
       const f = frames(portal, app.url);
@@ -226,8 +204,7 @@ Deno.test({
         // Vault comes up (and vault-init writes the AppRole files); no restart of the app.
         server = startVaultTestServer({ port: vaultPort });
         await provision(server, portal, {}, dir);
-        await waitUntil("readiness once Vault is up", async () =>
-          (await readiness(app.url)).status === 200);
+        await waitUntilReady(app.url, { timeoutMs: 20_000 });
         const f = frames(portal, app.url);
         assertEquals((await f.install()).status, 200);
         assertEquals((await f.widget(ADMIN, account("after-outage"))).status, 200);
@@ -318,9 +295,10 @@ Deno.test({
           ),
           [200, 200],
         );
-        await waitUntil(
+        await waitFor(
           "a background re-read of the KV values",
           () => count(server, "secret/data/bitrix-app/app") > appReads,
+          { timeoutMs: 20_000 },
         );
 
         // Encrypted writes and reads after the token changes.

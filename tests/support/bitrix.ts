@@ -8,7 +8,7 @@
 import { type Portal, startPortal } from "../../dev/portal/mod.ts";
 import type { PortalOptions } from "../../dev/portal/mod.ts";
 import { startTestApp, type TestApp } from "./app.ts";
-import { freePort } from "./services.ts";
+import { freePort } from "./ports.ts";
 
 /** One SDK attempt per call, immediate retries of failed rows, short leases. */
 export const TEST_BITRIX_TIMINGS = {
@@ -19,12 +19,10 @@ export const TEST_BITRIX_TIMINGS = {
   uninstallRetryMs: () => 100,
 };
 
-/** The emulator, the app, and frame-call helpers. */
-export interface BitrixHarness extends AsyncDisposable {
-  portal: Portal;
-  app: TestApp;
-  /** POSTs the widget API as `userId`'s frame would. */
-  widget(userId: number, body: unknown): Promise<Response>;
+/** Calls to the app as a portal user's frame makes them (a Bearer token and the member id). */
+export interface FrameClient {
+  /** POSTs the widget API as `userId`'s frame would (`fresh`: with a newly issued token). */
+  widget(userId: number, body: unknown, options?: { fresh?: boolean }): Promise<Response>;
   /** Calls `/api/calls` as `userId`'s frame would. */
   calls(
     userId: number,
@@ -32,6 +30,47 @@ export interface BitrixHarness extends AsyncDisposable {
   ): Promise<Response>;
   /** Installs the app as the portal admin and finishes the installation (ONAPPINSTALL). */
   install(): Promise<Response>;
+}
+
+/** Frame calls to the app at `appUrl` as users of `portal`; one token per user, reused. */
+export function frameClient(portal: Portal, appUrl: string): FrameClient {
+  const tokens = new Map<number, string>();
+  const frameHeaders = (userId: number, fresh = false) => {
+    if (fresh || !tokens.has(userId)) {
+      tokens.set(userId, portal.issueTokens({ userId }).accessToken);
+    }
+    return {
+      authorization: `Bearer ${tokens.get(userId)}`,
+      "x-member-id": portal.memberId,
+      "content-type": "application/json",
+    };
+  };
+  return {
+    widget: (userId, body, { fresh = false } = {}) =>
+      fetch(`${appUrl}/api/bitrix/widget`, {
+        method: "POST",
+        headers: frameHeaders(userId, fresh),
+        body: JSON.stringify(body),
+      }),
+    calls: (userId, init = {}) =>
+      fetch(`${appUrl}/api/calls${init.query ? `?${init.query}` : ""}`, {
+        method: init.method ?? (init.body ? "POST" : "GET"),
+        headers: frameHeaders(userId),
+        body: init.body ? JSON.stringify(init.body) : undefined,
+      }),
+    async install() {
+      const { page } = await portal.installApp({ handlerUrl: `${appUrl}/install` });
+      const response = await page!.post();
+      if (response.ok) await portal.finishInstall();
+      return response;
+    },
+  };
+}
+
+/** The emulator, the app, and frame calls to it. */
+export interface BitrixHarness extends FrameClient, AsyncDisposable {
+  portal: Portal;
+  app: TestApp;
   close(): Promise<void>;
 }
 
@@ -55,15 +94,6 @@ export async function startBitrixHarness(
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   }, { bitrix: TEST_BITRIX_TIMINGS });
-  const tokens = new Map<number, string>();
-  const tokenOf = (userId: number) => {
-    if (!tokens.has(userId)) tokens.set(userId, portal.issueTokens({ userId }).accessToken);
-    return tokens.get(userId)!;
-  };
-  const frameHeaders = (userId: number) => ({
-    authorization: `Bearer ${tokenOf(userId)}`,
-    "x-member-id": portal.memberId,
-  });
   const close = async () => {
     await app.close();
     await portal.close();
@@ -71,24 +101,7 @@ export async function startBitrixHarness(
   return {
     portal,
     app,
-    widget: (userId, body) =>
-      fetch(`${app.url}/api/bitrix/widget`, {
-        method: "POST",
-        headers: { ...frameHeaders(userId), "content-type": "application/json" },
-        body: JSON.stringify(body),
-      }),
-    calls: (userId, init = {}) =>
-      fetch(`${app.url}/api/calls${init.query ? `?${init.query}` : ""}`, {
-        method: init.method ?? (init.body ? "POST" : "GET"),
-        headers: { ...frameHeaders(userId), "content-type": "application/json" },
-        body: init.body ? JSON.stringify(init.body) : undefined,
-      }),
-    async install() {
-      const { page } = await portal.installApp({ handlerUrl: `${app.url}/install` });
-      const response = await page!.post();
-      if (response.ok) await portal.finishInstall();
-      return response;
-    },
+    ...frameClient(portal, app.url),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { asPostgresUser, findBinary, freePort, requireService, run } from "./services.ts";
+import { findBinary, requireService } from "./services.ts";
+import { freePort } from "./ports.ts";
+import { run } from "./process.ts";
 
 function pgBinDir(): string | undefined {
   try {
@@ -22,6 +24,12 @@ function pgBinDir(): string | undefined {
 
 const BIN = pgBinDir();
 
+/** Runs `args` as the `postgres` user when we are root (PostgreSQL refuses to run as root). */
+function asPostgresUser(args: string[]): [string, string[]] {
+  if (Deno.uid() !== 0) return [args[0], args.slice(1)];
+  return ["runuser", ["-u", "postgres", "--", ...args]];
+}
+
 /** `ignore` flag for tests that need a PostgreSQL server. */
 export const noPostgres: boolean = requireService(
   "PostgreSQL",
@@ -29,8 +37,8 @@ export const noPostgres: boolean = requireService(
   "apt-get install postgresql",
 );
 
-/** A running test server. */
-export interface TestPostgres {
+/** A running test server; disposing it is `close()`. */
+export interface TestPostgres extends AsyncDisposable {
   /** `postgres://app@127.0.0.1:<port>/app` */
   url: string;
   /** Stops the server (fast shutdown); `start()` brings it back on the same port and data. */
@@ -64,14 +72,24 @@ export async function startPostgres(): Promise<TestPostgres> {
     ]).then(() => {});
   const stop = () => pg([`${BIN}/pg_ctl`, "-D", data, "-m", "fast", "-w", "stop"]).then(() => {});
   await start();
+  const close = async () => {
+    await stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
   await pg([`${BIN}/createdb`, "-h", "127.0.0.1", "-p", String(port), "-U", "app", "app"]);
   return {
     url: `postgres://app@127.0.0.1:${port}/app`,
     stop,
     start,
-    async close() {
-      await stop().catch(() => {});
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * A server when PostgreSQL is installed, else undefined (the test then runs on PGlite alone):
+ * `await using pg = await startPostgresIfInstalled();` and `DATABASE_URL: pg?.url`.
+ */
+export function startPostgresIfInstalled(): Promise<TestPostgres | undefined> {
+  return noPostgres ? Promise.resolve(undefined) : startPostgres();
 }

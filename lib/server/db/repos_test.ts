@@ -11,6 +11,7 @@ import { CallRepo, clickToCallPlaceholder, sameNumber } from "./calls.ts";
 import { calls, portals, sipAccounts } from "./schema.ts";
 import { eq } from "drizzle-orm";
 import { DecryptError } from "../secrets/crypto.ts";
+import { sleep } from "../../../tests/support/wait.ts";
 
 const tokens = (n: number) => ({
   accessToken: `access-${n}`,
@@ -288,7 +289,7 @@ testBothEngines("[db] withLock serialises holders of the same key", async ({ dat
   const hold = (name: string, ms: number) =>
     database.withLock("refresh:m-1", async () => {
       order.push(`${name}+`);
-      await new Promise((r) => setTimeout(r, ms));
+      await sleep(ms);
       order.push(`${name}-`);
     });
   await Promise.all([hold("a", 50), hold("b", 0)]);

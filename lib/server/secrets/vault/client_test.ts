@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type ManualClock, startVaultTestServer } from "../../../../dev/vault/mod.ts";
 import { VaultClient } from "./client.ts";
 import { VaultError } from "./errors.ts";
+import { sleep } from "../../../../tests/support/wait.ts";
 import {
   APP,
   clientOptions,
@@ -120,7 +121,7 @@ Deno.test("VaultClient - sealed: retries with backoff, recovers when unsealed", 
       server.seal();
       const read = client.readKv("secret", "bitrix-app/app");
       while (count(server, "secret/data/bitrix-app/app", 503) < 2) {
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
       server.unseal();
       assert.equal((await read)?.data.bitrix_client_id, APP.bitrix_client_id);
