@@ -1,5 +1,6 @@
 import { useSignal } from "@preact/signals";
 import { type Lang, t } from "../../lib/shared/i18n.ts";
+import { SaveRow } from "../SaveRow.tsx";
 import type { FrameApi } from "../../lib/browser/frame_api.ts";
 import { errorText } from "../../lib/browser/error_text.ts";
 
@@ -38,10 +39,7 @@ export function Credentials({ lang, api, appKind }: {
         <span>{t(lang, "clientSecret")}</span>
         <input name="secretId" type="password" required autocomplete="new-password" />
       </label>
-      <div class="form-actions">
-        <button type="submit">{t(lang, "save")}</button>
-        <span class="muted" aria-live="polite">{status}</span>
-      </div>
+      <SaveRow lang={lang} status={status} />
     </form>
   );
 }

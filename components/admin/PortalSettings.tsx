@@ -1,6 +1,7 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { type Lang, t } from "../../lib/shared/i18n.ts";
+import { SaveRow } from "../SaveRow.tsx";
 import type { PortalSettings as Settings } from "../../lib/shared/api/widget.ts";
 import { formatIceServers, parseIceServers } from "../../lib/shared/ice_servers.ts";
 import type { FrameApi } from "../../lib/browser/frame_api.ts";
@@ -56,10 +57,7 @@ export function PortalSettings({ lang, api }: { lang: Lang; api: FrameApi }) {
         </textarea>
         <small class="muted">{t(lang, "iceServersHint")}</small>
       </label>
-      <div class="form-actions">
-        <button type="submit">{t(lang, "save")}</button>
-        <span class="muted" aria-live="polite">{status}</span>
-      </div>
+      <SaveRow lang={lang} status={status} />
     </form>
   );
 }

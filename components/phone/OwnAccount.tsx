@@ -1,5 +1,6 @@
 import { type Signal, useSignal } from "@preact/signals";
 import { type Lang, t } from "../../lib/shared/i18n.ts";
+import { SaveRow } from "../SaveRow.tsx";
 import type { FrameApi } from "../../lib/browser/frame_api.ts";
 import { accountOf, type Me } from "../../lib/browser/phone_session.ts";
 import { errorText } from "../../lib/browser/error_text.ts";
@@ -39,10 +40,7 @@ export function OwnAccount({ lang, api, me, phone, run }: {
         }}
       >
         <AccountFields lang={lang} account={account ?? null} />
-        <div class="form-actions">
-          <button type="submit">{t(lang, "save")}</button>
-          <span class="muted" aria-live="polite">{status}</span>
-        </div>
+        <SaveRow lang={lang} status={status} />
       </form>
     </section>
   );
