@@ -20,7 +20,7 @@ if (auth) {
       return { authId: fresh.access_token, memberId: fresh.member_id };
     },
   });
-  const { phone } = await startPhoneSession(api, {
+  const { phone, scope } = await startPhoneSession(api, {
     onRegisterError: (error) => console.warn("SIP registration failed", error),
   });
   const lang = pickLang(frame.getLang());
@@ -40,7 +40,7 @@ if (auth) {
         const { sipUri } = await api.widget("GETTRANSFERTARGET", { userId });
         return sipUri ?? undefined;
       },
-      claim,
+      claim: (key) => claim(scope, key),
       text: (key) => t(lang, key),
       onError: (error) => console.warn("call card", error),
     }).start();

@@ -1,8 +1,10 @@
 /**
- * Browser-wide claims: exactly one page of the origin gets to act on a key (dial a
- * click-to-call, answer from the card). Web Locks where the page may use them; in a cross-site
- * frame whose storage is blocked (Web Locks throw `SecurityError` there, as SharedWorker does) a
- * short BroadcastChannel election among the pages that claim at the same moment.
+ * Browser-wide claims: exactly one page of the origin and scope (whose phone: `scopeKey()` of
+ * the portal and user, as the phone's names carry it) gets to act on a key (dial a
+ * click-to-call, answer from the card); pages of another portal or user claim apart. Web Locks
+ * where the page may use them; in a cross-site frame whose storage is blocked (Web Locks throw
+ * `SecurityError` there, as SharedWorker does) a short BroadcastChannel election among the pages
+ * that claim at the same moment.
  *
  * @module
  */
@@ -12,24 +14,24 @@ export type Release = () => void;
 
 const ELECTION_MS = 200;
 
-/** Claims `key`; resolves its release, or undefined when another page holds it. */
-export async function claim(key: string): Promise<Release | undefined> {
+/** Claims `key` in `scope`; resolves its release, or undefined when another page holds it. */
+export async function claim(scope: string, key: string): Promise<Release | undefined> {
   try {
-    return await claimWithLock(key);
+    return await claimWithLock(scope, key);
   } catch (err) {
     if ((err as Error).name !== "SecurityError" && typeof navigator.locks !== "undefined") {
       throw err;
     }
-    return await claimByElection(key);
+    return await claimByElection(scope, key);
   }
 }
 
-function claimWithLock(key: string): Promise<Release | undefined> {
+function claimWithLock(scope: string, key: string): Promise<Release | undefined> {
   if (typeof navigator.locks === "undefined") {
     return Promise.reject(new DOMException("no Web Locks", "SecurityError"));
   }
   return new Promise((resolve, reject) => {
-    navigator.locks.request(`claim:${key}`, { ifAvailable: true }, (lock) => {
+    navigator.locks.request(`claim:${scope}:${key}`, { ifAvailable: true }, (lock) => {
       if (!lock) return resolve(undefined);
       return new Promise<void>((release) => resolve(() => release()));
     }).catch(reject);
@@ -42,8 +44,8 @@ function claimWithLock(key: string): Promise<Release | undefined> {
  * is sent, so a claimant that hears a higher ticket answers with its own: a page that joins
  * the window late learns of the lower tickets announced before it opened its channel.
  */
-async function claimByElection(key: string): Promise<Release | undefined> {
-  const channel = new BroadcastChannel("b24-sip-claims");
+async function claimByElection(scope: string, key: string): Promise<Release | undefined> {
+  const channel = new BroadcastChannel(`b24-sip-claims-${scope}`);
   const ticket = Math.random();
   let lowest = ticket;
   let held = false;

@@ -2,6 +2,9 @@ import { assert, assertEquals, assertRejects } from "../../tests/support/assert.
 import { sleep } from "../../tests/support/wait.ts";
 import { claim } from "./claim.ts";
 
+/** The scope of the claiming pages' phone. */
+const SCOPE = "s1";
+
 /** Web Locks of one origin, `ifAvailable` requests only (all that `claim` asks for). */
 class FakeLockManager {
   readonly held = new Set<string>();
@@ -93,17 +96,17 @@ async function withChannels(
 Deno.test("[claim] Web Locks: one holder per key until it releases", async () => {
   const locks = new FakeLockManager();
   await withLocks(locks, async () => {
-    const first = await claim("dial:1");
+    const first = await claim(SCOPE, "dial:1");
     assert(first, "the first page gets the claim");
-    assertEquals([...locks.held], ["claim:dial:1"]);
-    assertEquals(await claim("dial:1"), undefined, "a second page does not");
-    const other = await claim("dial:2");
+    assertEquals([...locks.held], ["claim:s1:dial:1"]);
+    assertEquals(await claim(SCOPE, "dial:1"), undefined, "a second page does not");
+    const other = await claim(SCOPE, "dial:2");
     assert(other, "another key is claimed on its own");
 
     first();
     await Promise.resolve();
-    assertEquals([...locks.held], ["claim:dial:2"]);
-    const again = await claim("dial:1");
+    assertEquals([...locks.held], ["claim:s1:dial:2"]);
+    const again = await claim(SCOPE, "dial:1");
     assert(again, "released, the key can be claimed again");
     again();
     other();
@@ -115,7 +118,7 @@ Deno.test("[claim] Web Locks failing with an error other than SecurityError: the
   locks.failWith = new TypeError("broken");
   await withLocks(locks, async () => {
     await withChannels([], async (channels) => {
-      await assertRejects(() => claim("dial:1"), TypeError, "broken");
+      await assertRejects(() => claim(SCOPE, "dial:1"), TypeError, "broken");
       assertEquals(channels.sent, [], "no election was held");
     });
   });
@@ -134,7 +137,7 @@ for (
   Deno.test(`[claim] ${why}: an election over BroadcastChannel`, async () => {
     await withLocks(locks(), async () => {
       await withChannels([0.5], async (channels) => {
-        const release = await claim("dial:1");
+        const release = await claim(SCOPE, "dial:1");
         assert(release, "the only claimant wins");
         assertEquals(channels.sent, [{ key: "dial:1", type: "claim", ticket: 0.5 }]);
         release();
@@ -147,9 +150,9 @@ for (
 Deno.test("[claim] election: a page that claims a moment later learns of a lower ticket", async () => {
   await withLocks(undefined, async () => {
     await withChannels([0.3, 0.6], async () => {
-      const first = claim("dial:1");
+      const first = claim(SCOPE, "dial:1");
       await sleep(20); // the second page opens its channel after the first one's claim was sent
-      const second = claim("dial:1");
+      const second = claim(SCOPE, "dial:1");
       const [a, b] = await Promise.all([first, second]);
       assert(a, "the lower ticket wins");
       assertEquals(b, undefined, "the later page with the higher ticket does not");
@@ -161,7 +164,11 @@ Deno.test("[claim] election: a page that claims a moment later learns of a lower
 Deno.test("[claim] election: of pages claiming at once the lowest ticket wins", async () => {
   await withLocks(undefined, async () => {
     await withChannels([0.7, 0.2, 0.9], async () => {
-      const results = await Promise.all([claim("dial:1"), claim("dial:1"), claim("dial:1")]);
+      const results = await Promise.all([
+        claim(SCOPE, "dial:1"),
+        claim(SCOPE, "dial:1"),
+        claim(SCOPE, "dial:1"),
+      ]);
       assertEquals(results.map((r) => typeof r), ["undefined", "function", "undefined"]);
       results[1]!();
     });
@@ -171,20 +178,44 @@ Deno.test("[claim] election: of pages claiming at once the lowest ticket wins", 
 Deno.test("[claim] election: the winner answers later claimants that the key is held", async () => {
   await withLocks(undefined, async () => {
     await withChannels([0.9, 0.1, 0.3], async (channels) => {
-      const winner = await claim("dial:1");
+      const winner = await claim(SCOPE, "dial:1");
       assert(winner);
       // A later claimant with a lower ticket still loses: the key is held.
-      assertEquals(await claim("dial:1"), undefined);
+      assertEquals(await claim(SCOPE, "dial:1"), undefined);
       assert(channels.sent.some((m) => (m as { type: string }).type === "held"));
       // Another key is not held.
-      const other = await claim("dial:2");
+      const other = await claim(SCOPE, "dial:2");
       assert(other);
 
       winner();
       other();
-      const next = await claim("dial:1");
+      const next = await claim(SCOPE, "dial:1");
       assert(next, "released, the next claimant wins");
       next();
+    });
+  });
+});
+
+Deno.test("[claim] pages of another scope (portal or user) claim the same key apart", async () => {
+  const locks = new FakeLockManager();
+  await withLocks(locks, async () => {
+    const mine = await claim(SCOPE, "dial:1");
+    const theirs = await claim("s2", "dial:1");
+    assert(mine && theirs, "each scope gets its own claim");
+    assertEquals([...locks.held], ["claim:s1:dial:1", "claim:s2:dial:1"]);
+    mine();
+    theirs();
+  });
+  await withLocks(undefined, async () => {
+    await withChannels([0.2, 0.1], async (channels) => {
+      const [mine, theirs] = await Promise.all([claim(SCOPE, "dial:1"), claim("s2", "dial:1")]);
+      assert(mine && theirs, "elections of two scopes do not meet");
+      assertEquals([...channels.open].map((c) => c.name).sort(), [
+        "b24-sip-claims-s1",
+        "b24-sip-claims-s2",
+      ]);
+      mine();
+      theirs();
     });
   });
 });

@@ -85,6 +85,11 @@ export class FrameApi {
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
+  /** The portal's member id these calls go to. */
+  get memberId(): string {
+    return this.auth.memberId;
+  }
+
   /** Runs the widget action `event` with its request's fields; resolves to its answer. */
   widget<E extends WidgetEvent>(
     event: E,

@@ -1,13 +1,20 @@
 /**
  * Starts the employee's phone in a page: asks the app who the user is (`GETME`: their SIP
- * account with its password, the portal's ICE servers), joins the shared phone engine, reports
- * the call journal to the server, and registers.
+ * account with its password, the portal's ICE servers), joins the phone engine of this portal
+ * and user, reports the call journal to the server, and registers.
+ *
+ * Every portal's app frames share one browser partition wherever browsers see the portals as
+ * one site (Bitrix24's cloud domains are not on the Public Suffix List: every `*.bitrix24.ru`
+ * portal is the site `bitrix24.ru`), so the engine is scoped by {@link phoneScope}: each portal
+ * and user gets an engine, channels and locks of their own, and an engine refuses pages of
+ * another scope (their commands, their journal subscriptions).
  *
  * @module
  */
 import { ApiError, type FrameApi, type WidgetResult } from "./frame_api.ts";
 import type { JournalEntry, PhoneAccount, PhoneClient } from "./phone/client.ts";
 import type { CallReportInput } from "../shared/api/calls.ts";
+import { scopeKey } from "./phone/names.ts";
 
 /** Where the phone's page module is served (built by tasks/build.ts). */
 const PHONE_MODULE_URL = "/static/build/phone_tab.js";
@@ -35,14 +42,23 @@ export function accountOf(me: Me): PhoneAccount | undefined {
   };
 }
 
-/** Joins the engine, reports the journal through `api`, and registers `me`'s account. */
+/** The phone's scope of `userId` on the portal `memberId` (a hash of both). */
+export function phoneScope(memberId: string, userId: number): Promise<string> {
+  return scopeKey("bitrix24", memberId, userId);
+}
+
+/**
+ * Joins the engine of `api`'s portal and `me`, reports the journal through `api`, and registers
+ * `me`'s account. Resolves with the phone's `scope` too (claims take it).
+ */
 export async function startPhoneSession(
   api: FrameApi,
   options: { onRegisterError?: (error: unknown) => void } = {},
-): Promise<{ phone: PhoneClient; me: Me }> {
+): Promise<{ phone: PhoneClient; me: Me; scope: string }> {
   const me = await api.widget("GETME");
+  const scope = await phoneScope(api.memberId, me.userId);
   const { connectPhone } = await loadPhoneModule();
-  const phone = await connectPhone();
+  const phone = await connectPhone({ scope });
   // A rejected promise makes the engine offer the entry again later (outages, expired tokens);
   // an entry the server refuses as invalid would never pass, so it counts as delivered.
   phone.onJournal((entry) =>
@@ -52,7 +68,7 @@ export async function startPhoneSession(
   );
   const account = accountOf(me);
   if (account) phone.register(account).catch((err) => options.onRegisterError?.(err));
-  return { phone, me };
+  return { phone, me, scope };
 }
 
 /** The journal's report of an engine's journal entry. */

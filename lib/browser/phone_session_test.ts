@@ -1,5 +1,5 @@
-import { assertEquals } from "../../tests/support/assert.ts";
-import { toCallReport } from "./phone_session.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { phoneScope, toCallReport } from "./phone_session.ts";
 import type { JournalEntry } from "./phone/client.ts";
 import { callReportSchema } from "../shared/api/calls.ts";
 
@@ -41,4 +41,17 @@ Deno.test("[phone_session] an end without a status reads as cancelled, never ans
     sipStatus: 487,
     durationSec: 0,
   });
+});
+
+Deno.test("[phone_session] each portal and user has a phone scope of their own, naming neither", async () => {
+  const memberA = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+  const memberB = "aabbccddeeff00112233445566778899";
+  const scopes = await Promise.all([
+    phoneScope(memberA, 2),
+    phoneScope(memberB, 2), // the same user id on another portal
+    phoneScope(memberA, 3), // another user of the same portal
+  ]);
+  assertEquals(new Set(scopes).size, 3);
+  assertEquals(scopes[0], await phoneScope(memberA, 2), "every page of the user finds it");
+  for (const scope of scopes) assert(!scope.includes(memberA) && !scope.includes(memberB));
 });

@@ -1,6 +1,6 @@
 /**
- * Runs the phone tests (and the browser tests that make calls: the UI pages and the end-to-end
- * test) inside a fresh network namespace whose only interface is loopback
+ * Runs the phone tests (and the browser tests that make calls: the UI pages, the end-to-end
+ * test and the two-portal browser attack test) inside a fresh network namespace whose only interface is loopback
  * (`unshare -n`, root only) when this process is not in one already, so that Chromium's ICE
  * candidates and RTP can only use 127.0.0.1. Inside such a namespace this file does nothing.
  *
@@ -39,7 +39,7 @@ Deno.test({
         "-n",
         "bash",
         "-c",
-        'ip link set lo up && exec "$0" test -A tests/phone/ tests/ui_pages_test.ts tests/bitrix_phone_e2e_test.ts',
+        'ip link set lo up && exec "$0" test -A tests/phone/ tests/ui_pages_test.ts tests/bitrix_phone_e2e_test.ts tests/reliability/browser_tenants_attack_test.ts',
         Deno.execPath(),
       ],
       cwd: root,

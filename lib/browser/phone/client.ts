@@ -22,6 +22,7 @@ import { type HostConnection, TabHostConnection, WorkerConnection } from "./conn
 import type { TabHello } from "./engine.ts";
 import { type Emitter, EmitterImpl } from "./emitter.ts";
 import { holdTabLock } from "./liveness.ts";
+import { phoneNames } from "./names.ts";
 import { TabMedia } from "./media.ts";
 import type { Command, HostMessage } from "./protocol.ts";
 import { RegistrationState } from "./registration_state.ts";
@@ -70,6 +71,12 @@ export interface ConnectPhoneOptions {
   host?: "auto" | "worker" | "tab";
   /** Namespace for the worker, channel and lock names (one phone per name). @defaultValue "phone" */
   name?: string;
+  /**
+   * Whose phone this is: an opaque key (`scopeKey()` of the portal and user) that goes into the
+   * worker, channel and lock names and into the hello; an engine of another scope refuses the
+   * page (`connectPhone` rejects with `host-unavailable`). @defaultValue none
+   */
+  scope?: string;
   /** How long to wait for the SharedWorker before falling back, ms. @defaultValue 4000 */
   workerTimeoutMs?: number;
   /** Play the ringtone when this tab is picked to ring. @defaultValue true */
@@ -164,11 +171,15 @@ const EMPTY: PhoneSnapshot = {
   canPlaySound: true,
 };
 
-/** Joins the phone engine of this origin (starting it if this is the first tab). */
+/**
+ * Joins the phone engine of this origin and scope (starting it if this is the first tab).
+ * Rejects with `host-unavailable` when no host starts, or when the engine under these names
+ * serves another scope.
+ */
 export async function connectPhone(options: ConnectPhoneOptions = {}): Promise<PhoneClient> {
-  const name = options.name ?? "phone";
+  const names = phoneNames(options.name ?? "phone", options.scope);
   const tabId = newTabId();
-  const lockName = `${name}-tab-${tabId}`;
+  const lockName = names.tabLock(tabId);
   const locks = await holdTabLock(lockName);
   const mode = options.host ?? "auto";
 
@@ -177,11 +188,12 @@ export async function connectPhone(options: ConnectPhoneOptions = {}): Promise<P
     try {
       const url = options.workerUrl ?? new URL("./sip_worker.js", import.meta.url);
       await client.attach(
-        (onError) => new WorkerConnection(url, name, onError),
+        (onError) => new WorkerConnection(url, names, onError),
         options.workerTimeoutMs ?? 4000,
       );
       return client;
     } catch (error) {
+      if (error instanceof PhoneError) throw error; // refused: another scope's engine
       if (mode === "worker") {
         throw new PhoneError(
           "host-unavailable",
@@ -192,7 +204,10 @@ export async function connectPhone(options: ConnectPhoneOptions = {}): Promise<P
   } else if (mode === "worker") {
     throw new PhoneError("host-unavailable", "SharedWorker is not supported here");
   }
-  await client.attach(() => new TabHostConnection({ name, tabId, locks }), 15_000);
+  await client.attach(
+    () => new TabHostConnection({ names, scope: options.scope, tabId, locks }),
+    15_000,
+  );
   return client;
 }
 
@@ -205,6 +220,7 @@ interface PendingCommand {
 class Client implements PhoneClient {
   readonly tabId: string;
   readonly #lockName?: string;
+  readonly #scope?: string;
   readonly #stateChange = new EmitterImpl<PhoneSnapshot>();
   readonly #dtmf = new EmitterImpl<DtmfReceived>();
   readonly #logs = new EmitterImpl<EngineLog>();
@@ -228,6 +244,7 @@ class Client implements PhoneClient {
   constructor(tabId: string, lockName: string | undefined, options: ConnectPhoneOptions) {
     this.tabId = tabId;
     this.#lockName = lockName;
+    this.#scope = options.scope;
     this.#media = new TabMedia({
       container: options.audioContainer,
       onIceState: (callId, sdhId, state) =>
@@ -237,7 +254,10 @@ class Client implements PhoneClient {
     if (options.ringtone !== false) this.#ringtone = new Ringtone();
   }
 
-  /** Connects through `make()`, waiting for the host's welcome. */
+  /**
+   * Connects through `make()`, waiting for the host's welcome. Rejects with an `Error` when the
+   * host does not start, with a {@link PhoneError} when it refuses this page.
+   */
   attach(
     make: (onError: (reason: string) => void) => HostConnection,
     timeoutMs: number,
@@ -245,22 +265,27 @@ class Client implements PhoneClient {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let connection: HostConnection | undefined;
-      const fail = (reason: string) => {
+      const fail = (error: Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         connection?.close();
-        reject(new Error(reason));
+        reject(error);
       };
-      const timer = setTimeout(() => fail("timed out waiting for the engine"), timeoutMs);
+      const failWith = (reason: string) => fail(new Error(reason));
+      const timer = setTimeout(() => failWith("timed out waiting for the engine"), timeoutMs);
       try {
-        connection = make(fail);
+        connection = make(failWith);
       } catch (error) {
-        fail((error as Error).message);
+        failWith((error as Error).message);
         return;
       }
       const conn = connection;
       conn.start(() => this.#hello(), (message) => {
+        if (!settled && message.t === "refused") {
+          fail(new PhoneError("host-unavailable", message.reason));
+          return;
+        }
         if (!settled && message.t === "welcome") {
           settled = true;
           clearTimeout(timer);
@@ -309,6 +334,7 @@ class Client implements PhoneClient {
       lockName: this.#lockName,
       visible: globalThis.document?.visibilityState !== "hidden",
       journal: this.#journalCallbacks.size > 0,
+      scope: this.#scope,
     };
   }
 
@@ -397,6 +423,11 @@ class Client implements PhoneClient {
         return;
       case "log":
         this.#logs.emit({ level: message.level, message: message.message });
+        return;
+      case "refused":
+        // A new host of another scope took over (names shared by mistake): leave it.
+        this.#logs.emit({ level: "error", message: message.reason });
+        this.close();
         return;
       case "rehello":
         return;

@@ -13,6 +13,7 @@
  */
 import { PhoneEngine, type TabHello } from "./engine.ts";
 import { HEARTBEAT_MS, HeartbeatWatch, watchTabLock } from "./liveness.ts";
+import type { PhoneNames } from "./names.ts";
 import type { BusMessage, ClientMessage, HostMessage } from "./protocol.ts";
 
 /** A page's link to the engine. */
@@ -36,8 +37,8 @@ export class WorkerConnection implements HostConnection {
   #closed = false;
 
   /** Throws synchronously where SharedWorker construction is refused. */
-  constructor(url: string | URL, name: string, onError: (reason: string) => void) {
-    this.#worker = new SharedWorker(url, { name: `${name}-engine` });
+  constructor(url: string | URL, names: PhoneNames, onError: (reason: string) => void) {
+    this.#worker = new SharedWorker(url, { name: names.worker });
     this.#worker.addEventListener("error", (e) => onError((e as ErrorEvent).message || "error"));
     this.#worker.port.onmessage = (m: MessageEvent<HostMessage>) => {
       if (this.#closed) return;
@@ -70,8 +71,10 @@ export class WorkerConnection implements HostConnection {
 
 /** Options for {@link TabHostConnection}. */
 export interface TabHostOptions {
-  /** Namespace of the channel and lock names. */
-  name: string;
+  /** The channel and lock names. */
+  names: PhoneNames;
+  /** Whose phone (the hellos' `scope`); the engine this tab hosts refuses other scopes. */
+  scope?: string;
   tabId: string;
   /** Whether Web Locks work in this context (the tab's own lock was granted). */
   locks: boolean;
@@ -102,7 +105,7 @@ export class TabHostConnection implements HostConnection {
 
   constructor(options: TabHostOptions) {
     this.#options = options;
-    this.#bus = new BroadcastChannel(`${options.name}-bus`);
+    this.#bus = new BroadcastChannel(options.names.bus);
     this.#bus.onmessage = (m: MessageEvent<BusMessage>) => this.#onBus(m.data);
   }
 
@@ -120,7 +123,7 @@ export class TabHostConnection implements HostConnection {
     this.#hello = hello;
     this.#onMessage = onMessage;
     if (this.#options.locks) {
-      navigator.locks.request(`${this.#options.name}-host`, () => {
+      navigator.locks.request(this.#options.names.hostLock, () => {
         if (this.#closed) return;
         this.#becomeHost();
         return new Promise<void>(() => {}); // host for the rest of this tab's life
@@ -232,7 +235,7 @@ export class TabHostConnection implements HostConnection {
     reply: (m: HostMessage) => void,
   ): void {
     if (message.t === "hello") {
-      engine.attachTab({ id: from, send: reply }, message);
+      if (!engine.attachTab({ id: from, send: reply }, message)) return;
       if (from === this.#options.tabId) return;
       const locked = message.lockName &&
         watchTabLock(message.lockName, () => engine.detachTab(from, "lock released"));
@@ -252,7 +255,7 @@ export class TabHostConnection implements HostConnection {
     if (this.#engine || this.#closed) return;
     this.#claiming = undefined;
     this.#epoch = this.#since;
-    const engine = new PhoneEngine({ host: "tab" });
+    const engine = new PhoneEngine({ host: "tab", scope: this.#options.scope ?? "" });
     this.#engine = engine;
     this.#heartbeats = new HeartbeatWatch((tabId) => engine.detachTab(tabId, "heartbeat lost"));
     this.#hostTabId = this.#options.tabId;

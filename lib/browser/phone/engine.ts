@@ -63,6 +63,11 @@ export interface PhoneEngineOptions {
   userAgentFactory?: UserAgentFactory;
   /** Builds each UserAgent's Registerer. @defaultValue SIP.js's `new Registerer(ua, options)` */
   registererFactory?: RegistererFactory;
+  /**
+   * Whose phone this is (the pages' `scope`, see `names.ts`): pages of another scope are
+   * refused. @defaultValue the scope of the first page that says hello
+   */
+  scope?: string;
 }
 
 /** The shared phone engine. */
@@ -78,11 +83,13 @@ export class PhoneEngine {
   readonly #calls: Calls;
   readonly #transfer: Transfer;
   readonly #engineId: string;
+  #scope?: string;
   #devices: DeviceSettings = {};
   #snapshotQueued = false;
 
   constructor(options: PhoneEngineOptions) {
     this.#hostKind = options.host;
+    this.#scope = options.scope;
     const clock = this.#clock = options.clock ?? realClock;
     const random = options.random ?? Math.random;
     this.#engineId = newId("engine", clock.now());
@@ -146,13 +153,24 @@ export class PhoneEngine {
 
   // ---------------------------------------------------------------- tabs
 
-  /** A tab connected (its hello arrived after its liveness lock was granted). */
-  attachTab(link: TabLink, hello: TabHello): void {
+  /**
+   * A tab connected (its hello arrived after its liveness lock was granted). A tab of another
+   * scope than this engine's is told it is refused and not attached: false.
+   */
+  attachTab(link: TabLink, hello: TabHello): boolean {
+    const scope = hello.scope ?? "";
+    this.#scope ??= scope;
+    if (scope !== this.#scope) {
+      this.#log("warn", "a page of another scope was refused");
+      link.send({ t: "refused", reason: "this phone engine serves another portal or user" });
+      return false;
+    }
     this.#tabs.attach(link, hello);
     this.#log("debug", `tab ${link.id} attached (${this.#tabs.size} tabs)`);
     link.send({ t: "welcome", snapshot: this.snapshot() });
     this.#updateRinger();
     if (hello.journal) this.#outbox.flush();
+    return true;
   }
 
   /** A tab went away (lock released, pagehide, heartbeat lost). Moves its calls' media. */
@@ -185,8 +203,9 @@ export class PhoneEngine {
     return this.#tabs.size;
   }
 
-  /** A message from a connected tab. */
+  /** A message from a connected tab (nothing of a tab that is not attached is run). */
   handle(tabId: string, message: ClientMessage): void {
+    if (!this.hasTab(tabId)) return;
     switch (message.t) {
       case "cmd":
         this.#runCommand(tabId, message.id, message.command);

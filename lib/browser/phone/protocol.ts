@@ -5,9 +5,9 @@
  *
  * ```
  * page                                   engine host
- *  │ hello {tabId, lockName}  (after the tab's Web Lock is granted)
+ *  │ hello {tabId, lockName, scope}  (after the tab's Web Lock is granted)
  *  │ ───────────────────────────────────▶ │
- *  │ ◀──────── welcome {snapshot}          │
+ *  │ ◀──────── welcome {snapshot}          │  or refused: the engine serves another scope
  *  │ cmd {id, command} ─────────────────▶  │
  *  │ ◀──────── result {id, ok|error}       │
  *  │ ◀──────── snapshot (on every change)  │
@@ -66,7 +66,15 @@ export interface MediaConfig {
 
 /** Page → engine. */
 export type ClientMessage =
-  | { t: "hello"; tabId: string; lockName?: string; visible: boolean; journal: boolean }
+  | {
+    t: "hello";
+    tabId: string;
+    lockName?: string;
+    visible: boolean;
+    journal: boolean;
+    /** Whose phone the page wants (`names.ts`); an engine serves one scope. Absent: none. */
+    scope?: string;
+  }
   | { t: "cmd"; id: number; command: Command }
   | { t: "media-result"; id: number; ok: boolean; value?: unknown; error?: string; code?: string }
   | { t: "visible"; visible: boolean }
@@ -85,6 +93,8 @@ export type ClientMessage =
 /** Engine → page. */
 export type HostMessage =
   | { t: "welcome"; snapshot: PhoneSnapshot }
+  /** The engine serves another scope: the page is not attached and gets nothing more. */
+  | { t: "refused"; reason: string }
   | {
     t: "result";
     id: number;

@@ -1,6 +1,8 @@
 /**
- * Runs the engine inside a SharedWorker: every tab of the origin connects a MessagePort; the
- * engine learns of a tab's death through its Web Lock (or missing heartbeats).
+ * Runs the engine inside a SharedWorker: every tab of the phone's scope connects a MessagePort
+ * (the worker's name carries the scope, `names.ts`); the engine learns of a tab's death through
+ * its Web Lock (or missing heartbeats). The engine serves the scope of the first tab's hello and
+ * refuses ports of another one.
  *
  * @module
  */
@@ -25,8 +27,9 @@ export function runWorkerHost(scope: SharedWorkerScopeLike): PhoneEngine {
       if (message.t === "hello") {
         if (tabId) return;
         const id = message.tabId;
+        const link = { id, send: (msg: HostMessage) => port.postMessage(msg) };
+        if (!engine.attachTab(link, message)) return; // another scope: the port stays unheard
         tabId = id;
-        engine.attachTab({ id, send: (msg: HostMessage) => port.postMessage(msg) }, message);
         const locked = message.lockName &&
           watchTabLock(message.lockName, () => engine.detachTab(id, "lock released"));
         if (!locked) heartbeats.beat(id);
