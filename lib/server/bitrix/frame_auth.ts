@@ -18,14 +18,14 @@
  * A user's standing, per portal and user id:
  *
  * ```text
- *             ask (unknown token) ok
- *   (none) ───────────────────────────▶ fresh ──interval passed──▶ due
- *     ▲                                   ▲                         │ next request re-checks
- *     │ refused: the user is deactivated  │ portal answered         │ (one call, shared)
- *     └───────────────────────────────────┴──────────────◀──────────┤
- *                                                                   │ portal unreachable
- *                                         stale (answer kept until one more interval has
- *                                         passed, asked again after a pause; then 502)
+ *   (none) ──ask: a token verified──▶ fresh ──interval passed──▶ due
+ *      ▲                                ▲                         │ the user's next request
+ *      │                                └──── portal answered ────┤ asks (one call, shared)
+ *      └─ portal: user deactivated, all their tokens refused ─────┤
+ *                                                                 │ portal cannot be asked
+ *                                                                 ▼
+ *                        stale: the last answer holds until a second interval has passed,
+ *                        the portal is asked again every 30 s; after that 502
  * ```
  *
  * @module
