@@ -124,6 +124,33 @@ Deno.test("portal emulator - access tokens expire; auth errors have the portal's
   });
 });
 
+Deno.test("portal emulator - a deactivated user's tokens are refused; a demoted admin is no admin", async () => {
+  await withPortal({}, async (portal, admin) => {
+    const anna = portal.issueTokens({ userId: 2 });
+    const current = await rest(portal, "user.current", {}, anna.accessToken);
+    assert.equal(current.body.result.ACTIVE, true);
+    portal.updateUser(2, { active: false });
+    // CORE CRestUtil::makeAuth: the token is known and alive, but its user cannot be authorized.
+    for (const method of ["user.current", "user.admin", "app.info"]) {
+      assert.deepEqual(await rest(portal, method, {}, anna.accessToken), {
+        status: 401,
+        body: { error: "authorization_error", error_description: "Unable to authorize user" },
+      });
+    }
+    const dead = await refresh(portal, anna.refreshToken);
+    assert.equal(dead.status, 400);
+    assert.equal(dead.body.error, "invalid_grant");
+    portal.updateUser(2, { active: true });
+    assert.equal((await rest(portal, "user.current", {}, anna.accessToken)).status, 200);
+    assert.equal((await refresh(portal, anna.refreshToken)).body.error, "invalid_grant");
+
+    assert.equal((await rest(portal, "user.admin", {}, admin.accessToken)).body.result, true);
+    portal.updateUser(1, { admin: false });
+    assert.equal((await rest(portal, "user.admin", {}, admin.accessToken)).body.result, false);
+    assert.equal((await rest(portal, "profile", {}, admin.accessToken)).body.result.ADMIN, false);
+  });
+});
+
 Deno.test("portal emulator - requests in JSON, form, query and Bearer form; time block", async () => {
   await withPortal({}, async (portal, admin) => {
     const base = portal.clientEndpoint;

@@ -93,6 +93,12 @@ export interface Portal extends Endpoints {
   pageUrl(input?: PageUrlInput): string;
   /** Adds a user; returns it. */
   addUser(input: UserInput): PortalUser;
+  /**
+   * Changes a user, e.g. deactivates them (`active: false`: every REST call with their tokens
+   * answers 401 `authorization_error`, their refresh tokens die) or demotes an administrator
+   * (`admin: false`: `user.admin` answers false at once); returns the user.
+   */
+  updateUser(id: number, patch: Partial<UserInput>): PortalUser;
   /** Issues a token pair for a user (default: the first administrator). */
   issueTokens(opts?: { userId?: number }): TokenSet;
   /** Makes every access token expired now; refresh tokens keep working. */
@@ -258,6 +264,7 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
       return `${p.url}/page/${i.userId ?? admin()}${query}`;
     },
     addUser: (u) => state.users.add(u),
+    updateUser: (id, patch) => state.users.update(id, patch),
     issueTokens: (opts = {}) => state.tokenSet(state.issue(opts.userId ?? admin())),
     expireAllTokens: () => state.tokens.expireAccessTokens(),
     expireRefreshTokens: () => state.tokens.expireRefreshTokens(),

@@ -20,7 +20,7 @@ export interface Grant {
 }
 
 /** Why a refresh token was refused. */
-export type RefreshFailure = "unknown" | "expired";
+export type RefreshFailure = "unknown" | "expired" | "inactive";
 
 /** Lifetimes in seconds. */
 export interface TokenTtl {
@@ -73,12 +73,19 @@ export class TokenStore {
     return grant.accessExpiresAt <= this.clock.now();
   }
 
-  /** Exchanges a refresh token for a new pair; the old refresh token is forgotten. */
-  rotate(refreshToken: string): Grant | RefreshFailure {
+  /**
+   * Exchanges a refresh token for a new pair; the old refresh token is forgotten. A token of a
+   * user `mayRefresh` refuses (a deactivated one) dies: DOCS `events/index.md`.
+   */
+  rotate(
+    refreshToken: string,
+    mayRefresh: (userId: number) => boolean = () => true,
+  ): Grant | RefreshFailure {
     const old = this.#byRefresh.get(refreshToken);
     if (!old) return "unknown";
     this.#byRefresh.delete(refreshToken);
     if (old.refreshExpiresAt <= this.clock.now()) return "expired";
+    if (!mayRefresh(old.userId)) return "inactive";
     return this.issue(old.userId, old.scope);
   }
 

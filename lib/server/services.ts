@@ -83,6 +83,8 @@ export async function openServices(
       syncLeaseMs?: number;
       /** Delay before asking the portal again about a pending uninstall. */
       uninstallRetryMs?: (attempt: number) => number;
+      /** How long a frame user's admin flag and activity are trusted (default 5 minutes). */
+      frameRecheckMs?: number;
     };
   } = {},
 ): Promise<Services> {
@@ -141,7 +143,9 @@ export async function openServices(
     calls,
     bitrix: {
       clients,
-      frameAuth: new FrameAuthenticator({ config, portals, secrets, changes, clients }),
+      frameAuth: new FrameAuthenticator({ config, portals, secrets, changes, clients }, {
+        recheckMs: opts.bitrix?.frameRecheckMs,
+      }),
       eventAuth: new EventAuthenticator({ portals, changes }),
       callSync,
       uninstaller,

@@ -7,7 +7,7 @@
  */
 import { type Portal, startPortal } from "../../dev/portal/mod.ts";
 import type { PortalOptions } from "../../dev/portal/mod.ts";
-import { startTestApp, type TestApp } from "./app.ts";
+import { startTestApp, type TestApp, type TestServiceOptions } from "./app.ts";
 import { freePort } from "./ports.ts";
 
 /** One SDK attempt per call, immediate retries of failed rows, short leases. */
@@ -76,7 +76,13 @@ export interface BitrixHarness extends FrameClient, AsyncDisposable {
 
 /** Starts the emulator and the app (on `databaseUrl`, default in-memory PGlite). */
 export async function startBitrixHarness(
-  opts: { databaseUrl?: string; portal?: PortalOptions; env?: Record<string, string> } = {},
+  opts: {
+    databaseUrl?: string;
+    portal?: PortalOptions;
+    env?: Record<string, string>;
+    /** Timings over {@link TEST_BITRIX_TIMINGS}. */
+    bitrix?: NonNullable<TestServiceOptions>["bitrix"];
+  } = {},
 ): Promise<BitrixHarness> {
   const port = freePort();
   const appUrl = `http://127.0.0.1:${port}`;
@@ -93,7 +99,7 @@ export async function startBitrixHarness(
     FRAME_ANCESTORS: portal.url,
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
-  }, { bitrix: TEST_BITRIX_TIMINGS });
+  }, { bitrix: { ...TEST_BITRIX_TIMINGS, ...opts.bitrix } });
   const close = async () => {
     await app.close();
     await portal.close();

@@ -2,9 +2,31 @@
  * Authentication of requests from the app's frames. The frame sends its `AUTH_ID` (the user's
  * access token) and `member_id`; the server calls the portal at the address **stored** for that
  * member (never a domain from the request) in one batch: `app.info` must name our app and say
- * it is installed, `user.current` gives the user id, `user.admin` the admin flag. The answer is
- * cached by a hash of the token until the token expires (at most an hour), so a page costs one
- * portal call per token, not per request.
+ * it is installed, `user.current` gives the user id and whether the user is active,
+ * `user.admin` the admin flag.
+ *
+ * Two caches keep that from costing a portal call per request:
+ *
+ * - **Tokens**, by a hash of the token: who it belongs to, for the token's remaining life as
+ *   the frame said it (`AUTH_EXPIRES`), at most an hour.
+ * - **Users**, by portal and user id: the admin flag, trusted for one re-check interval
+ *   (default 5 minutes). After that the next request of the user asks the portal again with
+ *   its own token (`user.current`, `user.admin`), and every request of that user waits for that
+ *   one answer. A token past its life is refused by the portal then (`expired_token`), a
+ *   deactivated user's tokens all are (`authorization_error`), a demoted admin is an employee.
+ *
+ * A user's standing, per portal and user id:
+ *
+ * ```text
+ *   (none) ──ask: a token verified──▶ fresh ──interval passed──▶ due
+ *      ▲                                ▲                         │ the user's next request
+ *      │                                └──── portal answered ────┤ asks (one call, shared)
+ *      └─ portal: user deactivated, all their tokens refused ─────┤
+ *                                                                 │ portal cannot be asked
+ *                                                                 ▼
+ *                        stale: the last answer holds until a second interval has passed,
+ *                        the portal is asked again every 30 s; after that 502
+ * ```
  *
  * @module
  */
@@ -55,11 +77,20 @@ export async function isOurApp(
   return code.startsWith("local.") && (!bitrixClientId || portal?.appKind === "local");
 }
 
+/** What the portal says about a token (`whoIs`). */
+export interface WhoIsAnswer {
+  app: AppInfo;
+  userId: number;
+  isAdmin: boolean;
+  /** `user.current`'s `ACTIVE` (false: the user has been deactivated). */
+  active: boolean;
+}
+
+/** A portal's stored address, as `whoIs` needs it. */
+export type PortalEndpoint = Pick<Portal, "memberId" | "domain" | "clientEndpoint">;
+
 /** Calls `app.info`, `user.current` and `user.admin` with a user's token in one batch. */
-export async function whoIs(
-  endpoint: { memberId: string; domain: string; clientEndpoint: string },
-  accessToken: string,
-): Promise<{ app: AppInfo; userId: number; isAdmin: boolean }> {
+export async function whoIs(endpoint: PortalEndpoint, accessToken: string): Promise<WhoIsAnswer> {
   const client = new RestClient({
     ...endpoint,
     serverEndpoint: "https://oauth.bitrix.info/rest/",
@@ -75,7 +106,7 @@ export async function whoIs(
   });
   const failed = errors.app ?? errors.user ?? errors.admin;
   if (failed) throw failed;
-  const user = results.user as { ID?: string | number } | undefined;
+  const user = results.user as { ID?: string | number; ACTIVE?: unknown } | undefined;
   const userId = Number(user?.ID);
   if (!Number.isInteger(userId) || userId <= 0) {
     throw new BitrixApiError("BAD_ANSWER", 502, "user.current gave no ID", "user.current");
@@ -84,18 +115,41 @@ export async function whoIs(
     app: (results.app ?? {}) as AppInfo,
     userId,
     isAdmin: results.admin === true || results.admin === "true",
+    active: user?.ACTIVE !== false && user?.ACTIVE !== "N",
   };
 }
 
-/** A cached answer: the user, or the portal's refusal of the token. */
+/** A cached token: whose it is, or the portal's refusal of it; until `expiresAt`. */
 type CacheEntry =
-  | { portalId: string; userId: number; isAdmin: boolean; expiresAt: number }
+  | { portalId: string; userId: number; expiresAt: number }
   | { portalId: string; refused: string; expiresAt: number };
+
+/** What the portal last said about a user (see the module's state diagram). */
+interface Standing {
+  isAdmin: boolean;
+  /** When the portal said it. */
+  checkedAt: number;
+  /** The portal could not be asked: not before this time again. */
+  retryAt?: number;
+}
+
+/** What asking the portal about a token gave. */
+type Verdict =
+  | { kind: "user"; userId: number; isAdmin: boolean }
+  /** `user`: the token's user is deactivated, so every token of theirs is refused. */
+  | { kind: "refused"; reason: string; scope: "token" | "user" }
+  | { kind: "unreachable"; cause: unknown };
 
 /** How long a portal row is reused between requests (settings changes invalidate it here). */
 const PORTAL_TTL_MS = 5_000;
 /** How long a token the portal refused stays refused without asking again. */
 const REFUSED_TTL_MS = 5 * 60_000;
+/** The longest a token is trusted: Bitrix24's access tokens live an hour. */
+const TOKEN_TTL_MS = 3600_000;
+/** How long a user's standing is trusted before the portal is asked again. */
+const RECHECK_MS = 5 * 60_000;
+/** The pause before asking again a portal that could not be asked about a user. */
+const RECHECK_RETRY_MS = 30_000;
 /** Portal calls for unknown tokens: a bucket like Bitrix24's own (burst 50, 2 per second). */
 const ASK_BURST = 50;
 const ASK_PER_SEC = 2;
@@ -107,19 +161,44 @@ export interface FrameAuthDeps extends AppIdentityDeps {
   changes: Pick<PortalChanges, "onChange">;
   /** Follows a portal that changed its address (its stored one redirects). */
   clients?: Pick<PortalClients, "followMove">;
+  /**
+   * Asks the portal about a token.
+   * @defaultValue {@link whoIs}
+   */
+  whoIs?: (endpoint: PortalEndpoint, accessToken: string) => Promise<WhoIsAnswer>;
+}
+
+/** Limits and the clock of a {@link FrameAuthenticator}. */
+export interface FrameAuthOptions {
+  /** Cached tokens, users and portal rows, each. @defaultValue 10,000 */
+  maxEntries?: number;
+  /** The longest a token is trusted. @defaultValue an hour */
+  ttlMs?: number;
+  /** How long a user's admin flag and activity are trusted. @defaultValue 5 minutes */
+  recheckMs?: number;
+  /** @defaultValue `Date.now` */
+  now?: () => number;
 }
 
 /** Verifies frame credentials and caches the answers. */
 export class FrameAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly pending = new Map<string, Promise<CacheEntry>>();
+  private readonly standings = new Map<string, Standing>();
+  private readonly rechecks = new Map<string, Promise<Standing | undefined>>();
   private readonly portals = new Map<string, { portal?: Portal; at: number }>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly now: () => number;
+  private readonly recheckMs: number;
+  private readonly whoIs: NonNullable<FrameAuthDeps["whoIs"]>;
 
   constructor(
     private readonly deps: FrameAuthDeps,
-    private readonly options: { maxEntries?: number; ttlMs?: number } = {},
+    private readonly options: FrameAuthOptions = {},
   ) {
+    this.now = options.now ?? Date.now;
+    this.recheckMs = options.recheckMs ?? RECHECK_MS;
+    this.whoIs = deps.whoIs ?? whoIs;
     deps.changes.onChange(({ portalId, memberId, uninstalled }) => {
       if (uninstalled) this.forgetPortal(portalId);
       else this.refreshPortal(memberId);
@@ -127,16 +206,18 @@ export class FrameAuthenticator {
   }
 
   /**
-   * The verified user for `authId` in `memberId`'s portal. Throws `UnauthorizedError` for an
-   * unknown portal, a token the portal rejects or a token of another app, and
-   * `RateLimitedError` when a portal is asked about too many new tokens at once.
+   * The verified user for `authId` in `memberId`'s portal (`expiresInSec`: the token's
+   * remaining life as the frame said it). Throws `UnauthorizedError` for an unknown portal, a
+   * token the portal rejects, a token of another app or of a deactivated user,
+   * `RateLimitedError` when a portal is asked about too many new tokens at once, and
+   * `UpstreamError` when the portal cannot be asked and nothing recent is known.
    */
   async verify(memberId: string, authId: string, expiresInSec?: number): Promise<FrameUser> {
     const portal = await this.portalOf(memberId);
     if (!portal?.installed) throw new UnauthorizedError("unknown portal");
     const key = sha256Hex(`${memberId}\n${authId}`);
     let entry = this.cache.get(key);
-    if (!entry || entry.expiresAt <= Date.now()) {
+    if (!entry || entry.expiresAt <= this.now()) {
       let inflight = this.pending.get(key);
       if (!inflight) {
         this.spendAsk(portal.id);
@@ -149,12 +230,84 @@ export class FrameAuthenticator {
     }
     if (entry.portalId !== portal.id) throw new UnauthorizedError("token of another portal");
     if ("refused" in entry) throw new UnauthorizedError(entry.refused);
-    return { portal, userId: entry.userId, isAdmin: entry.isAdmin };
+    const standing = await this.standingOf(portal, entry.userId, key, authId);
+    return { portal, userId: entry.userId, isAdmin: standing.isAdmin };
+  }
+
+  /**
+   * The user's standing, asking the portal with this request's token when it is due (one
+   * call per user at a time: concurrent requests wait for the same answer).
+   */
+  private async standingOf(
+    portal: Portal,
+    userId: number,
+    key: string,
+    authId: string,
+  ): Promise<Standing> {
+    const userKey = `${portal.id}:${userId}`;
+    const known = this.standings.get(userKey);
+    const now = this.now();
+    if (known && now - known.checkedAt < this.recheckMs) return known;
+    if (!known?.retryAt || known.retryAt <= now) {
+      let inflight = this.rechecks.get(userKey);
+      if (!inflight) {
+        inflight = this.recheck(portal, userId, key, authId);
+        this.rechecks.set(userKey, inflight);
+        inflight.finally(() => this.rechecks.delete(userKey)).catch(() => {});
+      }
+      const fresh = await inflight;
+      const mine = this.cache.get(key);
+      if (mine && "refused" in mine) throw new UnauthorizedError(mine.refused);
+      if (fresh) return fresh;
+    }
+    // Not answered: the portal could not be asked, or refused another token of the user.
+    const last = this.standings.get(userKey);
+    if (last && this.now() - last.checkedAt < 2 * this.recheckMs) return last;
+    throw new UpstreamError("bitrix24", "the portal could not be asked about the user");
+  }
+
+  /** Asks the portal about the user with `authId`; undefined when it gave no new standing. */
+  private async recheck(
+    portal: Portal,
+    userId: number,
+    key: string,
+    authId: string,
+  ): Promise<Standing | undefined> {
+    const verdict = await this.consult(portal, authId);
+    const userKey = `${portal.id}:${userId}`;
+    if (verdict.kind === "user" && verdict.userId === userId) {
+      return this.keepStanding(userKey, verdict.isAdmin);
+    }
+    if (verdict.kind === "unreachable") {
+      const known = this.standings.get(userKey);
+      if (known) known.retryAt = this.now() + Math.min(RECHECK_RETRY_MS, this.recheckMs);
+      return undefined;
+    }
+    if (verdict.kind === "refused" && verdict.scope === "user") {
+      this.refuseUser(portal.id, userId, verdict.reason);
+    } else {
+      const reason = verdict.kind === "refused" ? verdict.reason : "the token names another user";
+      this.cache.set(key, this.refusal(portal.id, reason));
+    }
+    return undefined;
+  }
+
+  /** Refuses every cached token of a user and forgets the user's standing. */
+  private refuseUser(portalId: string, userId: number, reason: string): void {
+    for (const [key, entry] of this.cache) {
+      if (entry.portalId === portalId && "userId" in entry && entry.userId === userId) {
+        this.cache.set(key, this.refusal(portalId, reason));
+      }
+    }
+    this.standings.delete(`${portalId}:${userId}`);
   }
 
   /** Drops every cached answer of a portal (on uninstall). */
   private forgetPortal(portalId: string): void {
     for (const [key, entry] of this.cache) if (entry.portalId === portalId) this.cache.delete(key);
+    for (const key of this.standings.keys()) {
+      if (key.startsWith(`${portalId}:`)) this.standings.delete(key);
+    }
     for (const [memberId, row] of this.portals) {
       if (row.portal?.id === portalId) this.portals.delete(memberId);
     }
@@ -167,16 +320,16 @@ export class FrameAuthenticator {
 
   private async portalOf(memberId: string): Promise<Portal | undefined> {
     const cached = this.portals.get(memberId);
-    if (cached && Date.now() - cached.at < PORTAL_TTL_MS) return cached.portal;
+    if (cached && this.now() - cached.at < PORTAL_TTL_MS) return cached.portal;
     const portal = await this.deps.portals.findByMemberId(memberId);
     if (this.portals.size >= (this.options.maxEntries ?? 10_000)) this.portals.clear();
-    this.portals.set(memberId, { portal, at: Date.now() });
+    this.portals.set(memberId, { portal, at: this.now() });
     return portal;
   }
 
   /** Takes one portal call from the portal's bucket, or throws 429 when it is empty. */
   private spendAsk(portalId: string): void {
-    const now = Date.now();
+    const now = this.now();
     const bucket = this.buckets.get(portalId) ?? { tokens: ASK_BURST, at: now };
     bucket.tokens = Math.min(ASK_BURST, bucket.tokens + ((now - bucket.at) / 1000) * ASK_PER_SEC);
     bucket.at = now;
@@ -185,40 +338,67 @@ export class FrameAuthenticator {
     this.buckets.set(portalId, bucket);
   }
 
+  /** Verifies a token the cache does not know; the user's standing is fresh afterwards. */
   private async ask(portal: Portal, authId: string, expiresInSec?: number): Promise<CacheEntry> {
+    const verdict = await this.consult(portal, authId);
+    if (verdict.kind === "unreachable") {
+      throw new UpstreamError("bitrix24", "the portal could not be asked", {
+        cause: verdict.cause,
+      });
+    }
+    if (verdict.kind === "refused") return this.refusal(portal.id, verdict.reason);
+    this.keepStanding(`${portal.id}:${verdict.userId}`, verdict.isAdmin);
+    const ttl = Math.min(
+      this.options.ttlMs ?? TOKEN_TTL_MS,
+      (expiresInSec && expiresInSec > 0 ? expiresInSec : 3600) * 1000,
+    );
+    return { portalId: portal.id, userId: verdict.userId, expiresAt: this.now() + ttl };
+  }
+
+  /** Asks the portal who `authId` is, following a portal that moved. */
+  private async consult(portal: Portal, authId: string): Promise<Verdict> {
     let answer;
-    const refused = (reason: string): CacheEntry => ({
-      portalId: portal.id,
-      refused: reason,
-      expiresAt: Date.now() + REFUSED_TTL_MS,
-    });
     try {
-      answer = await whoIs(portal, authId).catch(async (err) => {
+      answer = await this.whoIs(portal, authId).catch(async (err) => {
         const moved = err instanceof BitrixApiError && err.code === "PORTAL_MOVED" &&
           await this.deps.clients?.followMove(portal);
         if (!moved) throw err;
         this.refreshPortal(portal.memberId);
-        return await whoIs(moved, authId);
+        return await this.whoIs(moved, authId);
       });
     } catch (err) {
-      if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
-        return refused("the portal did not accept the token");
+      if (err instanceof BitrixApiError && err.code === "authorization_error") {
+        // CORE `CRestUtil::makeAuth`: the token's user is not active.
+        return { kind: "refused", reason: "the user is deactivated", scope: "user" };
       }
-      throw new UpstreamError("bitrix24", "the portal could not be asked", { cause: err });
+      if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
+        return { kind: "refused", reason: "the portal did not accept the token", scope: "token" };
+      }
+      return { kind: "unreachable", cause: err };
     }
     if (!answer.app.INSTALLED || !(await isOurApp(answer.app.CODE, portal, this.deps))) {
-      return refused("the token belongs to another app");
+      return { kind: "refused", reason: "the token belongs to another app", scope: "token" };
     }
-    const ttl = Math.min(
-      this.options.ttlMs ?? 3600_000,
-      (expiresInSec && expiresInSec > 0 ? expiresInSec : 3600) * 1000,
-    );
-    return {
-      portalId: portal.id,
-      userId: answer.userId,
-      isAdmin: answer.isAdmin,
-      expiresAt: Date.now() + ttl,
-    };
+    if (!answer.active) {
+      return { kind: "refused", reason: "the user is deactivated", scope: "user" };
+    }
+    return { kind: "user", userId: answer.userId, isAdmin: answer.isAdmin };
+  }
+
+  /** Records what the portal just said about a user. */
+  private keepStanding(userKey: string, isAdmin: boolean): Standing {
+    const standing: Standing = { isAdmin, checkedAt: this.now() };
+    this.standings.delete(userKey);
+    if (this.standings.size >= (this.options.maxEntries ?? 10_000)) {
+      const oldest = this.standings.keys().next().value;
+      if (oldest !== undefined) this.standings.delete(oldest);
+    }
+    this.standings.set(userKey, standing);
+    return standing;
+  }
+
+  private refusal(portalId: string, reason: string): CacheEntry {
+    return { portalId, refused: reason, expiresAt: this.now() + REFUSED_TTL_MS };
   }
 
   private remember(key: string, entry: CacheEntry): void {

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, isNull, notInArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { installEvents, portals } from "./schema.ts";
 import { type PortalSettings, portalSettingsSchema } from "../../shared/api/widget.ts";
@@ -46,6 +46,9 @@ export interface InstallInput {
 
 /** Kinds of audit events. */
 export type InstallEventKind = typeof installEvents.$inferInsert.kind;
+
+/** Placement errors kept per portal (the newest); older ones are dropped as new ones arrive. */
+export const PLACEMENT_ERRORS_KEPT = 100;
 
 const publicColumns = {
   id: portals.id,
@@ -326,8 +329,8 @@ export class PortalRepo {
   }
 
   /**
-   * Uninstall: drops tokens, application token and credentials; with `clean` deletes the
-   * portal and everything that references it.
+   * Uninstall: drops tokens, application token, the placement error handler's secret and
+   * credentials; with `clean` deletes the portal and everything that references it.
    */
   async uninstall(portalId: string, clean: boolean): Promise<void> {
     if (clean) {
@@ -339,6 +342,7 @@ export class PortalRepo {
       refreshTokenEnc: null,
       tokenExpiresAt: null,
       applicationTokenHash: null,
+      errorTokenHash: null,
       clientSecretEnc: null,
       installed: false,
       uninstalledAt: new Date(),
@@ -386,6 +390,25 @@ export class PortalRepo {
       kind,
       details,
     });
+  }
+
+  /**
+   * Records a placement error Bitrix24 reported and drops the portal's older ones beyond
+   * `keep` (so a flood of reports cannot grow the table).
+   */
+  async recordPlacementError(
+    portal: { id: string; memberId: string },
+    details: Record<string, unknown>,
+    keep = PLACEMENT_ERRORS_KEPT,
+  ): Promise<void> {
+    await this.recordEvent(portal, "placement_error", details);
+    const ofPortal = and(
+      eq(installEvents.portalId, portal.id),
+      eq(installEvents.kind, "placement_error"),
+    );
+    const newest = this.db.select({ id: installEvents.id }).from(installEvents).where(ofPortal)
+      .orderBy(desc(installEvents.createdAt), desc(installEvents.id)).limit(keep);
+    await this.db.delete(installEvents).where(and(ofPortal, notInArray(installEvents.id, newest)));
   }
 
   /** The newest audit events of a portal, optionally of one kind. */

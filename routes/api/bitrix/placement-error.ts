@@ -14,16 +14,20 @@ const bodySchema = z.object({
 
 /**
  * The background worker's `errorHandlerUrl`: Bitrix24 reports a placement it removed
- * (`ERROR_PLACEMENT_LOADING_OVERTIME`) without auth, so the URL carries a per-portal secret.
+ * (`ERROR_PLACEMENT_LOADING_OVERTIME`) without auth, so the URL carries a per-portal secret
+ * (issued at each install, dropped by an uninstall). Only the newest reports of a portal are
+ * kept.
  */
 export const handler = define.handlers({
   POST: async (c) => {
-    const query = parseWith(querySchema, c.req.query());
-    const body = parseWith(bodySchema, await readFormOrJson(c));
+    // Authentication first: without the portal's secret nothing else is looked at.
+    const query = querySchema.safeParse(c.req.query());
+    if (!query.success) throw new UnauthorizedError("unknown portal or token");
     const { portals } = c.var.services;
-    const portal = await portals.verifyErrorToken(query.member_id, query.token);
-    if (!portal) throw new UnauthorizedError("unknown portal or token");
-    await portals.recordEvent(portal, "placement_error", body);
+    const portal = await portals.verifyErrorToken(query.data.member_id, query.data.token);
+    if (!portal?.installed) throw new UnauthorizedError("unknown portal or token");
+    const body = parseWith(bodySchema, await readFormOrJson(c));
+    await portals.recordPlacementError(portal, body);
     c.var.log.warn("bitrix24 placement error", { memberId: portal.memberId, error: body.error });
     return c.json({ ok: true });
   },
