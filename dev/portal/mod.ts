@@ -93,8 +93,11 @@ export interface Portal extends Endpoints {
   pageUrl(input?: PageUrlInput): string;
   /** Adds a user; returns it. */
   addUser(input: UserInput): PortalUser;
-  /** Issues a token pair for a user (default: the first administrator). */
-  issueTokens(opts?: { userId?: number }): TokenSet;
+  /**
+   * Issues a token pair for a user (default: the first administrator); `otherApp`: a pair of
+   * another local app on this portal with that CODE (`local.…`), as its own frames get.
+   */
+  issueTokens(opts?: { userId?: number; otherApp?: string }): TokenSet;
   /** Makes every access token expired now; refresh tokens keep working. */
   expireAllTokens(): void;
   /** Makes every refresh token expired now. */
@@ -258,7 +261,7 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
       return `${p.url}/page/${i.userId ?? admin()}${query}`;
     },
     addUser: (u) => state.users.add(u),
-    issueTokens: (opts = {}) => state.tokenSet(state.issue(opts.userId ?? admin())),
+    issueTokens: (opts = {}) => state.tokenSet(state.issue(opts.userId ?? admin(), opts.otherApp)),
     expireAllTokens: () => state.tokens.expireAccessTokens(),
     expireRefreshTokens: () => state.tokens.expireRefreshTokens(),
     advanceTime: (ms) => state.clock.advance(ms),

@@ -64,6 +64,8 @@ async function token(c: Context, state: PortalState): Promise<Response> {
   const grant = state.tokens.rotate(p.refresh_token);
   if (grant === "unknown") return fail(400, "invalid_grant", "Invalid refresh token");
   if (grant === "expired") return fail(400, "invalid_grant", "Refresh token has expired");
+  // A refresh token belongs to the app it was issued to: another app's is unknown to ours.
+  if (grant.otherApp) return fail(400, "invalid_grant", "Invalid refresh token");
   record(200);
   const t = state.tokenSet(grant);
   return c.json({
