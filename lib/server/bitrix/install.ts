@@ -4,6 +4,21 @@
  * its tokens sealed, and placements, event handlers and the external line are bound —
  * idempotently, reading what is already bound first.
  *
+ * Where the portal is asked (nothing is called before the address is settled; every "no" is
+ * the same 401, known `member_id` or not):
+ *
+ * ```text
+ * member_id known ──▶ stored address ──(redirects)──▶ where a refresh says it moved
+ * member_id new ──▶ DOMAIN an IP / private name / http? ──yes──▶ 401
+ *                     │ no
+ *                     ├─ app credentials ──▶ OAuth server exchanges REFRESH_ID
+ *                     │                       └─ same member_id, host = DOMAIN? ──no──▶ 401
+ *                     │                             └─ yes ──▶ its client_endpoint, new pair
+ *                     └─ none (local app) ──▶ DOMAIN on BITRIX_PORTAL_HOSTS? ──no──▶ 401
+ *                                               └─ yes ──▶ https://DOMAIN/rest/, the POST's pair
+ * then: app.info names our app (the recorded code) and user.admin is true, or 401 / 403
+ * ```
+ *
  * @module
  */
 import { z } from "zod";
