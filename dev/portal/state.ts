@@ -202,7 +202,7 @@ export class PortalState {
       expires: Math.floor(grant.accessExpiresAt / 1000),
       userId: grant.userId,
       scope: grant.scope.join(","),
-      status: this.app.status,
+      status: grant.otherApp ? "L" : this.app.status,
       memberId: this.memberId,
       domain: this.endpoints.domain,
       clientEndpoint: this.endpoints.clientEndpoint,
