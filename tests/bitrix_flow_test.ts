@@ -663,6 +663,20 @@ Deno.test({
 });
 
 Deno.test({
+  name: "[bitrix] a moved portal's reinstall follows it to its new address",
+  ...options,
+  fn: () =>
+    withHarness(async (h) => {
+      await installWithAccounts(h);
+      const moved = h.portal.movePortal({ status: 301 });
+      assertEquals((await h.install()).status, 200);
+      const stored = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
+      assertEquals([stored.clientEndpoint, stored.domain], [moved.clientEndpoint, moved.domain]);
+      assertEquals((await h.widget(ANNA, { event: "GETME" }, { fresh: true })).status, 200);
+    }),
+});
+
+Deno.test({
   name:
     "[bitrix] a Russian-region portal's server_endpoint is stored; its token URL is the one refreshes use",
   ...options,

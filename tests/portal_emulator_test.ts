@@ -95,6 +95,20 @@ Deno.test("portal emulator - refresh tokens rotate; bad secrets and old tokens a
   });
 });
 
+Deno.test("portal emulator - another local app's tokens: its own app.info, no refresh for ours", async () => {
+  await withPortal({}, async (portal) => {
+    const other = portal.issueTokens({ userId: 2, otherApp: "local.other.1" });
+    const info = await rest(portal, "app.info", {}, other.accessToken);
+    assert.equal(info.body.result.CODE, "local.other.1");
+    assert.equal(info.body.result.STATUS, "L");
+    assert.notEqual(
+      info.body.result.ID,
+      (await rest(portal, "app.info", {}, portal.issueTokens().accessToken)).body.result.ID,
+    );
+    assert.equal((await refresh(portal, other.refreshToken)).body.error, "invalid_grant");
+  });
+});
+
 Deno.test("portal emulator - access tokens expire; auth errors have the portal's shapes", async () => {
   await withPortal({ accessTokenTtlSec: 60 }, async (portal, admin) => {
     assert.equal((await rest(portal, "app.info", {}, admin.accessToken)).status, 200);

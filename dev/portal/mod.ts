@@ -99,8 +99,11 @@ export interface Portal extends Endpoints {
    * (`admin: false`: `user.admin` answers false at once); returns the user.
    */
   updateUser(id: number, patch: Partial<UserInput>): PortalUser;
-  /** Issues a token pair for a user (default: the first administrator). */
-  issueTokens(opts?: { userId?: number }): TokenSet;
+  /**
+   * Issues a token pair for a user (default: the first administrator); `otherApp`: a pair of
+   * another local app on this portal with that CODE (`local.…`), as its own frames get.
+   */
+  issueTokens(opts?: { userId?: number; otherApp?: string }): TokenSet;
   /** Makes every access token expired now; refresh tokens keep working. */
   expireAllTokens(): void;
   /** Makes every refresh token expired now. */
@@ -265,7 +268,7 @@ export function startPortal(input: PortalOptions = {}): Promise<Portal> {
     },
     addUser: (u) => state.users.add(u),
     updateUser: (id, patch) => state.users.update(id, patch),
-    issueTokens: (opts = {}) => state.tokenSet(state.issue(opts.userId ?? admin())),
+    issueTokens: (opts = {}) => state.tokenSet(state.issue(opts.userId ?? admin(), opts.otherApp)),
     expireAllTokens: () => state.tokens.expireAccessTokens(),
     expireRefreshTokens: () => state.tokens.expireRefreshTokens(),
     advanceTime: (ms) => state.clock.advance(ms),

@@ -66,6 +66,8 @@ async function token(c: Context, state: PortalState): Promise<Response> {
   if (grant === "expired") return fail(400, "invalid_grant", "Refresh token has expired");
   // ⚠ The text is the emulator's: the docs say only that the token dies with its user.
   if (grant === "inactive") return fail(400, "invalid_grant", "The user is not active");
+  // A refresh token belongs to the app it was issued to: another app's is unknown to ours.
+  if (grant.otherApp) return fail(400, "invalid_grant", "Invalid refresh token");
   record(200);
   const t = state.tokenSet(grant);
   return c.json({

@@ -184,10 +184,13 @@ export class PortalState {
     return `${this.options.language}_${this.options.plan}`;
   }
 
-  /** Issues a pair for a user with the app's scopes. */
-  issue(userId: number): Grant {
+  /**
+   * Issues a pair for a user with the app's scopes; with `otherApp` (a `local.…` code), a pair
+   * of another local app on the portal, which `app.info` names by that code.
+   */
+  issue(userId: number, otherApp?: string): Grant {
     this.users.require(userId);
-    return this.tokens.issue(userId, this.app.scope);
+    return this.tokens.issue(userId, this.app.scope, otherApp);
   }
 
   /** A grant in the shape tests and pages use. */
@@ -199,7 +202,7 @@ export class PortalState {
       expires: Math.floor(grant.accessExpiresAt / 1000),
       userId: grant.userId,
       scope: grant.scope.join(","),
-      status: this.app.status,
+      status: grant.otherApp ? "L" : this.app.status,
       memberId: this.memberId,
       domain: this.endpoints.domain,
       clientEndpoint: this.endpoints.clientEndpoint,

@@ -17,6 +17,8 @@ export interface Grant {
   /** Milliseconds since the epoch. */
   accessExpiresAt: number;
   refreshExpiresAt: number;
+  /** Another local app on the portal this pair belongs to (its CODE), not the emulated app. */
+  otherApp?: string;
 }
 
 /** Why a refresh token was refused. */
@@ -38,9 +40,10 @@ export class TokenStore {
   constructor(private readonly clock: Clock, private readonly ttl: TokenTtl) {}
 
   /** Issues a new pair for `userId`. */
-  issue(userId: number, scope: string[]): Grant {
+  issue(userId: number, scope: string[], otherApp?: string): Grant {
     const now = this.clock.now();
     const grant: Grant = {
+      ...(otherApp ? { otherApp } : {}),
       accessToken: randomToken(),
       refreshToken: randomToken(),
       userId,
@@ -86,7 +89,7 @@ export class TokenStore {
     this.#byRefresh.delete(refreshToken);
     if (old.refreshExpiresAt <= this.clock.now()) return "expired";
     if (!mayRefresh(old.userId)) return "inactive";
-    return this.issue(old.userId, old.scope);
+    return this.issue(old.userId, old.scope, old.otherApp);
   }
 
   /** Makes every access token expired now (refresh tokens stay usable). */

@@ -9,6 +9,25 @@ import { z } from "zod";
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const csv = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
 
+/** The regional zones of Bitrix24's cloud (`<portal>.bitrix24.<zone>`). */
+const BITRIX24_CLOUD_ZONES = [
+  "ru",
+  "com",
+  "de",
+  "eu",
+  "by",
+  "kz",
+  "ua",
+  "es",
+  "fr",
+  "it",
+  "pl",
+  "uk",
+  "com.br",
+  "in",
+  "id",
+];
+
 /** The environment variables the app understands, with defaults. README's table mirrors this. */
 export const envSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -37,12 +56,21 @@ export const envSchema = z.object({
     .optional(),
   BITRIX_OAUTH_URL: z.url({ protocol: /^https?$/ }).optional(),
   BITRIX_ALLOWED_OAUTH_HOSTS: csv.default(["oauth.bitrix.info", "oauth.bitrix24.tech"]),
+  /** Development and tests only: portals on loopback addresses (and over http) are accepted. */
   BITRIX_ALLOW_INSECURE_PORTALS: bool.default(false),
+  /**
+   * Hosts a new portal may be installed from when the OAuth server cannot vouch for it (a local
+   * app before its credentials are saved): Bitrix24's cloud domains by default; add on-premise
+   * portals (`crm.example.com`, `*.example.com`).
+   */
+  BITRIX_PORTAL_HOSTS: csv.pipe(z.array(
+    z.string().regex(
+      /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(:\d{1,5})?$/i,
+      "host names or *.domain patterns",
+    ),
+  )).default(BITRIX24_CLOUD_ZONES.map((zone) => `*.bitrix24.${zone}`)),
   /** Who may frame the app: Bitrix24's cloud domains by default; add on-premise portals. */
-  FRAME_ANCESTORS: csv.default(
-    ["ru", "com", "de", "eu", "by", "kz", "ua", "es", "fr", "it", "pl", "uk", "com.br", "in", "id"]
-      .map((tld) => `https://*.bitrix24.${tld}`),
-  ),
+  FRAME_ANCESTORS: csv.default(BITRIX24_CLOUD_ZONES.map((zone) => `https://*.bitrix24.${zone}`)),
   TRUST_PROXY: bool.default(false),
   TRUSTED_PROXIES: csv.optional(),
   MIGRATE_ON_START: bool.default(true),

@@ -9,6 +9,11 @@ Deno.test("[config] defaults give the embedded mode", () => {
   assertEquals(config.DATABASE_URL, undefined);
   assertEquals(config.BITRIX_ALLOWED_OAUTH_HOSTS, ["oauth.bitrix.info", "oauth.bitrix24.tech"]);
   assertEquals(config.BITRIX_ALLOW_INSECURE_PORTALS, false);
+  assertEquals(config.BITRIX_PORTAL_HOSTS.includes("*.bitrix24.ru"), true);
+  assertEquals(
+    config.BITRIX_PORTAL_HOSTS.map((h) => `https://${h}`),
+    config.FRAME_ANCESTORS,
+  );
 });
 
 Deno.test("[config] a bad value names the variable and what is expected", () => {
@@ -20,6 +25,10 @@ Deno.test("[config] a bad value names the variable and what is expected", () => 
     "DATABASE_URL: postgres://… or pglite:<dir> or pglite:memory",
   );
   assertStringIncludes(assertThrows(() => parseConfig({ LOG_LEVEL: "loud" })).message, "LOG_LEVEL");
+  assertStringIncludes(
+    assertThrows(() => parseConfig({ BITRIX_PORTAL_HOSTS: "crm.example.com,https://x/" })).message,
+    "BITRIX_PORTAL_HOSTS: host names or *.domain patterns",
+  );
   const vault = assertThrows(() => parseConfig({ SECRETS: "vault" })).message;
   assertStringIncludes(vault, "VAULT_ADDR: required when SECRETS=vault");
   assertStringIncludes(vault, "VAULT_ROLE_ID_FILE");

@@ -21,12 +21,16 @@ import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
 import { EventAuthenticator } from "./bitrix/events.ts";
 import { CallSync } from "./bitrix/call_sync.ts";
 import { Uninstaller } from "./bitrix/uninstall.ts";
+import { ConcurrencyLimit } from "./concurrency_limit.ts";
 import { PortalChanges } from "./portal_changes.ts";
 import { Metrics } from "./metrics.ts";
 import type { AppServices } from "./state.ts";
 
 /** Default database of the embedded mode. */
 const DEFAULT_DATABASE_URL = "pglite:./data/pg";
+
+/** First installs confirmed with Bitrix24 at once (each is an unauthenticated call out). */
+const MAX_FIRST_INSTALL_CHECKS = 4;
 
 /** Everything request handlers and background loops use, and the services' lifecycle. */
 export interface Services extends AppServices {
@@ -147,6 +151,10 @@ export async function openServices(
         recheckMs: opts.bitrix?.frameRecheckMs,
       }),
       eventAuth: new EventAuthenticator({ portals, changes }),
+      installChecks: new ConcurrencyLimit(
+        MAX_FIRST_INSTALL_CHECKS,
+        "too many installations are being checked; retry shortly",
+      ),
       callSync,
       uninstaller,
     },

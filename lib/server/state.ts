@@ -19,6 +19,7 @@ import type { EventAuthenticator } from "./bitrix/events.ts";
 import type { CallSync } from "./bitrix/call_sync.ts";
 import type { Uninstaller } from "./bitrix/uninstall.ts";
 import type { PortalChanges } from "./portal_changes.ts";
+import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import type { ClientInfo } from "./proxy.ts";
@@ -43,6 +44,8 @@ export interface AppServices {
     callSync: CallSync;
     /** ONAPPUNINSTALL confirmed with the portal; unconfirmed ones kept pending. */
     uninstaller: Uninstaller;
+    /** Caps the first-install checks with Bitrix24 running at once. */
+    installChecks: ConcurrencyLimit;
   };
   /** Told of every portal write that cached answers depend on. */
   changes: PortalChanges;

@@ -62,17 +62,22 @@ export interface AppIdentityDeps {
 
 /**
  * Whether `app.info`'s CODE names this app: a Market app's symbolic code (`BITRIX_APP_CODE`;
- * never its client id), or a local app's code, which is its client id (`local.…`).
+ * never its client id), else exactly the code recorded from the administrator's verified
+ * `app.info` at install (a local app's code is its client id, `local.…`; another local app on
+ * the same portal has another). Only a portal's first install, with nothing recorded yet, takes
+ * any local app's code (and records it).
  */
 export async function isOurApp(
   code: string | undefined,
-  portal: Pick<Portal, "appKind" | "clientId"> | undefined,
+  portal: Pick<Portal, "appKind" | "clientId" | "appCode"> | undefined,
   deps: AppIdentityDeps,
 ): Promise<boolean> {
   if (!code) return false;
   if (deps.config.BITRIX_APP_CODE) return code === deps.config.BITRIX_APP_CODE;
-  if (portal?.clientId) return code === portal.clientId;
-  // A local app whose credentials are not saved yet: Bitrix24 names local apps `local.<id>`.
+  // Portals installed before the code was recorded: the saved client id, if any.
+  const recorded = portal?.appCode ?? portal?.clientId;
+  if (recorded) return code === recorded;
+  // Bitrix24 names local apps `local.<id>`.
   const { bitrixClientId } = await deps.secrets.appSecrets();
   return code.startsWith("local.") && (!bitrixClientId || portal?.appKind === "local");
 }
@@ -139,6 +144,12 @@ type Verdict =
   /** `user`: the token's user is deactivated, so every token of theirs is refused. */
   | { kind: "refused"; reason: string; scope: "token" | "user" }
   | { kind: "unreachable"; cause: unknown };
+
+/**
+ * The one 401 of frame authentication: the same for an unknown `member_id`, a refused token and
+ * another app's token, so an answer never tells whether a portal is installed.
+ */
+const NOT_CONFIRMED = "the portal did not confirm this token";
 
 /** How long a portal row is reused between requests (settings changes invalidate it here). */
 const PORTAL_TTL_MS = 5_000;
@@ -214,7 +225,7 @@ export class FrameAuthenticator {
    */
   async verify(memberId: string, authId: string, expiresInSec?: number): Promise<FrameUser> {
     const portal = await this.portalOf(memberId);
-    if (!portal?.installed) throw new UnauthorizedError("unknown portal");
+    if (!portal?.installed) throw new UnauthorizedError(NOT_CONFIRMED);
     const key = sha256Hex(`${memberId}\n${authId}`);
     let entry = this.cache.get(key);
     if (!entry || entry.expiresAt <= this.now()) {
@@ -228,8 +239,8 @@ export class FrameAuthenticator {
       entry = await inflight;
       this.remember(key, entry);
     }
-    if (entry.portalId !== portal.id) throw new UnauthorizedError("token of another portal");
-    if ("refused" in entry) throw new UnauthorizedError(entry.refused);
+    if (entry.portalId !== portal.id) throw new UnauthorizedError(NOT_CONFIRMED);
+    if ("refused" in entry) throw new UnauthorizedError(NOT_CONFIRMED);
     const standing = await this.standingOf(portal, entry.userId, key, authId);
     return { portal, userId: entry.userId, isAdmin: standing.isAdmin };
   }
@@ -257,7 +268,7 @@ export class FrameAuthenticator {
       }
       const fresh = await inflight;
       const mine = this.cache.get(key);
-      if (mine && "refused" in mine) throw new UnauthorizedError(mine.refused);
+      if (mine && "refused" in mine) throw new UnauthorizedError(NOT_CONFIRMED);
       if (fresh) return fresh;
     }
     // Not answered: the portal could not be asked, or refused another token of the user.

@@ -4,17 +4,38 @@
  * its tokens sealed, and placements, event handlers and the external line are bound —
  * idempotently, reading what is already bound first.
  *
+ * Where the portal is asked (nothing is called before the address is settled; every "no" is
+ * the same 401, known `member_id` or not):
+ *
+ * ```text
+ * member_id known ──▶ stored address ──(redirects)──▶ where a refresh says it moved
+ * member_id new ──▶ DOMAIN an IP / private name / http? ──yes──▶ 401
+ *                     │ no
+ *                     ├─ app credentials ──▶ OAuth server exchanges REFRESH_ID
+ *                     │                       └─ same member_id, host = DOMAIN? ──no──▶ 401
+ *                     │                             └─ yes ──▶ its client_endpoint, new pair
+ *                     └─ none (local app) ──▶ DOMAIN on BITRIX_PORTAL_HOSTS? ──no──▶ 401
+ *                                               └─ yes ──▶ https://DOMAIN/rest/, the POST's pair
+ * then: app.info names our app (the recorded code) and user.admin is true, or 401 / 403
+ * ```
+ *
  * @module
  */
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import type { Portal, PortalRepo, PortalTokens } from "../db/portals.ts";
 import type { PortalChanges } from "../portal_changes.ts";
-import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
+import { ForbiddenError, UnauthorizedError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
 import { type AppIdentityDeps, type FrameUser, isOurApp, whoIs } from "./frame_auth.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
+import {
+  checkPortalAddress,
+  type PortalAddress,
+  type PortalAddressPolicy,
+} from "./portal_address.ts";
+import type { ConcurrencyLimit } from "../concurrency_limit.ts";
 import { BitrixApiError } from "./rest.ts";
 import { askPortal } from "./uninstall.ts";
 
@@ -51,17 +72,6 @@ function handlerUrls(baseUrl: string) {
   };
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i;
-
-/** The portal's REST root for a new install; `http` only for loopback in development. */
-function clientEndpointFor(req: InstallRequest, allowInsecure: boolean): string {
-  const insecure = req.PROTOCOL === "0";
-  if (insecure && !(allowInsecure && LOOPBACK.test(req.DOMAIN))) {
-    throw new BadRequestError("the portal must be reached over https");
-  }
-  return `${insecure ? "http" : "https"}://${req.DOMAIN}/rest/`;
-}
-
 /** What binding the app to a portal needs. */
 export interface BindDeps {
   config: Pick<Config, "APP_BASE_URL">;
@@ -79,35 +89,52 @@ export interface InstallDeps extends BindDeps, AppIdentityDeps {
       | "BITRIX_ALLOW_INSECURE_PORTALS"
       | "BITRIX_ALLOWED_OAUTH_HOSTS"
       | "BITRIX_OAUTH_URL"
+      | "BITRIX_PORTAL_HOSTS"
     >;
   portals: PortalRepo;
   changes: Pick<PortalChanges, "changed">;
+  bitrix: {
+    clients: Pick<PortalClients, "forPortal" | "followMove">;
+    /** Caps the first-install checks running at once (each calls Bitrix24). */
+    installChecks: Pick<ConcurrencyLimit, "run">;
+  };
 }
 
 /**
- * Verifies and records an install; returns the portal. For a portal already known by its
- * `member_id`, the stored address is used and the request's DOMAIN is ignored.
+ * The one refusal of an installer request Bitrix24 did not confirm: the same status and body
+ * whether the `member_id` is installed or not, so the answer tells an outsider nothing.
+ */
+function notConfirmed(memberId: string, reason: string): UnauthorizedError {
+  log.warn("bitrix24 install refused", { memberId, reason });
+  return new UnauthorizedError("Bitrix24 did not confirm this installation");
+}
+
+/** The installer's identity as the portal confirmed it, and the pair to store. */
+interface VerifiedInstall {
+  address: PortalAddress;
+  who: Awaited<ReturnType<typeof whoIs>>;
+  tokens: PortalTokens;
+  /** The OAuth server the portal belongs to, when Bitrix24 named an allow-listed one. */
+  serverEndpoint: string | null;
+}
+
+/**
+ * Verifies and records an install; returns the portal. A portal already known by its
+ * `member_id` is asked at its stored address (the request's DOMAIN is ignored; a portal that
+ * moved is followed); a new one only at an address Bitrix24 gave (see `verifyFirstInstall`).
  */
 export async function installPortal(
   deps: InstallDeps,
   req: InstallRequest,
 ): Promise<{ portal: Portal; created: boolean }> {
   const existing = await deps.portals.findByMemberId(req.member_id);
-  const clientEndpoint = existing?.clientEndpoint ??
-    clientEndpointFor(req, deps.config.BITRIX_ALLOW_INSECURE_PORTALS);
-  const domain = existing?.domain ?? req.DOMAIN;
-  let who;
-  try {
-    who = await whoIs({ memberId: req.member_id, domain, clientEndpoint }, req.AUTH_ID);
-  } catch (err) {
-    if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
-      throw new UnauthorizedError("the portal did not accept the installer's token");
-    }
-    throw new UpstreamError("bitrix24", "the portal could not be reached", { cause: err });
-  }
-  if (!(await isOurApp(who.app.CODE, existing, deps))) {
-    throw new UnauthorizedError("the token belongs to another app");
-  }
+  const requestedServer = allowedServerEndpoint(
+    req.SERVER_ENDPOINT,
+    deps.config.BITRIX_ALLOWED_OAUTH_HOSTS,
+  ) ?? existing?.serverEndpoint ?? null;
+  const { address, who, tokens, serverEndpoint } = existing
+    ? await verifyReinstall(deps, req, existing, requestedServer)
+    : await deps.bitrix.installChecks.run(() => verifyFirstInstall(deps, req, requestedServer));
   if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
   // A reinstall after an uninstall whose event was lost: the portal refuses the old
   // installation's tokens, so its application token is stale and the new ONAPPINSTALL may
@@ -119,25 +146,15 @@ export async function installPortal(
   }
 
   // app.info's STATUS is "L" for a local app; marketplace apps report their plan (F, P, T…).
-  const appKind = who.app.STATUS === "L" ? "local" : "marketplace";
-  const serverEndpoint =
-    allowedServerEndpoint(req.SERVER_ENDPOINT, deps.config.BITRIX_ALLOWED_OAUTH_HOSTS) ??
-      existing?.serverEndpoint ?? null;
-  const tokens = existing || appKind === "local"
-    ? {
-      accessToken: req.AUTH_ID,
-      refreshToken: req.REFRESH_ID,
-      expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
-    }
-    : await confirmNewPortal(deps, req, clientEndpoint, serverEndpoint);
+  const appKind = existing?.appKind === "local" || who.app.STATUS === "L" ? "local" : "marketplace";
   const result = await deps.portals.upsertInstall({
     memberId: req.member_id,
-    domain,
-    clientEndpoint,
+    ...address,
     serverEndpoint,
     tokens,
     installedByUserId: who.userId,
-    appKind: existing?.appKind === "local" ? "local" : appKind,
+    appKind,
+    appCode: who.app.CODE,
     lang: req.LANG ?? null,
   });
   deps.changes.changed(result.portal);
@@ -152,56 +169,131 @@ export async function installPortal(
   return { portal: (await deps.portals.findById(result.portal.id))!, created: result.created };
 }
 
+/** The address rules of the configuration. */
+function addressPolicy(config: InstallDeps["config"]): PortalAddressPolicy {
+  return {
+    portalHosts: config.BITRIX_PORTAL_HOSTS,
+    allowLoopback: config.BITRIX_ALLOW_INSECURE_PORTALS,
+  };
+}
+
 /**
- * The first install of a marketplace app's `member_id`: the request's DOMAIN is only what the
- * installer page was opened from, so the OAuth server (allow-listed, with our client secret)
- * must confirm it. The installer's refresh token is exchanged there; the answer must name the
- * same `member_id` and the same portal host. Returns the new pair (the old refresh token is
- * used up). Local apps have no credentials saved yet at their first install and skip this.
+ * Asks the portal at `address` who the installer is; the answer must name our app. A token the
+ * portal refuses, or another app's, is {@link notConfirmed}; an unreachable portal is a 502.
  */
-async function confirmNewPortal(
+async function askInstaller(
   deps: InstallDeps,
   req: InstallRequest,
-  clientEndpoint: string,
+  address: PortalAddress,
+  accessToken: string,
+  existing: Portal | undefined,
+) {
+  let who;
+  try {
+    who = await whoIs({ memberId: req.member_id, ...address }, accessToken);
+  } catch (err) {
+    if (err instanceof BitrixApiError && (err.unauthorized || err.status === 403)) {
+      throw notConfirmed(req.member_id, "the portal did not accept the installer's token");
+    }
+    throw new UpstreamError("bitrix24", "the portal could not be reached", { cause: err });
+  }
+  if (!(await isOurApp(who.app.CODE, existing, deps))) {
+    throw notConfirmed(req.member_id, "the token belongs to another app");
+  }
+  return who;
+}
+
+/** A known portal's install: asked at its stored address, or where it moved to. */
+async function verifyReinstall(
+  deps: InstallDeps,
+  req: InstallRequest,
+  existing: Portal,
   serverEndpoint: string | null,
-): Promise<PortalTokens> {
+): Promise<VerifiedInstall> {
+  let address = { clientEndpoint: existing.clientEndpoint, domain: existing.domain };
+  const who = await askInstaller(deps, req, address, req.AUTH_ID, existing).catch(async (err) => {
+    const moved = err instanceof UpstreamError && err.cause instanceof BitrixApiError &&
+      err.cause.code === "PORTAL_MOVED" && await deps.bitrix.clients.followMove(existing);
+    if (!moved) throw err;
+    address = { clientEndpoint: moved.clientEndpoint, domain: moved.domain };
+    return await askInstaller(deps, req, address, req.AUTH_ID, moved);
+  });
+  const tokens = {
+    accessToken: req.AUTH_ID,
+    refreshToken: req.REFRESH_ID,
+    expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
+  };
+  return { address, who, tokens, serverEndpoint };
+}
+
+/**
+ * The first install of a `member_id`. Nothing in the request is Bitrix24's word, so the portal
+ * is never asked at the request's DOMAIN as such: with the app's credentials (a Market app) the
+ * installer's refresh token is exchanged at the allow-listed OAuth server first, whose answer
+ * must name the same `member_id` and the DOMAIN's host, and the portal is asked at that
+ * `client_endpoint` with the new token (the old pair is used up). Without credentials (a local
+ * app before they are saved) the DOMAIN must be on `BITRIX_PORTAL_HOSTS`. Either way IP
+ * literals and private names are refused before anything is called.
+ */
+async function verifyFirstInstall(
+  deps: InstallDeps,
+  req: InstallRequest,
+  serverEndpoint: string | null,
+): Promise<VerifiedInstall> {
   const { bitrixClientId, bitrixClientSecret } = await deps.secrets.appSecrets();
-  if (!bitrixClientId || !bitrixClientSecret) {
-    throw new UpstreamError("bitrix24", "the app's client id and secret are not configured");
+  const credentials = bitrixClientId && bitrixClientSecret
+    ? { clientId: bitrixClientId, clientSecret: bitrixClientSecret }
+    : undefined;
+  const policy = addressPolicy(deps.config);
+  const scheme = req.PROTOCOL === "0" ? "http" : "https";
+  const requested = checkPortalAddress(`${scheme}://${req.DOMAIN}`, policy, Boolean(credentials));
+  if ("refused" in requested) throw notConfirmed(req.member_id, `DOMAIN: ${requested.refused}`);
+  if (!credentials) {
+    const who = await askInstaller(deps, req, requested, req.AUTH_ID, undefined);
+    if (who.app.STATUS !== "L") {
+      throw new UpstreamError("bitrix24", "the app's client id and secret are not configured");
+    }
+    const tokens = {
+      accessToken: req.AUTH_ID,
+      refreshToken: req.REFRESH_ID,
+      expiresAt: new Date(Date.now() + req.AUTH_EXPIRES * 1000),
+    };
+    return { address: requested, who, tokens, serverEndpoint };
   }
   const tokenUrl = tokenUrlFor(serverEndpoint, {
     override: deps.config.BITRIX_OAUTH_URL,
     allowedHosts: deps.config.BITRIX_ALLOWED_OAUTH_HOSTS,
   });
-  if (!tokenUrl) throw new UnauthorizedError("the portal's OAuth server is not on the allow-list");
+  if (!tokenUrl) throw notConfirmed(req.member_id, "the OAuth server is not on the allow-list");
   let fresh;
   try {
-    fresh = await refreshTokens(
-      tokenUrl,
-      { clientId: bitrixClientId, clientSecret: bitrixClientSecret },
-      req.REFRESH_ID,
-    );
+    fresh = await refreshTokens(tokenUrl, credentials, req.REFRESH_ID);
   } catch (err) {
     if (err instanceof BitrixApiError && !err.transient) {
-      throw new UnauthorizedError("the OAuth server did not accept the installer's token");
+      throw notConfirmed(req.member_id, `the OAuth server refused the token: ${err.code}`);
     }
     throw new UpstreamError("bitrix24", "the OAuth server could not be reached", { cause: err });
   }
-  const sameHost = fresh.client_endpoint !== undefined &&
-    new URL(fresh.client_endpoint).host === new URL(clientEndpoint).host;
-  if (fresh.member_id !== req.member_id || !sameHost) {
-    log.warn("bitrix24 install refused: the OAuth server names another portal", {
-      memberId: req.member_id,
-    });
-    throw new UnauthorizedError("the OAuth server does not confirm this portal");
+  const named = checkPortalAddress(fresh.client_endpoint ?? "", policy, true);
+  if (fresh.member_id !== req.member_id || "refused" in named) {
+    throw notConfirmed(req.member_id, "the OAuth server names another portal");
   }
-  return {
+  if (named.domain !== requested.domain) {
+    throw notConfirmed(req.member_id, "the OAuth server names another address");
+  }
+  const who = await askInstaller(deps, req, named, fresh.access_token, undefined);
+  const tokens = {
     accessToken: fresh.access_token,
     refreshToken: fresh.refresh_token,
     expiresAt: new Date(
       fresh.expires ? fresh.expires * 1000 : Date.now() + fresh.expires_in * 1000,
     ),
   };
+  const answeredServer = allowedServerEndpoint(
+    fresh.server_endpoint,
+    deps.config.BITRIX_ALLOWED_OAUTH_HOSTS,
+  );
+  return { address: named, who, tokens, serverEndpoint: answeredServer ?? serverEndpoint };
 }
 
 /**

@@ -16,6 +16,7 @@ import type { PortalChanges } from "../portal_changes.ts";
 import { UnauthorizedError, UnavailableError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
 import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
+import { checkPortalAddress } from "./portal_address.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
 
 /** A 401 this soon after this process's own refresh came from a request sent before it. */
@@ -137,16 +138,16 @@ export class PortalClients {
   }
 
   /**
-   * A refresh answer's `client_endpoint` as the REST root to use: https, or http on loopback
-   * when `BITRIX_ALLOW_INSECURE_PORTALS`; undefined for anything else.
+   * A refresh answer's `client_endpoint` as the REST root to use: a public https host (any,
+   * since the OAuth server vouches for it), or loopback when `BITRIX_ALLOW_INSECURE_PORTALS`;
+   * undefined for anything else (IP literals, private names).
    */
   private acceptedClientEndpoint(value: string | undefined) {
-    if (!value || !URL.canParse(value)) return undefined;
-    const url = new URL(value);
-    const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(url.hostname);
-    const insecureOk = this.deps.config.BITRIX_ALLOW_INSECURE_PORTALS && loopback;
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && insecureOk)) return undefined;
-    return { clientEndpoint: `${url.origin}/rest/`, domain: url.host };
+    const address = checkPortalAddress(value ?? "", {
+      portalHosts: [],
+      allowLoopback: this.deps.config.BITRIX_ALLOW_INSECURE_PORTALS,
+    }, true);
+    return "refused" in address ? undefined : address;
   }
 
   /**

@@ -41,6 +41,8 @@ export interface InstallInput {
   scope?: string | null;
   installedByUserId?: number | null;
   appKind?: "marketplace" | "local";
+  /** `app.info` CODE of the installing administrator's token (kept when absent). */
+  appCode?: string;
   lang?: string | null;
 }
 
@@ -60,6 +62,7 @@ const publicColumns = {
   scope: portals.scope,
   appKind: portals.appKind,
   clientId: portals.clientId,
+  appCode: portals.appCode,
   installedByUserId: portals.installedByUserId,
   installed: portals.installed,
   externalLine: portals.externalLine,
@@ -131,6 +134,7 @@ export class PortalRepo {
       scope: input.scope ?? null,
       installedByUserId: input.installedByUserId ?? null,
       lang: input.lang ?? null,
+      ...(input.appCode ? { appCode: input.appCode } : {}),
       installed: true,
       uninstalledAt: null,
       updatedAt: new Date(),

@@ -39,6 +39,8 @@ export const portals = pgTable("portals", {
   /** `marketplace` (credentials from the secrets provider) or `local` (saved per portal). */
   appKind: text("app_kind", { enum: ["marketplace", "local"] }).notNull().default("marketplace"),
   clientId: text("client_id"),
+  /** `app.info` CODE verified at the first install: only that app's tokens are ours. */
+  appCode: text("app_code"),
   clientSecretEnc: text("client_secret_enc"),
   installedByUserId: integer("installed_by_user_id"),
   installed: boolean("installed").notNull().default(false),

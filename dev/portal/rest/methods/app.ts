@@ -9,14 +9,16 @@ import type { MethodSpec } from "../context.ts";
 export const APP_METHODS: Record<string, MethodSpec> = {
   "app.info": {
     scopes: null,
-    run: ({ state }) => {
+    run: ({ state, caller }) => {
       const { app, options } = state;
+      // Another local app's token: that app (installed, version 1), as its own frames see it.
+      const other = caller.grant.otherApp;
       return {
-        ID: app.id,
-        CODE: app.code,
-        VERSION: app.version,
-        STATUS: app.status,
-        INSTALLED: app.installed,
+        ID: other ? app.id + 1 : app.id,
+        CODE: other ?? app.code,
+        VERSION: other ? 1 : app.version,
+        STATUS: other ? "L" : app.status,
+        INSTALLED: other ? true : app.installed,
         PAYMENT_EXPIRED: app.paymentExpired ? "Y" : "N",
         DAYS: null,
         LANGUAGE_ID: options.language,

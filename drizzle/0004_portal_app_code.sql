@@ -1,0 +1,1 @@
+ALTER TABLE "portals" ADD COLUMN "app_code" text;
