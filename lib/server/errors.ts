@@ -32,8 +32,9 @@ export class BadRequestError extends AppError {
 
 /** Missing or invalid credentials (401). */
 export class UnauthorizedError extends AppError {
-  constructor(message = "Unauthorized") {
-    super(401, "unauthorized", message);
+  /** `options.cause`: why, for the tests and logs (the answer carries only `message`). */
+  constructor(message = "Unauthorized", options?: ErrorOptions) {
+    super(401, "unauthorized", message, options);
   }
 }
 

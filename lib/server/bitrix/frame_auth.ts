@@ -240,7 +240,7 @@ export class FrameAuthenticator {
       this.remember(key, entry);
     }
     if (entry.portalId !== portal.id) throw new UnauthorizedError(NOT_CONFIRMED);
-    if ("refused" in entry) throw new UnauthorizedError(NOT_CONFIRMED);
+    if ("refused" in entry) throw new UnauthorizedError(NOT_CONFIRMED, { cause: entry.refused });
     const standing = await this.standingOf(portal, entry.userId, key, authId);
     return { portal, userId: entry.userId, isAdmin: standing.isAdmin };
   }
@@ -268,7 +268,9 @@ export class FrameAuthenticator {
       }
       const fresh = await inflight;
       const mine = this.cache.get(key);
-      if (mine && "refused" in mine) throw new UnauthorizedError(NOT_CONFIRMED);
+      if (mine && "refused" in mine) {
+        throw new UnauthorizedError(NOT_CONFIRMED, { cause: mine.refused });
+      }
       if (fresh) return fresh;
     }
     // Not answered: the portal could not be asked, or refused another token of the user.

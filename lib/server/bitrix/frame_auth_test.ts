@@ -1,4 +1,8 @@
-import { assertEquals, assertRejects } from "../../../tests/support/assert.ts";
+import {
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "../../../tests/support/assert.ts";
 import type { Portal } from "../db/portals.ts";
 import { UnauthorizedError, UpstreamError } from "../errors.ts";
 import { PortalChanges } from "../portal_changes.ts";
@@ -78,6 +82,11 @@ function setup(options: { recheckMs?: number } = {}) {
   return { auth, portal, changes, verify, later };
 }
 
+/** Why `verify` refused: the 401's cause (its message is the same for every refusal). */
+async function refusal(fn: () => Promise<unknown>): Promise<string> {
+  return String((await assertRejects(fn, UnauthorizedError)).cause);
+}
+
 Deno.test("[frame auth] a token is trusted for its remaining life, an hour at most", async () => {
   const { portal, verify, later } = setup({ recheckMs: 2 * 3600_000 });
   const short = portal.issue("short", 2);
@@ -130,8 +139,8 @@ Deno.test("[frame auth] a deactivated user loses every token at the re-check", a
   await verify(other);
   portal.users.get(2)!.active = false;
   later(RECHECK);
-  await assertRejects(() => verify(a), UnauthorizedError, "deactivated");
-  await assertRejects(() => verify(b), UnauthorizedError, "deactivated");
+  assertStringIncludes(await refusal(() => verify(a)), "deactivated");
+  assertStringIncludes(await refusal(() => verify(b)), "deactivated");
   assertEquals(portal.calls.length, 4, "her other token is refused without asking again");
   assertEquals((await verify(other)).userId, 1, "another user keeps access");
 });
@@ -144,7 +153,7 @@ Deno.test("[frame auth] `ACTIVE: false` in user.current's answer is a deactivate
   portal.users.get(2)!.active = false;
   await assertRejects(() => verify(portal.issue("anna-new", 2)), UnauthorizedError);
   later(RECHECK);
-  await assertRejects(() => verify(token), UnauthorizedError, "deactivated");
+  assertStringIncludes(await refusal(() => verify(token)), "deactivated");
 });
 
 Deno.test("[frame auth] an expired token at the re-check does not cost the user's others", async () => {
@@ -154,7 +163,7 @@ Deno.test("[frame auth] an expired token at the re-check does not cost the user'
   await verify(fresh);
   portal.tokens.get(old)!.expired = true;
   later(RECHECK);
-  await assertRejects(() => verify(old), UnauthorizedError, "did not accept");
+  assertStringIncludes(await refusal(() => verify(old)), "did not accept");
   assertEquals((await verify(fresh)).userId, 2);
   assertEquals(portal.calls.length, 4, "the fresh token re-checked the user itself");
   await assertRejects(() => verify(old), UnauthorizedError);
