@@ -23,6 +23,7 @@ import { CallSync } from "./bitrix/call_sync.ts";
 import { Uninstaller } from "./bitrix/uninstall.ts";
 import { PortalChanges } from "./portal_changes.ts";
 import { Metrics } from "./metrics.ts";
+import { CallOutBudget, INSTALL_CHECK_BUDGET } from "./rate_limit.ts";
 import type { AppServices } from "./state.ts";
 
 /** Default database of the embedded mode. */
@@ -145,6 +146,7 @@ export async function openServices(
       eventAuth: new EventAuthenticator({ portals, changes }),
       callSync,
       uninstaller,
+      installChecks: new CallOutBudget(INSTALL_CHECK_BUDGET),
     },
     changes,
     metrics,

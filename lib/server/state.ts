@@ -20,6 +20,7 @@ import type { CallSync } from "./bitrix/call_sync.ts";
 import type { Uninstaller } from "./bitrix/uninstall.ts";
 import type { PortalChanges } from "./portal_changes.ts";
 import type { Metrics } from "./metrics.ts";
+import type { CallOutBudget } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { ClientInfo } from "./proxy.ts";
 
@@ -43,6 +44,8 @@ export interface AppServices {
     callSync: CallSync;
     /** ONAPPUNINSTALL confirmed with the portal; unconfirmed ones kept pending. */
     uninstaller: Uninstaller;
+    /** What install checks of unauthenticated requests may spend (`INSTALL_CHECK_BUDGET`). */
+    installChecks: CallOutBudget;
   };
   /** Told of every portal write that cached answers depend on. */
   changes: PortalChanges;

@@ -7,6 +7,8 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { freePort } from "../support/ports.ts";
+import { startBitrixHarness } from "../support/bitrix.ts";
+import { withCapturedLogs } from "../support/logs.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { pool, Random, seedFromEnv, spawnApp } from "./support.ts";
 
@@ -68,4 +70,85 @@ Deno.test("[limits] 10,000 requests with random long methods and paths leave the
   assertEquals(health.status, 200);
   await health.body?.cancel();
   assert(!/"method":"X/.test(app.output()), "no invented method is logged");
+});
+
+const ATTACKER = "203.0.113.7";
+const COLLEAGUE = "198.51.100.9";
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+/** Statuses of `answers`, counted. */
+async function countStatuses(answers: Promise<Response>[]): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  for (const res of await Promise.all(answers)) {
+    counts[res.status] = (counts[res.status] ?? 0) + 1;
+    await res.body?.cancel();
+  }
+  return counts;
+}
+
+Deno.test("[limits] forged frame tokens from one address do not stop a genuine sign-in from another", async () => {
+  await using h = await startBitrixHarness({ env: { TRUST_PROXY: "true" } });
+  assertEquals((await h.install()).status, 200);
+  const rng = new Random(SEED + 1);
+  const widget = (token: string, from: string) =>
+    fetch(`${h.app.url}/api/bitrix/widget`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "x-member-id": h.portal.memberId,
+        "content-type": "application/json",
+        "x-forwarded-for": from,
+      },
+      body: JSON.stringify({ event: "GETME" }),
+    });
+  const forged = await withCapturedLogs(() =>
+    countStatuses(Array.from({ length: 200 }, () => widget(rng.hex(32), ATTACKER)))
+  );
+  assertEquals(forged[429] >= 150, true, `the attacker is limited: ${JSON.stringify(forged)}`);
+  assertEquals(Object.keys(forged).sort(), ["401", "429"]);
+  for (const user of [1, 1, 1]) {
+    const genuine = await widget(h.portal.issueTokens({ userId: user }).accessToken, COLLEAGUE);
+    assertEquals(genuine.status, 200, "a colleague still signs in");
+    await genuine.body?.cancel();
+  }
+});
+
+Deno.test("[limits] floods of /install and ONAPPINSTALL checks are limited; the admin panel still works", async () => {
+  await using h = await startBitrixHarness({ env: { TRUST_PROXY: "true" } });
+  // Installed, but the ONAPPINSTALL is not there yet: its check calls the portal.
+  const { page } = await h.portal.installApp({ handlerUrl: `${h.app.url}/install` });
+  assertEquals((await page!.post().then((r) => (r.body?.cancel(), r))).status, 200);
+  const rng = new Random(SEED + 2);
+  const installs = await withCapturedLogs(() =>
+    countStatuses(Array.from({ length: 150 }, () =>
+      fetch(page!.url, {
+        method: "POST",
+        headers: { ...FORM, "x-forwarded-for": ATTACKER },
+        body: new URLSearchParams({
+          ...page!.fields,
+          AUTH_ID: rng.hex(32),
+          REFRESH_ID: rng.hex(32),
+        }),
+      })))
+  );
+  assert(installs[429] >= 140, `/install checks are limited: ${JSON.stringify(installs)}`);
+  const events = await withCapturedLogs(() =>
+    countStatuses(Array.from({ length: 150 }, () =>
+      fetch(`${h.app.url}/api/bitrix/install`, {
+        method: "POST",
+        headers: { ...FORM, "x-forwarded-for": ATTACKER },
+        body: new URLSearchParams({
+          event: "ONAPPINSTALL",
+          "auth[member_id]": h.portal.memberId,
+          "auth[application_token]": rng.hex(32),
+          "auth[access_token]": rng.hex(32),
+        }),
+      })))
+  );
+  assert(events[429] >= 140, `ONAPPINSTALL checks are limited: ${JSON.stringify(events)}`);
+  const [installEvent] = await h.portal.finishInstall();
+  assertEquals(installEvent.status, 200, "the genuine ONAPPINSTALL is taken");
+  const users = await h.widget(1, { event: "GETPORTALUSERS" });
+  assertEquals(users.status, 200, "the admin panel still reads the portal");
+  await users.body?.cancel();
 });

@@ -4,7 +4,8 @@
  * member (never a domain from the request) in one batch: `app.info` must name our app and say
  * it is installed, `user.current` gives the user id, `user.admin` the admin flag. The answer is
  * cached by a hash of the token until the token expires (at most an hour), so a page costs one
- * portal call per token, not per request.
+ * portal call per token, not per request. Tokens not cached yet are limited per client address
+ * and per portal (`SIGN_IN_BUDGET`).
  *
  * @module
  */
@@ -13,7 +14,8 @@ import type { Portal, PortalRepo } from "../db/portals.ts";
 import { sha256Hex } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
 import type { PortalChanges } from "../portal_changes.ts";
-import { RateLimitedError, UnauthorizedError, UpstreamError } from "../errors.ts";
+import { UnauthorizedError, UpstreamError } from "../errors.ts";
+import { CallOutBudget } from "../rate_limit.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
 
@@ -96,9 +98,17 @@ type CacheEntry =
 const PORTAL_TTL_MS = 5_000;
 /** How long a token the portal refused stays refused without asking again. */
 const REFUSED_TTL_MS = 5 * 60_000;
-/** Portal calls for unknown tokens: a bucket like Bitrix24's own (burst 50, 2 per second). */
-const ASK_BURST = 50;
-const ASK_PER_SEC = 2;
+/**
+ * Portal calls for unknown tokens: a bucket per portal like Bitrix24's own (burst 50, 2 per
+ * second), and a smaller one per client address, so forged tokens from one address cannot
+ * empty the portal's. A token the portal accepts gives both back: only refused and failed
+ * sign-ins stay spent, and genuine users never use up each other's budget.
+ */
+const SIGN_IN_BUDGET = {
+  perClient: { burst: 10, perSecond: 0.2 },
+  perPortal: { burst: 50, perSecond: 2 },
+  message: "too many sign-ins at once; retry shortly",
+};
 
 /** What the frame authenticator needs. */
 export interface FrameAuthDeps extends AppIdentityDeps {
@@ -114,7 +124,7 @@ export class FrameAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly pending = new Map<string, Promise<CacheEntry>>();
   private readonly portals = new Map<string, { portal?: Portal; at: number }>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly signIns = new CallOutBudget(SIGN_IN_BUDGET);
 
   constructor(
     private readonly deps: FrameAuthDeps,
@@ -129,9 +139,14 @@ export class FrameAuthenticator {
   /**
    * The verified user for `authId` in `memberId`'s portal. Throws `UnauthorizedError` for an
    * unknown portal, a token the portal rejects or a token of another app, and
-   * `RateLimitedError` when a portal is asked about too many new tokens at once.
+   * `RateLimitedError` when the portal, or `clientAddress`, asks about too many new tokens.
    */
-  async verify(memberId: string, authId: string, expiresInSec?: number): Promise<FrameUser> {
+  async verify(
+    memberId: string,
+    authId: string,
+    expiresInSec: number | undefined,
+    clientAddress: string,
+  ): Promise<FrameUser> {
     const portal = await this.portalOf(memberId);
     if (!portal?.installed) throw new UnauthorizedError("unknown portal");
     const key = sha256Hex(`${memberId}\n${authId}`);
@@ -139,8 +154,11 @@ export class FrameAuthenticator {
     if (!entry || entry.expiresAt <= Date.now()) {
       let inflight = this.pending.get(key);
       if (!inflight) {
-        this.spendAsk(portal.id);
+        this.signIns.spend(clientAddress, portal.id);
         inflight = this.ask(portal, authId, expiresInSec);
+        inflight.then((answer) => {
+          if (!("refused" in answer)) this.signIns.giveBack(clientAddress, portal.id);
+        }, () => {});
         this.pending.set(key, inflight);
         inflight.finally(() => this.pending.delete(key)).catch(() => {});
       }
@@ -172,17 +190,6 @@ export class FrameAuthenticator {
     if (this.portals.size >= (this.options.maxEntries ?? 10_000)) this.portals.clear();
     this.portals.set(memberId, { portal, at: Date.now() });
     return portal;
-  }
-
-  /** Takes one portal call from the portal's bucket, or throws 429 when it is empty. */
-  private spendAsk(portalId: string): void {
-    const now = Date.now();
-    const bucket = this.buckets.get(portalId) ?? { tokens: ASK_BURST, at: now };
-    bucket.tokens = Math.min(ASK_BURST, bucket.tokens + ((now - bucket.at) / 1000) * ASK_PER_SEC);
-    bucket.at = now;
-    if (bucket.tokens < 1) throw new RateLimitedError("too many sign-ins at once; retry shortly");
-    bucket.tokens--;
-    this.buckets.set(portalId, bucket);
   }
 
   private async ask(portal: Portal, authId: string, expiresInSec?: number): Promise<CacheEntry> {
