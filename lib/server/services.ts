@@ -23,6 +23,7 @@ import { CallSync } from "./bitrix/call_sync.ts";
 import { Uninstaller } from "./bitrix/uninstall.ts";
 import { PortalChanges } from "./portal_changes.ts";
 import { Metrics } from "./metrics.ts";
+import { CachedReadiness } from "./readiness.ts";
 import { CallOutBudget, INSTALL_CHECK_BUDGET } from "./rate_limit.ts";
 import type { AppServices } from "./state.ts";
 
@@ -152,6 +153,7 @@ export async function openServices(
     metrics,
     migrated,
     isMigrated: () => applied,
+    readiness: new CachedReadiness({ database, secrets, isMigrated: () => applied }),
     async close() {
       closed = true;
       await callSync.stop();

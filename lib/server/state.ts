@@ -20,6 +20,7 @@ import type { CallSync } from "./bitrix/call_sync.ts";
 import type { Uninstaller } from "./bitrix/uninstall.ts";
 import type { PortalChanges } from "./portal_changes.ts";
 import type { Metrics } from "./metrics.ts";
+import type { CachedReadiness } from "./readiness.ts";
 import type { CallOutBudget } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { ClientInfo } from "./proxy.ts";
@@ -53,6 +54,8 @@ export interface AppServices {
   metrics: Metrics;
   /** Whether migrations have been applied. */
   isMigrated(): boolean;
+  /** Readiness answers reused briefly for clients off this host (`/readyz`). */
+  readiness: CachedReadiness;
 }
 
 /** Request-scoped variables every handler can read with `c.var`. */

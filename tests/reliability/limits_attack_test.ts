@@ -9,6 +9,8 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { freePort } from "../support/ports.ts";
 import { startBitrixHarness } from "../support/bitrix.ts";
 import { withCapturedLogs } from "../support/logs.ts";
+import { openTestApp } from "../support/app.ts";
+import { createApp } from "../../app.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { pool, Random, seedFromEnv, spawnApp } from "./support.ts";
 
@@ -151,4 +153,38 @@ Deno.test("[limits] floods of /install and ONAPPINSTALL checks are limited; the 
   const users = await h.widget(1, { event: "GETPORTALUSERS" });
   assertEquals(users.status, 200, "the admin panel still reads the portal");
   await users.body?.cancel();
+});
+
+/** What `Deno.serve` hands the handler for a client at `address`. */
+function clientAt(address: string): Deno.ServeHandlerInfo<Deno.NetAddr> {
+  return {
+    remoteAddr: { transport: "tcp", hostname: address, port: 40000 },
+    completed: Promise.resolve(),
+  };
+}
+
+Deno.test("[limits] /metrics without METRICS_TOKEN is refused off this host; /readyz floods do not reach Vault", async () => {
+  await using app = await openTestApp();
+  const fetchFrom = (path: string, address: string) =>
+    Promise.resolve(
+      createApp(app.services).fetch(new Request(`http://127.0.0.1${path}`), clientAt(address)),
+    );
+  const refused = await fetchFrom("/metrics", ATTACKER);
+  assertEquals([refused.status, (await refused.json()).error.code], [403, "forbidden"]);
+  const local = await fetchFrom("/metrics", "127.0.0.1");
+  assertEquals(local.status, 200);
+  await local.body?.cancel();
+
+  let asked = 0;
+  const health = app.services.secrets.health.bind(app.services.secrets);
+  app.services.secrets.health = () => (asked++, health());
+  const answers = await countStatuses(
+    Array.from({ length: 200 }, () => fetchFrom("/readyz", ATTACKER)),
+  );
+  assertEquals(answers, { 200: 200 });
+  assert(asked <= 1, `Vault was asked ${asked} times for 200 public /readyz`);
+  const probe = await fetchFrom("/readyz", "127.0.0.1");
+  assertEquals(probe.status, 200);
+  await probe.body?.cancel();
+  assertEquals(asked, 2, "the health check on this host asks now");
 });
