@@ -34,8 +34,7 @@ export class KeyedBuckets {
 
   /** The tokens `key` holds now (refilled, at most the burst). */
   level(key: string): number {
-    const bucket = this.bucket(key);
-    return bucket.tokens;
+    return this.bucket(key).tokens;
   }
 
   /** Takes one token from `key`'s bucket; false (nothing taken) when it has less than one. */
