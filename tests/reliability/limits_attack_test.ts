@@ -188,3 +188,17 @@ Deno.test("[limits] /metrics without METRICS_TOKEN is refused off this host; /re
   await probe.body?.cancel();
   assertEquals(asked, 2, "the health check on this host asks now");
 });
+
+Deno.test("[limits] GETME hands each phone the operator's TURN server with credentials of its own that expire", async () => {
+  await using h = await startBitrixHarness({
+    env: { TURN_URLS: "turn:turn.example.com:3478", TURN_SHARED_SECRET: "0123456789abcdef-turn" },
+  });
+  assertEquals((await h.install()).status, 200);
+  const me = await (await h.widget(1, { event: "GETME" })).json();
+  const [turn] = me.portal.iceServers;
+  const [expiry, user] = turn.username.split(":");
+  assertEquals([turn.urls, user], [["turn:turn.example.com:3478"], `${h.portal.memberId}.1`]);
+  const left = Number(expiry) - Date.now() / 1000;
+  assert(left > 86000 && left <= 1.5 * 86400, `expires in ${left} s`);
+  assert(!JSON.stringify(me).includes("0123456789abcdef-turn"), "the secret stays on the server");
+});
