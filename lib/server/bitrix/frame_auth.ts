@@ -105,7 +105,7 @@ const REFUSED_TTL_MS = 5 * 60_000;
  * sign-ins stay spent, and genuine users never use up each other's budget.
  */
 const SIGN_IN_BUDGET = {
-  perClient: { burst: 10, perSecond: 0.2 },
+  perClient: { burst: 20, perSecond: 0.5 },
   perPortal: { burst: 50, perSecond: 2 },
   message: "too many sign-ins at once; retry shortly",
 };
