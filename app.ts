@@ -17,6 +17,7 @@ import { PayloadTooLargeError, toErrorBody } from "./lib/server/errors.ts";
 import { toAppError } from "./lib/server/foreign_errors.ts";
 import { requestContext } from "./lib/server/middleware/request_context.ts";
 import { httpMetrics } from "./lib/server/middleware/http_metrics.ts";
+import { knownMethods } from "./lib/server/middleware/known_methods.ts";
 import { securityHeaders } from "./lib/server/middleware/security_headers.ts";
 import { render } from "./components/render.tsx";
 import { ErrorPage } from "./components/ErrorPage.tsx";
@@ -75,6 +76,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   const root = new URL(".", import.meta.url).pathname;
   const { config } = services;
 
+  app.use(knownMethods());
   app.use(requestContext({
     services,
     proxy: { trustProxy: config.TRUST_PROXY, trustedProxies: config.TRUSTED_PROXIES },

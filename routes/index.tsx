@@ -31,7 +31,12 @@ const appPage: RouteHandler<Data> = async (c) => {
   };
   let user;
   try {
-    user = await c.var.services.bitrix.frameAuth.verify(auth.memberId, auth.authId, auth.expiresIn);
+    user = await c.var.services.bitrix.frameAuth.verify(
+      auth.memberId,
+      auth.authId,
+      auth.expiresIn,
+      c.var.client.ip,
+    );
   } catch (err) {
     if (err instanceof AppError && err.status === 401) {
       return page({ lang, notice: t(lang, "notInstalled") }, 401);

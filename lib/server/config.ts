@@ -75,6 +75,15 @@ export const envSchema = z.object({
   TRUSTED_PROXIES: csv.optional(),
   MIGRATE_ON_START: bool.default(true),
   METRICS_TOKEN: z.string().min(16).optional(),
+  /** The operator's TURN server, handed to every phone with short-lived credentials. */
+  TURN_URLS: z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(
+      z.array(z.string().regex(/^turns?:\S{1,250}$/, "turn:host:port or turns:host:port"))
+        .max(5),
+    ).optional(),
+  /** The TURN server's shared secret (coturn `static-auth-secret` with `use-auth-secret`). */
+  TURN_SHARED_SECRET: z.string().min(16).optional(),
+  TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(600).max(7 * 86400).default(86400),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).superRefine((env, ctx) => {
   // A Market app's app.info CODE is its symbolic code, never its client id: without the code
@@ -92,6 +101,13 @@ export const envSchema = z.object({
       code: "custom",
       path: ["BITRIX_APP_CODE"],
       message: "the Market app's symbolic code, not its client id",
+    });
+  }
+  if (Boolean(env.TURN_URLS?.length) !== Boolean(env.TURN_SHARED_SECRET)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [env.TURN_URLS?.length ? "TURN_SHARED_SECRET" : "TURN_URLS"],
+      message: "TURN_URLS and TURN_SHARED_SECRET go together",
     });
   }
   if (env.SECRETS !== "vault") return;

@@ -70,3 +70,17 @@ Deno.test("[config] a Market configuration needs the app's symbolic code", () =>
   });
   assertEquals(market.BITRIX_APP_CODE, "vendor.sipphone");
 });
+
+Deno.test("[config] TURN_URLS and TURN_SHARED_SECRET go together; URLs are turn: or turns:", () => {
+  const config = parseConfig({
+    TURN_URLS: "turn:turn.example.com:3478, turns:turn.example.com:5349",
+    TURN_SHARED_SECRET: "0123456789abcdef",
+  });
+  assertEquals(config.TURN_URLS, ["turn:turn.example.com:3478", "turns:turn.example.com:5349"]);
+  assertEquals(config.TURN_CREDENTIAL_TTL_SECONDS, 86400);
+  assertThrows(() => parseConfig({ TURN_URLS: "turn:t.example.com" }), "TURN_SHARED_SECRET");
+  assertThrows(
+    () => parseConfig({ TURN_URLS: "stun:t.example.com", TURN_SHARED_SECRET: "0123456789abcdef" }),
+    "TURN_URLS",
+  );
+});

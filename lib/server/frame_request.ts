@@ -22,5 +22,6 @@ export async function frameUser(c: Context<AppEnv>): Promise<FrameUser> {
     memberId,
     auth[1],
     Number.isFinite(expires) ? expires : undefined,
+    c.var.client.ip,
   );
 }

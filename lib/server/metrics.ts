@@ -27,6 +27,21 @@ function seriesKey(labels: Labels): string {
   return Object.values(labels).join("\u0000");
 }
 
+/** Most series one metric keeps; label sets beyond it are counted in one `overflow` series. */
+export const MAX_SERIES_PER_METRIC = 500;
+
+/**
+ * The series key and labels `labels` are counted under in `series`: their own while the metric
+ * has room, else the overflow series (every label `overflow`), so no label value coming from a
+ * request can grow the exposition without bound.
+ */
+function boundedSeries(series: Map<string, unknown>, labels: Labels): [string, Labels] {
+  const key = seriesKey(labels);
+  if (series.has(key) || series.size < MAX_SERIES_PER_METRIC - 1) return [key, labels];
+  const overflow = Object.fromEntries(Object.keys(labels).map((name) => [name, "overflow"]));
+  return [seriesKey(overflow), overflow];
+}
+
 /** A counter with labels. */
 class Counter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
@@ -34,10 +49,10 @@ class Counter {
 
   /** Adds `by` to the series of `labels`. */
   inc(labels: Labels = {}, by = 1): void {
-    const key = seriesKey(labels);
+    const [key, counted] = boundedSeries(this.values, labels);
     const entry = this.values.get(key);
     if (entry) entry.value += by;
-    else this.values.set(key, { labels, value: by });
+    else this.values.set(key, { labels: counted, value: by });
   }
 
   /** The exposition lines. */
@@ -60,10 +75,10 @@ class Histogram {
 
   /** Counts `value` into the series of `labels`. */
   observe(labels: Labels, value: number): void {
-    const key = seriesKey(labels);
+    const [key, counted] = boundedSeries(this.series, labels);
     let s = this.series.get(key);
     if (!s) {
-      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      s = { labels: counted, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
     for (let i = this.buckets.length - 1; i >= 0 && value <= this.buckets[i]; i--) s.counts[i]++;

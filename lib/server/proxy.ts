@@ -112,6 +112,11 @@ export function isTrustedProxy(
   });
 }
 
+/** Whether `address` is a loopback address (the client is on this host). */
+export function isLoopback(address: string): boolean {
+  return isTrustedProxy(address, ["127.0.0.0/8", "::1/128"]);
+}
+
 /** `host` or `host:port`, a DNS name or an IPv4 address, or a bracketed IPv6 address. */
 const HOST =
   /^(?:[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-9-]{0,62}))*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;

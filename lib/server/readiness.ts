@@ -1,5 +1,7 @@
 /**
- * Readiness: asks the database and the secrets provider, live, whether they answer now.
+ * Readiness: asks the database and the secrets provider, live, whether they answer now. Clients
+ * on the internet get an answer at most {@link READINESS_TTL_MS} old instead (`CachedReadiness`),
+ * so a flood of `/readyz` does not become a flood of database and Vault requests.
  *
  * @module
  */
@@ -42,6 +44,28 @@ export async function checkReadiness(services: ReadinessDeps): Promise<Readiness
     ready: database.ok && secrets.ok && migrations.ok,
     checks: { database, secrets, migrations },
   };
+}
+
+/** How long a readiness answer is reused for clients off this host. */
+export const READINESS_TTL_MS = 2_000;
+
+/** The last readiness answer, reused for {@link READINESS_TTL_MS} (one check in flight at most). */
+export class CachedReadiness {
+  private last?: { report: Promise<ReadinessReport>; at: number };
+
+  constructor(
+    private readonly deps: ReadinessDeps,
+    private readonly ttlMs = READINESS_TTL_MS,
+    private readonly now = Date.now,
+  ) {}
+
+  /** The answer of a check started less than `ttlMs` ago, or of a new one. */
+  report(): Promise<ReadinessReport> {
+    if (!this.last || this.now() - this.last.at >= this.ttlMs) {
+      this.last = { report: checkReadiness(this.deps), at: this.now() };
+    }
+    return this.last.report;
+  }
 }
 
 function describe(err: unknown): string {

@@ -24,6 +24,8 @@ import { Uninstaller } from "./bitrix/uninstall.ts";
 import { ConcurrencyLimit } from "./concurrency_limit.ts";
 import { PortalChanges } from "./portal_changes.ts";
 import { Metrics } from "./metrics.ts";
+import { CachedReadiness } from "./readiness.ts";
+import { CallOutBudget, INSTALL_CHECK_BUDGET } from "./rate_limit.ts";
 import type { AppServices } from "./state.ts";
 
 /** Default database of the embedded mode. */
@@ -151,17 +153,19 @@ export async function openServices(
         recheckMs: opts.bitrix?.frameRecheckMs,
       }),
       eventAuth: new EventAuthenticator({ portals, changes }),
-      installChecks: new ConcurrencyLimit(
+      firstInstalls: new ConcurrencyLimit(
         MAX_FIRST_INSTALL_CHECKS,
         "too many installations are being checked; retry shortly",
       ),
       callSync,
       uninstaller,
+      installChecks: new CallOutBudget(INSTALL_CHECK_BUDGET),
     },
     changes,
     metrics,
     migrated,
     isMigrated: () => applied,
+    readiness: new CachedReadiness({ database, secrets, isMigrated: () => applied }),
     async close() {
       closed = true;
       await callSync.stop();

@@ -21,6 +21,8 @@ import type { Uninstaller } from "./bitrix/uninstall.ts";
 import type { PortalChanges } from "./portal_changes.ts";
 import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type { Metrics } from "./metrics.ts";
+import type { CachedReadiness } from "./readiness.ts";
+import type { CallOutBudget } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { ClientInfo } from "./proxy.ts";
 
@@ -45,7 +47,9 @@ export interface AppServices {
     /** ONAPPUNINSTALL confirmed with the portal; unconfirmed ones kept pending. */
     uninstaller: Uninstaller;
     /** Caps the first-install checks with Bitrix24 running at once. */
-    installChecks: ConcurrencyLimit;
+    firstInstalls: ConcurrencyLimit;
+    /** What install checks of unauthenticated requests may spend (`INSTALL_CHECK_BUDGET`). */
+    installChecks: CallOutBudget;
   };
   /** Told of every portal write that cached answers depend on. */
   changes: PortalChanges;
@@ -53,6 +57,8 @@ export interface AppServices {
   metrics: Metrics;
   /** Whether migrations have been applied. */
   isMigrated(): boolean;
+  /** Readiness answers reused briefly for clients off this host (`/readyz`). */
+  readiness: CachedReadiness;
 }
 
 /** Request-scoped variables every handler can read with `c.var`. */

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Config } from "./config.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import type { PortalClients } from "./bitrix/portal_clients.ts";
 import type { PortalRepo } from "./db/portals.ts";
@@ -15,7 +16,13 @@ import type { SipAccountRepo } from "./db/sip_accounts.ts";
 import type { PortalChanges } from "./portal_changes.ts";
 import { ForbiddenError, NotFoundError } from "./errors.ts";
 import { toSipAccountInput } from "./sip_account.ts";
-import type { ParsedWidgetRequest, WidgetAnswer, WidgetEvent } from "../shared/api/widget.ts";
+import { turnRestServer } from "./turn_credentials.ts";
+import type {
+  IceServer,
+  ParsedWidgetRequest,
+  WidgetAnswer,
+  WidgetEvent,
+} from "../shared/api/widget.ts";
 
 /**
  * Who may run an action:
@@ -29,6 +36,7 @@ export type Access = "employee" | "admin" | "owner" | "owner-when-allowed";
 
 /** What the widget API needs. */
 export interface WidgetDeps {
+  config: Pick<Config, "TURN_URLS" | "TURN_SHARED_SECRET" | "TURN_CREDENTIAL_TTL_SECONDS">;
   portals: PortalRepo;
   sipAccounts: SipAccountRepo;
   bitrix: { clients: Pick<PortalClients, "forPortal"> };
@@ -53,6 +61,17 @@ function refusal(access: Access, user: FrameUser, req: ParsedWidgetRequest): str
   return access === "owner" && own ? undefined : "only a portal administrator can do this";
 }
 
+/** The operator's TURN server with `user`'s short-lived credentials, when one is configured. */
+async function turnServers({ config }: WidgetDeps, user: FrameUser): Promise<IceServer[]> {
+  if (!config.TURN_URLS?.length || !config.TURN_SHARED_SECRET) return [];
+  const options = {
+    urls: config.TURN_URLS,
+    secret: config.TURN_SHARED_SECRET,
+    ttlSeconds: config.TURN_CREDENTIAL_TTL_SECONDS,
+  };
+  return [await turnRestServer(options, `${user.portal.memberId}.${user.userId}`)];
+}
+
 /** The widget API's actions. */
 export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
   GETME: {
@@ -68,7 +87,7 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
           hasCredentials: portal.appKind === "marketplace" || Boolean(portal.clientId),
           serverTokens: Boolean(portal.tokenExpiresAt),
           usersEditOwnAccount: portal.settings.usersEditOwnAccount,
-          iceServers: portal.settings.iceServers,
+          iceServers: [...portal.settings.iceServers, ...await turnServers(services, user)],
         },
         account: await services.sipAccounts.getWithPassword(portal.id, user.userId) ?? null,
       };

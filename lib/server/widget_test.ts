@@ -37,6 +37,7 @@ function fakeServices() {
     call: fake("bitrix.call", {}),
   };
   const services = {
+    config: { TURN_CREDENTIAL_TTL_SECONDS: 86400 },
     sipAccounts: {
       getWithPassword: fake("sipAccounts.getWithPassword", { ...ACCOUNT, password: "secret" }),
       get: fake("sipAccounts.get", ACCOUNT),
@@ -184,4 +185,23 @@ Deno.test("[widget] a refusal says why, in the forbidden error", async () => {
     ForbiddenError,
     "administrator",
   );
+});
+
+Deno.test("[widget] GETME hands the operator's TURN server with the user's short-lived credentials", async () => {
+  const { services } = fakeServices();
+  const withTurn = {
+    ...services,
+    config: {
+      TURN_URLS: ["turn:turn.example.com:3478"],
+      TURN_SHARED_SECRET: "0123456789abcdef",
+      TURN_CREDENTIAL_TTL_SECONDS: 3600,
+    },
+  };
+  const me = await handleWidget<"GETME">(withTurn, frameUser(ANNA), { event: "GETME" });
+  const [turn] = me.portal.iceServers;
+  assertEquals(turn.urls, ["turn:turn.example.com:3478"]);
+  assert(/^\d{10}:member-1\.\d+$/.test(turn.username ?? ""), turn.username);
+  assert(turn.credential && turn.credential !== "0123456789abcdef", "a credential, not the secret");
+  const without = await handleWidget<"GETME">(services, frameUser(ANNA), { event: "GETME" });
+  assertEquals(without.portal.iceServers, []);
 });

@@ -299,6 +299,7 @@ const API_ERROR_TEXT: Record<ApiErrorCode, TextKey> = {
   unauthorized: "apiUnauthorized",
   forbidden: "apiForbidden",
   not_found: "apiNotFound",
+  method_not_allowed: "apiBadRequest",
   conflict: "apiConflict",
   payload_too_large: "apiPayloadTooLarge",
   rate_limited: "apiRateLimited",

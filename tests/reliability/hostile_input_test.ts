@@ -8,7 +8,7 @@
  * | route                            | methods    | allowed                                        |
  * | -------------------------------- | ---------- | ---------------------------------------------- |
  * | `/`                              | GET, POST  | 200 only as the "open it in Bitrix24" notice (no island rendered), 400, 401, 413, 429 |
- * | `/install`                       | GET, POST  | 400, 401, 413 (an unknown member also 502, 503) |
+ * | `/install`                       | GET, POST  | 400, 401, 413, 429 (past the client's install-check budget; an unknown member also 502, 503) |
  * | `/api/bitrix/install`            | POST       | 401 (without details: nothing is validated before auth), 413 |
  * | `/api/bitrix/callback`           | POST       | 401 (without details), 413                     |
  * | `/api/bitrix/placement-error`    | POST       | 400, 401, 413                                  |
@@ -512,11 +512,12 @@ function indexRoute(rng: Random, ctx: Ctx): Hostile {
  * emulator) and never DOMAIN. An unknown member must be asked at DOMAIN: the emulator over
  * http (it rejects the token: 401), or an address that does not answer (127.0.0.1:1, or https
  * to the emulator's plain-http port): 502, because the app cannot tell a dead portal from a fake
- * one; or 503 when more first installs are being checked at once than the cap allows.
+ * one; or 503 when more first installs are being checked at once than the cap allows. Past the
+ * client's install-check budget: 429.
  */
 function installRoute(rng: Random, ctx: Ctx): Hostile {
   const known = rng.chance(0.6);
-  const allowed = known ? [400, 401, 413] : [400, 401, 413, 502, 503];
+  const allowed = known ? [400, 401, 413, 429] : [400, 401, 413, 429, 502, 503];
   const fields: [string, string][] = [
     ["AUTH_ID", rng.chance(0.9) ? rng.hex(rng.pick([32, 70])) : weird(rng)],
     ["AUTH_EXPIRES", rng.pick(["3600", "0", "86401", "abc"])],

@@ -22,6 +22,7 @@ import { bindApp, type BindDeps } from "./install.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import type { CallSync } from "./call_sync.ts";
 import type { Uninstaller, UninstallOutcome } from "./uninstall.ts";
+import type { CallOutBudget } from "../rate_limit.ts";
 
 const eventAuthSchema = z.object({
   member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -160,6 +161,8 @@ export interface EventDeps extends AppIdentityDeps, BindDeps {
     eventAuth: Pick<EventAuthenticator, "verify">;
     uninstaller: Pick<Uninstaller, "handle">;
     callSync: Pick<CallSync, "syncNow">;
+    /** Spent by the ONAPPINSTALL check of an event whose token is not stored yet. */
+    installChecks: Pick<CallOutBudget, "spend">;
   };
 }
 
@@ -188,7 +191,11 @@ async function authenticate(
  * an administrator's of our app whose installer was opened within {@link INSTALL_WINDOW_MS}.
  * The event's tokens are never stored (the installer stored the administrator's pair).
  */
-export async function handleAppInstall(deps: EventDeps, body: unknown): Promise<Portal> {
+export async function handleAppInstall(
+  deps: EventDeps,
+  body: unknown,
+  clientAddress: string,
+): Promise<Portal> {
   const { auth, event } = envelopeOf(body);
   if (event !== "ONAPPINSTALL") throw new UnauthorizedError("the event is not authenticated");
   // Refusals are logged, not written: a flood of forged events must not grow the database.
@@ -211,6 +218,7 @@ export async function handleAppInstall(deps: EventDeps, body: unknown): Promise<
     throw refused("a different application token is stored");
   }
   if (!auth.access_token) throw refused("no access token");
+  deps.bitrix.installChecks.spend(clientAddress, portal.id);
   const who = await whoIs(portal, auth.access_token).catch(() => undefined);
   if (!who || !(await isOurApp(who.app.CODE, portal, deps))) {
     throw refused("the portal did not accept the event's token");

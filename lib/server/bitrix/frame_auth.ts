@@ -3,7 +3,8 @@
  * access token) and `member_id`; the server calls the portal at the address **stored** for that
  * member (never a domain from the request) in one batch: `app.info` must name our app and say
  * it is installed, `user.current` gives the user id and whether the user is active,
- * `user.admin` the admin flag.
+ * `user.admin` the admin flag. Tokens not cached yet are limited per client address and per
+ * portal (`SIGN_IN_BUDGET`).
  *
  * Two caches keep that from costing a portal call per request:
  *
@@ -35,7 +36,8 @@ import type { Portal, PortalRepo } from "../db/portals.ts";
 import { sha256Hex } from "../db/portals.ts";
 import type { SecretsProvider } from "../secrets/provider.ts";
 import type { PortalChanges } from "../portal_changes.ts";
-import { RateLimitedError, UnauthorizedError, UpstreamError } from "../errors.ts";
+import { UnauthorizedError, UpstreamError } from "../errors.ts";
+import { CallOutBudget } from "../rate_limit.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
 
@@ -161,9 +163,17 @@ const TOKEN_TTL_MS = 3600_000;
 const RECHECK_MS = 5 * 60_000;
 /** The pause before asking again a portal that could not be asked about a user. */
 const RECHECK_RETRY_MS = 30_000;
-/** Portal calls for unknown tokens: a bucket like Bitrix24's own (burst 50, 2 per second). */
-const ASK_BURST = 50;
-const ASK_PER_SEC = 2;
+/**
+ * Portal calls for unknown tokens: a bucket per portal like Bitrix24's own (burst 50, 2 per
+ * second), and a smaller one per client address, so forged tokens from one address cannot
+ * empty the portal's. A token the portal accepts gives both back: only refused and failed
+ * sign-ins stay spent, and genuine users never use up each other's budget.
+ */
+const SIGN_IN_BUDGET = {
+  perClient: { burst: 20, perSecond: 0.5 },
+  perPortal: { burst: 50, perSecond: 2 },
+  message: "too many sign-ins at once; retry shortly",
+};
 
 /** What the frame authenticator needs. */
 export interface FrameAuthDeps extends AppIdentityDeps {
@@ -198,10 +208,10 @@ export class FrameAuthenticator {
   private readonly standings = new Map<string, Standing>();
   private readonly rechecks = new Map<string, Promise<Standing | undefined>>();
   private readonly portals = new Map<string, { portal?: Portal; at: number }>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly now: () => number;
   private readonly recheckMs: number;
   private readonly whoIs: NonNullable<FrameAuthDeps["whoIs"]>;
+  private readonly signIns = new CallOutBudget(SIGN_IN_BUDGET);
 
   constructor(
     private readonly deps: FrameAuthDeps,
@@ -220,10 +230,15 @@ export class FrameAuthenticator {
    * The verified user for `authId` in `memberId`'s portal (`expiresInSec`: the token's
    * remaining life as the frame said it). Throws `UnauthorizedError` for an unknown portal, a
    * token the portal rejects, a token of another app or of a deactivated user,
-   * `RateLimitedError` when a portal is asked about too many new tokens at once, and
+   * `RateLimitedError` when the portal, or `clientAddress`, asks about too many new tokens, and
    * `UpstreamError` when the portal cannot be asked and nothing recent is known.
    */
-  async verify(memberId: string, authId: string, expiresInSec?: number): Promise<FrameUser> {
+  async verify(
+    memberId: string,
+    authId: string,
+    expiresInSec: number | undefined,
+    clientAddress: string,
+  ): Promise<FrameUser> {
     const portal = await this.portalOf(memberId);
     if (!portal?.installed) throw new UnauthorizedError(NOT_CONFIRMED);
     const key = sha256Hex(`${memberId}\n${authId}`);
@@ -231,8 +246,11 @@ export class FrameAuthenticator {
     if (!entry || entry.expiresAt <= this.now()) {
       let inflight = this.pending.get(key);
       if (!inflight) {
-        this.spendAsk(portal.id);
+        this.signIns.spend(clientAddress, portal.id);
         inflight = this.ask(portal, authId, expiresInSec);
+        inflight.then((answer) => {
+          if (!("refused" in answer)) this.signIns.giveBack(clientAddress, portal.id);
+        }, () => {});
         this.pending.set(key, inflight);
         inflight.finally(() => this.pending.delete(key)).catch(() => {});
       }
@@ -338,17 +356,6 @@ export class FrameAuthenticator {
     if (this.portals.size >= (this.options.maxEntries ?? 10_000)) this.portals.clear();
     this.portals.set(memberId, { portal, at: this.now() });
     return portal;
-  }
-
-  /** Takes one portal call from the portal's bucket, or throws 429 when it is empty. */
-  private spendAsk(portalId: string): void {
-    const now = this.now();
-    const bucket = this.buckets.get(portalId) ?? { tokens: ASK_BURST, at: now };
-    bucket.tokens = Math.min(ASK_BURST, bucket.tokens + ((now - bucket.at) / 1000) * ASK_PER_SEC);
-    bucket.at = now;
-    if (bucket.tokens < 1) throw new RateLimitedError("too many sign-ins at once; retry shortly");
-    bucket.tokens--;
-    this.buckets.set(portalId, bucket);
   }
 
   /** Verifies a token the cache does not know; the user's standing is fresh afterwards. */

@@ -77,7 +77,7 @@ function setup(options: { recheckMs?: number } = {}) {
     whoIs: (endpoint, token) => portal.whoIs(endpoint, token),
   }, { recheckMs: options.recheckMs ?? RECHECK, now: () => clock.at });
   const verify = (token: string, expiresInSec?: number) =>
-    auth.verify(PORTAL.memberId, token, expiresInSec);
+    auth.verify(PORTAL.memberId, token, expiresInSec, "192.0.2.1");
   const later = (ms: number) => void (clock.at += ms);
   return { auth, portal, changes, verify, later };
 }

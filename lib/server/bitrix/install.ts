@@ -96,7 +96,7 @@ export interface InstallDeps extends BindDeps, AppIdentityDeps {
   bitrix: {
     clients: Pick<PortalClients, "forPortal" | "followMove">;
     /** Caps the first-install checks running at once (each calls Bitrix24). */
-    installChecks: Pick<ConcurrencyLimit, "run">;
+    firstInstalls: Pick<ConcurrencyLimit, "run">;
   };
 }
 
@@ -134,7 +134,7 @@ export async function installPortal(
   ) ?? existing?.serverEndpoint ?? null;
   const { address, who, tokens, serverEndpoint } = existing
     ? await verifyReinstall(deps, req, existing, requestedServer)
-    : await deps.bitrix.installChecks.run(() => verifyFirstInstall(deps, req, requestedServer));
+    : await deps.bitrix.firstInstalls.run(() => verifyFirstInstall(deps, req, requestedServer));
   if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
   // A reinstall after an uninstall whose event was lost: the portal refuses the old
   // installation's tokens, so its application token is stale and the new ONAPPINSTALL may

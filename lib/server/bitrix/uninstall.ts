@@ -16,6 +16,7 @@ import type { PortalClients } from "./portal_clients.ts";
 import { AppError, ForbiddenError } from "../errors.ts";
 import { log } from "../log.ts";
 import { BitrixApiError } from "./rest.ts";
+import { KeyedBuckets } from "../rate_limit.ts";
 
 /** What the portal says about the app: still installed, removed, or no answer to go by. */
 export type InstallState = "installed" | "removed" | "unknown";
@@ -71,7 +72,7 @@ export class Uninstaller {
     string,
     { clean: boolean; attempt: number; timer: ReturnType<typeof setTimeout> }
   >();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly asks = new KeyedBuckets({ burst: ASK_BURST, perSecond: 1000 / ASK_REFILL_MS });
   private stopped = false;
 
   constructor(
@@ -85,7 +86,7 @@ export class Uninstaller {
    * tokens, and otherwise keeps it pending.
    */
   async handle(portal: Portal, clean: boolean): Promise<UninstallOutcome> {
-    if (!this.spendAsk(portal.id)) {
+    if (!this.asks.take(portal.id)) {
       // A flood (whoever holds the application token can send it): refused without asking, but
       // asked again later, so a genuine uninstall among the flood is still done.
       if (!this.pending.has(portal.id)) this.schedule(portal, clean, 0);
@@ -129,18 +130,6 @@ export class Uninstaller {
     this.stopped = true;
     for (const { timer } of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
-  }
-
-  /** Takes one portal question from the portal's bucket; false when it is empty. */
-  private spendAsk(portalId: string): boolean {
-    const now = Date.now();
-    const bucket = this.buckets.get(portalId) ?? { tokens: ASK_BURST, at: now };
-    bucket.tokens = Math.min(ASK_BURST, bucket.tokens + (now - bucket.at) / ASK_REFILL_MS);
-    bucket.at = now;
-    this.buckets.set(portalId, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens--;
-    return true;
   }
 
   private cancel(portalId: string): void {

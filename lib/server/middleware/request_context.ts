@@ -9,6 +9,10 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv, AppServices } from "../state.ts";
 import { log } from "../log.ts";
 import { peerAddress, type ProxyOptions, resolveClient } from "../proxy.ts";
+import { methodLabel } from "./known_methods.ts";
+
+/** Longest path written to a request's log line (the rest is cut). */
+const MAX_LOGGED_PATH = 200;
 
 /** Options of {@link requestContext}. */
 export interface RequestContextOptions {
@@ -34,8 +38,8 @@ export function requestContext(
     c.res.headers.set("X-Request-Id", requestId);
     if (c.req.path !== "/healthz") {
       requestLog.info("request", {
-        method: c.req.method,
-        path: c.req.path,
+        method: methodLabel(c.req.method),
+        path: c.req.path.slice(0, MAX_LOGGED_PATH),
         status: c.res.status,
         ms: Math.round(performance.now() - started),
       });
