@@ -16,10 +16,7 @@ const install: RouteHandler<InstallerProps> = async (c) => {
   const fields = await readPageFields(c);
   const lang = pickLang(typeof fields.LANG === "string" ? fields.LANG : undefined);
   const request = parseWith(installRequestSchema, fields);
-  const { installChecks } = c.var.services.bitrix;
-  installChecks.spend(c.var.client.ip, request.member_id);
-  const { portal, created } = await installPortal(c.var.services, request);
-  installChecks.giveBack(c.var.client.ip, request.member_id);
+  const { portal, created } = await installPortal(c.var.services, request, c.var.client.ip);
   return page({ lang, domain: portal.domain, created });
 };
 

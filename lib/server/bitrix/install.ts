@@ -36,6 +36,7 @@ import {
   type PortalAddressPolicy,
 } from "./portal_address.ts";
 import type { ConcurrencyLimit } from "../concurrency_limit.ts";
+import type { CallOutBudget } from "../rate_limit.ts";
 import { BitrixApiError } from "./rest.ts";
 import { askPortal } from "./uninstall.ts";
 
@@ -97,6 +98,8 @@ export interface InstallDeps extends BindDeps, AppIdentityDeps {
     clients: Pick<PortalClients, "forPortal" | "followMove">;
     /** Caps the first-install checks running at once (each calls Bitrix24). */
     firstInstalls: Pick<ConcurrencyLimit, "run">;
+    /** What checks of unverified installer requests may spend, per client and per portal. */
+    installChecks: Pick<CallOutBudget, "spend" | "giveBack">;
   };
 }
 
@@ -126,15 +129,27 @@ interface VerifiedInstall {
 export async function installPortal(
   deps: InstallDeps,
   req: InstallRequest,
+  clientAddress: string,
 ): Promise<{ portal: Portal; created: boolean }> {
+  // Spent just before the first call out, so a request refused without one costs nothing.
+  const spendCheck = () => deps.bitrix.installChecks.spend(clientAddress, req.member_id);
   const existing = await deps.portals.findByMemberId(req.member_id);
   const requestedServer = allowedServerEndpoint(
     req.SERVER_ENDPOINT,
     deps.config.BITRIX_ALLOWED_OAUTH_HOSTS,
   ) ?? existing?.serverEndpoint ?? null;
-  const { address, who, tokens, serverEndpoint } = existing
-    ? await verifyReinstall(deps, req, existing, requestedServer)
-    : await deps.bitrix.firstInstalls.run(() => verifyFirstInstall(deps, req, requestedServer));
+  let verified: VerifiedInstall;
+  if (existing) {
+    spendCheck();
+    verified = await verifyReinstall(deps, req, existing, requestedServer);
+  } else {
+    verified = await deps.bitrix.firstInstalls.run(() =>
+      verifyFirstInstall(deps, req, requestedServer, spendCheck)
+    );
+  }
+  // Bitrix24 confirmed the installer: a genuine install costs nothing of the budget.
+  deps.bitrix.installChecks.giveBack(clientAddress, req.member_id);
+  const { address, who, tokens, serverEndpoint } = verified;
   if (!who.isAdmin) throw new ForbiddenError("only a portal administrator can install the app");
   // A reinstall after an uninstall whose event was lost: the portal refuses the old
   // installation's tokens, so its application token is stale and the new ONAPPINSTALL may
@@ -239,6 +254,7 @@ async function verifyFirstInstall(
   deps: InstallDeps,
   req: InstallRequest,
   serverEndpoint: string | null,
+  spendCheck: () => void,
 ): Promise<VerifiedInstall> {
   const { bitrixClientId, bitrixClientSecret } = await deps.secrets.appSecrets();
   const credentials = bitrixClientId && bitrixClientSecret
@@ -248,6 +264,7 @@ async function verifyFirstInstall(
   const scheme = req.PROTOCOL === "0" ? "http" : "https";
   const requested = checkPortalAddress(`${scheme}://${req.DOMAIN}`, policy, Boolean(credentials));
   if ("refused" in requested) throw notConfirmed(req.member_id, `DOMAIN: ${requested.refused}`);
+  spendCheck();
   if (!credentials) {
     const who = await askInstaller(deps, req, requested, req.AUTH_ID, undefined);
     if (who.app.STATUS !== "L") {
