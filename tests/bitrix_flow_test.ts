@@ -265,6 +265,7 @@ Deno.test({
       // Bitrix24 refused that call's number for good: kept, given up, not retried forever.
       const refused = await app.services.calls.find(
         (await app.services.portals.findByMemberId(portal.memberId))!.id,
+        ANNA,
         "x@y",
       );
       assertEquals(refused?.syncState, "failed");

@@ -10,7 +10,7 @@ import type { FrameUser } from "./bitrix/frame_auth.ts";
 import type { CallSync } from "./bitrix/call_sync.ts";
 import type { CallRepo, CallRow } from "./db/calls.ts";
 import type { Metrics } from "./metrics.ts";
-import { NotFoundError } from "./errors.ts";
+import { NotFoundError, RateLimitedError } from "./errors.ts";
 import type { CallReport, CallView } from "../shared/api/calls.ts";
 
 /** What the call journal needs. */
@@ -52,7 +52,40 @@ async function syncSoon(services: CallJournalDeps, callId: string): Promise<void
   clearTimeout(timer);
 }
 
-/** Stores a report of `user`'s call and tries the Bitrix24 side at once. */
+/**
+ * What one user's phone may report: at most `liveCalls` calls started within `liveWindowMs` and
+ * not ended, and at most `startsPerMinute` starts a minute. Every start may create a CRM lead with
+ * the admin's token, so a phone (or an employee scripting the API) gets 429 past these, counted in
+ * the journal itself (so across instances; concurrent starts may pass by one or two). A call never
+ * ended (a phone that died mid-call) stops counting as live after `liveWindowMs`.
+ */
+export const REPORT_LIMITS = {
+  liveCalls: 10,
+  liveWindowMs: 4 * 60 * 60_000,
+  startsPerMinute: 30,
+} as const;
+
+/** Refuses a start over `user`'s limits (RateLimitedError, nothing stored). */
+async function checkReportLimits(calls: CallRepo, portalId: string, userId: number) {
+  const now = Date.now();
+  const load = await calls.reportLoad(portalId, userId, {
+    liveSince: new Date(now - REPORT_LIMITS.liveWindowMs),
+    startsSince: new Date(now - 60_000),
+  });
+  if (load.live >= REPORT_LIMITS.liveCalls) {
+    throw new RateLimitedError("too many calls in progress");
+  }
+  if (load.starts >= REPORT_LIMITS.startsPerMinute) {
+    throw new RateLimitedError("too many calls started in the last minute");
+  }
+}
+
+/**
+ * Stores a report of `user`'s call and tries the Bitrix24 side at once. Reports reach only the
+ * user's own rows (a SIP Call-ID is looked up among them alone). A start naming a Bitrix24
+ * CALL_ID the portal gave another user is refused (404, nothing stored); one not confirmed yet
+ * links only to this user's click-to-call (see {@link CallRepo.recordStart}).
+ */
 export async function reportCall(
   services: CallJournalDeps,
   user: FrameUser,
@@ -60,39 +93,41 @@ export async function reportCall(
 ): Promise<CallView> {
   const { calls } = services;
   const portalId = user.portal.id;
+  const { userId } = user;
   if (report.phase === "start") {
-    // A Bitrix24 CALL_ID from the request: another employee's call (one the portal confirmed)
-    // must not be claimed. An unconfirmed claim is only ever this user's own row (CallRepo).
-    if (report.bitrixCallId) {
-      const owner = await calls.findByBitrixCallId(portalId, report.bitrixCallId);
-      if (owner && owner.bitrixUserId !== user.userId && owner.registeredInBitrix) {
+    const retry = await calls.find(portalId, userId, report.sipCallId);
+    if (!retry) {
+      if (
+        report.bitrixCallId &&
+        await calls.isAnotherUsersCall(portalId, report.bitrixCallId, userId)
+      ) {
         throw new NotFoundError("no such call");
       }
+      await checkReportLimits(calls, portalId, userId);
     }
-    const { call } = await calls.recordStart({
+    const call = retry ?? (await calls.recordStart({
       portalId,
-      bitrixUserId: user.userId,
+      bitrixUserId: userId,
       sipCallId: report.sipCallId,
       direction: report.direction,
       phoneNumber: report.number,
       startedAt: new Date(),
       bitrixCallId: report.bitrixCallId,
-    });
-    if (call.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
+    })).call;
     await syncSoon(services, call.id);
-    return callView((await calls.find(portalId, report.sipCallId))!);
+    return callView((await calls.find(portalId, userId, report.sipCallId))!);
   }
-  const existing = await calls.find(portalId, report.sipCallId);
-  if (!existing || existing.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
+  const existing = await calls.find(portalId, userId, report.sipCallId);
+  if (!existing) throw new NotFoundError("no such call");
   if (report.phase === "answer") {
-    return callView((await calls.recordAnswer(portalId, report.sipCallId, new Date()))!);
+    return callView((await calls.recordAnswer(portalId, userId, report.sipCallId, new Date()))!);
   }
-  const ended = (await calls.recordEnd(portalId, report.sipCallId, {
+  const ended = (await calls.recordEnd(portalId, userId, report.sipCallId, {
     at: new Date(),
     sipStatus: report.sipStatus,
     durationSec: report.durationSec,
   }))!;
   services.metrics.callsEnded.inc({ direction: ended.direction, status: String(ended.sipStatus) });
   await syncSoon(services, ended.id);
-  return callView((await calls.find(portalId, report.sipCallId))!);
+  return callView((await calls.find(portalId, userId, report.sipCallId))!);
 }
