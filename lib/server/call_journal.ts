@@ -8,7 +8,7 @@
  */
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import type { CallSync } from "./bitrix/call_sync.ts";
-import type { CallRepo, CallRow } from "./db/calls.ts";
+import type { CallRepo, CallRow, StartLimits, StartRefusal } from "./db/calls.ts";
 import type { Metrics } from "./metrics.ts";
 import { NotFoundError, RateLimitedError } from "./errors.ts";
 import type { CallReport, CallView } from "../shared/api/calls.ts";
@@ -56,28 +56,48 @@ async function syncSoon(services: CallJournalDeps, callId: string): Promise<void
  * What one user's phone may report: at most `liveCalls` calls started within `liveWindowMs` and
  * not ended, and at most `startsPerMinute` starts a minute. Every start may create a CRM lead with
  * the admin's token, so a phone (or an employee scripting the API) gets 429 past these, counted in
- * the journal itself (so across instances; concurrent starts may pass by one or two). A call never
- * ended (a phone that died mid-call) stops counting as live after `liveWindowMs`.
+ * the journal itself. A call never ended (a phone that died mid-call) stops counting as live after
+ * `liveWindowMs`.
  */
-export const REPORT_LIMITS = {
+export const REPORT_LIMITS: StartLimits = {
   liveCalls: 10,
   liveWindowMs: 4 * 60 * 60_000,
   startsPerMinute: 30,
-} as const;
+};
 
-/** Refuses a start over `user`'s limits (RateLimitedError, nothing stored). */
-async function checkReportLimits(calls: CallRepo, portalId: string, userId: number) {
-  const now = Date.now();
-  const load = await calls.reportLoad(portalId, userId, {
-    liveSince: new Date(now - REPORT_LIMITS.liveWindowMs),
-    startsSince: new Date(now - 60_000),
-  });
-  if (load.live >= REPORT_LIMITS.liveCalls) {
-    throw new RateLimitedError("too many calls in progress");
+/** What a client is told when a limit refuses its start. */
+const REFUSALS: Record<StartRefusal, string> = {
+  live_calls: "too many calls in progress",
+  starts_per_minute: "too many calls started in the last minute",
+};
+
+/**
+ * Stores a new call of `user`: refused (404, nothing stored) when it names a Bitrix24 CALL_ID the
+ * portal gave another user, and (429) past the user's {@link REPORT_LIMITS}.
+ */
+async function storeStart(
+  calls: CallRepo,
+  user: FrameUser,
+  report: Extract<CallReport, { phase: "start" }>,
+): Promise<CallRow> {
+  const portalId = user.portal.id;
+  if (
+    report.bitrixCallId &&
+    await calls.isAnotherUsersCall(portalId, report.bitrixCallId, user.userId)
+  ) {
+    throw new NotFoundError("no such call");
   }
-  if (load.starts >= REPORT_LIMITS.startsPerMinute) {
-    throw new RateLimitedError("too many calls started in the last minute");
-  }
+  const stored = await calls.recordStartWithin({
+    portalId,
+    bitrixUserId: user.userId,
+    sipCallId: report.sipCallId,
+    direction: report.direction,
+    phoneNumber: report.number,
+    startedAt: new Date(),
+    bitrixCallId: report.bitrixCallId,
+  }, REPORT_LIMITS);
+  if ("refused" in stored) throw new RateLimitedError(REFUSALS[stored.refused]);
+  return stored.call;
 }
 
 /**
@@ -95,25 +115,9 @@ export async function reportCall(
   const portalId = user.portal.id;
   const { userId } = user;
   if (report.phase === "start") {
-    const retry = await calls.find(portalId, userId, report.sipCallId);
-    if (!retry) {
-      if (
-        report.bitrixCallId &&
-        await calls.isAnotherUsersCall(portalId, report.bitrixCallId, userId)
-      ) {
-        throw new NotFoundError("no such call");
-      }
-      await checkReportLimits(calls, portalId, userId);
-    }
-    const call = retry ?? (await calls.recordStart({
-      portalId,
-      bitrixUserId: userId,
-      sipCallId: report.sipCallId,
-      direction: report.direction,
-      phoneNumber: report.number,
-      startedAt: new Date(),
-      bitrixCallId: report.bitrixCallId,
-    })).call;
+    // A retry of a stored start answers with its row; it is not a new call.
+    const call = await calls.find(portalId, userId, report.sipCallId) ??
+      await storeStart(calls, user, report);
     await syncSoon(services, call.id);
     return callView((await calls.find(portalId, userId, report.sipCallId))!);
   }

@@ -30,6 +30,19 @@ export interface CallStart {
   bitrixCallId?: string | null;
 }
 
+/** What one user's phone may start (see {@link CallRepo.recordStartWithin}). */
+export interface StartLimits {
+  /** Calls started within `liveWindowMs` and not ended. */
+  liveCalls: number;
+  /** After this, a call never ended (its phone died mid-call) no longer counts as live. */
+  liveWindowMs: number;
+  /** Calls started in the last minute. */
+  startsPerMinute: number;
+}
+
+/** Which limit refused a start. */
+export type StartRefusal = "live_calls" | "starts_per_minute";
+
 /** How a CRM click-to-call event met the journal. */
 export type ClickToCallOutcome =
   /** The phone had not dialled yet: a placeholder row waits for it. */
@@ -61,6 +74,8 @@ export function sameNumber(a: string, b: string): boolean {
 export class CallRepo {
   /** The insert of every ONEXTERNALCALLSTART, built once (query building is its main cost). */
   private readonly insertClickToCall;
+  /** The last start of each `portal:user` being checked and stored (see `recordStartWithin`). */
+  private readonly startsInProgress = new Map<string, Promise<unknown>>();
 
   constructor(private readonly db: Db) {
     this.insertClickToCall = db.insert(calls).values({
@@ -120,6 +135,36 @@ export class CallRepo {
       return { call: await stored(), created: true };
     }
     return { call: await stored(), created: false };
+  }
+
+  /**
+   * Records a start as {@link recordStart} does unless the user is at one of `limits`. A user's
+   * starts are checked and stored one at a time in this process, so a burst of concurrent
+   * requests cannot all pass the check before any is stored (each instance holds the limits on
+   * its own); other users' starts never wait for them.
+   */
+  async recordStartWithin(
+    start: CallStart,
+    limits: StartLimits,
+  ): Promise<{ call: CallRow; created: boolean } | { refused: StartRefusal }> {
+    const key = `${start.portalId}:${start.bitrixUserId}`;
+    const previous = this.startsInProgress.get(key) ?? Promise.resolve();
+    const turn = previous.catch(() => {}).then(async () => {
+      const now = Date.now();
+      const load = await this.reportLoad(start.portalId, start.bitrixUserId, {
+        liveSince: new Date(now - limits.liveWindowMs),
+        startsSince: new Date(now - 60_000),
+      });
+      if (load.live >= limits.liveCalls) return { refused: "live_calls" as const };
+      if (load.starts >= limits.startsPerMinute) return { refused: "starts_per_minute" as const };
+      return await this.recordStart(start);
+    });
+    this.startsInProgress.set(key, turn);
+    try {
+      return await turn;
+    } finally {
+      if (this.startsInProgress.get(key) === turn) this.startsInProgress.delete(key);
+    }
   }
 
   /**

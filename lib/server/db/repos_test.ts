@@ -378,6 +378,42 @@ testBothEngines(
 );
 
 testBothEngines(
+  "[db] calls: a burst of concurrent starts stops at the user's limit",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const limits = { liveCalls: 3, liveWindowMs: 3_600_000, startsPerMinute: 5 };
+    const start = (sipCallId: string, bitrixUserId: number) =>
+      repo.recordStartWithin({
+        portalId: portal.id,
+        bitrixUserId,
+        sipCallId,
+        direction: "outbound",
+        phoneNumber: "+74950000000",
+        startedAt: new Date(),
+      }, limits);
+    const burst = await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => start(`burst-${i}@host`, 7)),
+      start("other@host", 8),
+    ]);
+    const refused = burst.map((r) => "refused" in r ? r.refused : "stored");
+    assertEquals(refused.filter((r) => r === "stored").length, 4, "three of 7's and 8's one");
+    assertEquals(refused.filter((r) => r === "live_calls").length, 5);
+    assertEquals(refused.at(-1), "stored");
+    for (let i = 0; i < 8; i++) {
+      await repo.recordEnd(portal.id, 7, `burst-${i}@host`, {
+        at: new Date(),
+        sipStatus: 200,
+        durationSec: 1,
+      });
+    }
+    assert(!("refused" in await start("after-1@host", 7)));
+    assert(!("refused" in await start("after-2@host", 7)));
+    assertEquals(await start("after-3@host", 7), { refused: "starts_per_minute" });
+  },
+);
+
+testBothEngines(
   "[db] calls: users take turns in the sync queue",
   async ({ database, box }) => {
     const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
