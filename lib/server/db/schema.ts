@@ -137,4 +137,6 @@ export const calls = pgTable("calls", {
     .where(sql`${t.sipCallId} like 'bitrix24:%'`),
   index("calls_sync_idx").on(t.syncState, t.nextSyncAt),
   index("calls_user_idx").on(t.portalId, t.bitrixUserId, t.startedAt),
+  // A Bitrix24 CALL_ID's rows (click-to-call events, a start naming one, the card's look-up).
+  index("calls_bitrix_call_idx").on(t.portalId, t.bitrixCallId),
 ]);
