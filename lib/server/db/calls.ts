@@ -95,11 +95,11 @@ export class CallRepo {
 
   /**
    * Records the start of a user's call; a retry with the same SIP Call-ID returns that user's
-   * existing row unchanged (`created: false`). A click-to-call start takes over the row the same user's
-   * ONEXTERNALCALLSTART created (found by `bitrixCallId`, or by number for a phone that does not
-   * know the card). A `bitrixCallId` with no such row yet (the card came before the event) is
-   * kept unconfirmed: the event confirms it, and a call it never confirms is registered as the
-   * phone's own (so a forged id can never finish somebody else's call).
+   * existing row unchanged (`created: false`). A click-to-call start takes over the row the same
+   * user's ONEXTERNALCALLSTART created (found by `bitrixCallId`, or by number for a phone that
+   * does not know the card). A `bitrixCallId` with no such row yet (the card came before the
+   * event) is kept unconfirmed: the event confirms it, and a call it never confirms is registered
+   * as the phone's own (so a forged id can never finish somebody else's call).
    */
   async recordStart(start: CallStart): Promise<{ call: CallRow; created: boolean }> {
     const claimed = start.bitrixCallId ?? undefined;
@@ -124,6 +124,9 @@ export class CallRepo {
       bitrixCallId: claimed ?? null,
       origin: claimed ? "click_to_call" : "phone",
       registeredInBitrix: false,
+      // Due now by this process's clock, which `claimById` compares with (the database's own
+      // `now()` has microseconds, so a claim within the same millisecond would miss the row).
+      nextSyncAt: new Date(),
     }).onConflictDoNothing({ target: [calls.portalId, calls.bitrixUserId, calls.sipCallId] })
       .returning();
     const stored = async () =>
@@ -199,13 +202,11 @@ export class CallRepo {
     const live = since.liveSince.toISOString();
     const starts = since.startsSince.toISOString();
     const oldest = since.liveSince < since.startsSince ? live : starts;
+    const isLive = sql`${calls.endedAt} is null and ${calls.startedAt} > ${live}::timestamptz`;
+    const isRecent = sql`${calls.startedAt} > ${starts}::timestamptz`;
     const [row] = await this.db.select({
-      live: sql<
-        number
-      >`(count(*) filter (where ${calls.endedAt} is null and ${calls.startedAt} > ${live}::timestamptz))::int`,
-      starts: sql<
-        number
-      >`(count(*) filter (where ${calls.startedAt} > ${starts}::timestamptz))::int`,
+      live: sql<number>`(count(*) filter (where ${isLive}))::int`,
+      starts: sql<number>`(count(*) filter (where ${isRecent}))::int`,
     }).from(calls).where(and(
       eq(calls.portalId, portalId),
       eq(calls.bitrixUserId, userId),
@@ -491,13 +492,12 @@ export class CallRepo {
   async claimDue(limit: number, leaseMs: number): Promise<CallRow[]> {
     return await this.db.transaction(async (tx) => {
       const isDue = and(eq(calls.syncState, "pending"), lte(calls.nextSyncAt, new Date()));
+      const userQueue =
+        sql`partition by ${calls.portalId}, ${calls.bitrixUserId} order by ${calls.nextSyncAt}`;
       const queue = tx.$with("queue").as(
         tx.select({
           id: sql<string>`${calls.id}`.as("queued_id"),
-          turn: sql<
-            number
-          >`row_number() over (partition by ${calls.portalId}, ${calls.bitrixUserId} order by ${calls.nextSyncAt})`
-            .as("turn"),
+          turn: sql<number>`row_number() over (${userQueue})`.as("turn"),
         }).from(calls).where(isDue),
       );
       const due = await tx.with(queue).select({ id: calls.id }).from(calls)
