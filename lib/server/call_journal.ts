@@ -8,9 +8,9 @@
  */
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import type { CallSync } from "./bitrix/call_sync.ts";
-import type { CallRepo, CallRow } from "./db/calls.ts";
+import type { CallRepo, CallRow, StartLimits, StartRefusal } from "./db/calls.ts";
 import type { Metrics } from "./metrics.ts";
-import { NotFoundError } from "./errors.ts";
+import { NotFoundError, RateLimitedError } from "./errors.ts";
 import type { CallReport, CallView } from "../shared/api/calls.ts";
 
 /** What the call journal needs. */
@@ -52,7 +52,60 @@ async function syncSoon(services: CallJournalDeps, callId: string): Promise<void
   clearTimeout(timer);
 }
 
-/** Stores a report of `user`'s call and tries the Bitrix24 side at once. */
+/**
+ * What one user's phone may report: at most `liveCalls` calls started within `liveWindowMs` and
+ * not ended, and at most `startsPerMinute` starts a minute. Every start may create a CRM lead with
+ * the admin's token, so a phone (or an employee scripting the API) gets 429 past these, counted in
+ * the journal itself. A call never ended (a phone that died mid-call) stops counting as live after
+ * `liveWindowMs`.
+ */
+export const REPORT_LIMITS: StartLimits = {
+  liveCalls: 10,
+  liveWindowMs: 4 * 60 * 60_000,
+  startsPerMinute: 30,
+};
+
+/** What a client is told when a limit refuses its start. */
+const REFUSALS: Record<StartRefusal, string> = {
+  live_calls: "too many calls in progress",
+  starts_per_minute: "too many calls started in the last minute",
+};
+
+/**
+ * Stores a new call of `user`: refused (404, nothing stored) when it names a Bitrix24 CALL_ID the
+ * portal gave another user, and (429) past the user's {@link REPORT_LIMITS}.
+ */
+async function storeStart(
+  calls: CallRepo,
+  user: FrameUser,
+  report: Extract<CallReport, { phase: "start" }>,
+): Promise<CallRow> {
+  const portalId = user.portal.id;
+  if (
+    report.bitrixCallId &&
+    await calls.isAnotherUsersCall(portalId, report.bitrixCallId, user.userId)
+  ) {
+    throw new NotFoundError("no such call");
+  }
+  const stored = await calls.recordStartWithin({
+    portalId,
+    bitrixUserId: user.userId,
+    sipCallId: report.sipCallId,
+    direction: report.direction,
+    phoneNumber: report.number,
+    startedAt: new Date(),
+    bitrixCallId: report.bitrixCallId,
+  }, REPORT_LIMITS);
+  if ("refused" in stored) throw new RateLimitedError(REFUSALS[stored.refused]);
+  return stored.call;
+}
+
+/**
+ * Stores a report of `user`'s call and tries the Bitrix24 side at once. Reports reach only the
+ * user's own rows (a SIP Call-ID is looked up among them alone). A start naming a Bitrix24
+ * CALL_ID the portal gave another user is refused (404, nothing stored); one not confirmed yet
+ * links only to this user's click-to-call (see {@link CallRepo.recordStart}).
+ */
 export async function reportCall(
   services: CallJournalDeps,
   user: FrameUser,
@@ -60,39 +113,25 @@ export async function reportCall(
 ): Promise<CallView> {
   const { calls } = services;
   const portalId = user.portal.id;
+  const { userId } = user;
   if (report.phase === "start") {
-    // A Bitrix24 CALL_ID from the request: another employee's call (one the portal confirmed)
-    // must not be claimed. An unconfirmed claim is only ever this user's own row (CallRepo).
-    if (report.bitrixCallId) {
-      const owner = await calls.findByBitrixCallId(portalId, report.bitrixCallId);
-      if (owner && owner.bitrixUserId !== user.userId && owner.registeredInBitrix) {
-        throw new NotFoundError("no such call");
-      }
-    }
-    const { call } = await calls.recordStart({
-      portalId,
-      bitrixUserId: user.userId,
-      sipCallId: report.sipCallId,
-      direction: report.direction,
-      phoneNumber: report.number,
-      startedAt: new Date(),
-      bitrixCallId: report.bitrixCallId,
-    });
-    if (call.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
+    // A retry of a stored start answers with its row; it is not a new call.
+    const call = await calls.find(portalId, userId, report.sipCallId) ??
+      await storeStart(calls, user, report);
     await syncSoon(services, call.id);
-    return callView((await calls.find(portalId, report.sipCallId))!);
+    return callView((await calls.find(portalId, userId, report.sipCallId))!);
   }
-  const existing = await calls.find(portalId, report.sipCallId);
-  if (!existing || existing.bitrixUserId !== user.userId) throw new NotFoundError("no such call");
+  const existing = await calls.find(portalId, userId, report.sipCallId);
+  if (!existing) throw new NotFoundError("no such call");
   if (report.phase === "answer") {
-    return callView((await calls.recordAnswer(portalId, report.sipCallId, new Date()))!);
+    return callView((await calls.recordAnswer(portalId, userId, report.sipCallId, new Date()))!);
   }
-  const ended = (await calls.recordEnd(portalId, report.sipCallId, {
+  const ended = (await calls.recordEnd(portalId, userId, report.sipCallId, {
     at: new Date(),
     sipStatus: report.sipStatus,
     durationSec: report.durationSec,
   }))!;
   services.metrics.callsEnded.inc({ direction: ended.direction, status: String(ended.sipStatus) });
   await syncSoon(services, ended.id);
-  return callView((await calls.find(portalId, report.sipCallId))!);
+  return callView((await calls.find(portalId, userId, report.sipCallId))!);
 }

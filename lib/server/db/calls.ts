@@ -1,12 +1,14 @@
 /**
  * Calls repository: the call journal reported by phones, and the queue of rows whose Bitrix24
- * side (register, finish) is still to be done. Claiming rows for sync uses
- * `FOR UPDATE SKIP LOCKED` plus a lease on `next_sync_at`, so several app instances never sync
- * the same row at once.
+ * side (register, finish) is still to be done. A row is one user's leg of a call, keyed by
+ * (portal, user, SIP Call-ID): a report only ever reaches its own user's rows. Claiming rows for
+ * sync uses `FOR UPDATE SKIP LOCKED` plus a lease on `next_sync_at`, so several app instances
+ * never sync the same row at once, and takes the users' oldest rows in turns, so one user's
+ * backlog never holds up another's calls.
  *
  * @module
  */
-import { and, desc, eq, lte, sql } from "drizzle-orm";
+import { and, desc, eq, lte, ne, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { calls } from "./schema.ts";
 
@@ -27,6 +29,19 @@ export interface CallStart {
    */
   bitrixCallId?: string | null;
 }
+
+/** What one user's phone may start (see {@link CallRepo.recordStartWithin}). */
+export interface StartLimits {
+  /** Calls started within `liveWindowMs` and not ended. */
+  liveCalls: number;
+  /** After this, a call never ended (its phone died mid-call) no longer counts as live. */
+  liveWindowMs: number;
+  /** Calls started in the last minute. */
+  startsPerMinute: number;
+}
+
+/** Which limit refused a start. */
+export type StartRefusal = "live_calls" | "starts_per_minute";
 
 /** How a CRM click-to-call event met the journal. */
 export type ClickToCallOutcome =
@@ -59,6 +74,8 @@ export function sameNumber(a: string, b: string): boolean {
 export class CallRepo {
   /** The insert of every ONEXTERNALCALLSTART, built once (query building is its main cost). */
   private readonly insertClickToCall;
+  /** The last start of each `portal:user` being checked and stored (see `recordStartWithin`). */
+  private readonly startsInProgress = new Map<string, Promise<unknown>>();
 
   constructor(private readonly db: Db) {
     this.insertClickToCall = db.insert(calls).values({
@@ -73,17 +90,16 @@ export class CallRepo {
       origin: "click_to_call",
       registeredInBitrix: true,
       syncState: "synced",
-    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] })
-      .returning({ id: calls.id }).prepare("insert_click_to_call");
+    }).onConflictDoNothing().returning({ id: calls.id }).prepare("insert_click_to_call");
   }
 
   /**
-   * Records the start of a call; a retry with the same SIP Call-ID returns the existing row
-   * unchanged (`created: false`). A click-to-call start takes over the row the same user's
-   * ONEXTERNALCALLSTART created (found by `bitrixCallId`, or by number for a phone that does not
-   * know the card). A `bitrixCallId` with no such row yet (the card came before the event) is
-   * kept unconfirmed: the event confirms it, and a call it never confirms is registered as the
-   * phone's own (so a forged id can never finish somebody else's call).
+   * Records the start of a user's call; a retry with the same SIP Call-ID returns that user's
+   * existing row unchanged (`created: false`). A click-to-call start takes over the row the same
+   * user's ONEXTERNALCALLSTART created (found by `bitrixCallId`, or by number for a phone that
+   * does not know the card). A `bitrixCallId` with no such row yet (the card came before the
+   * event) is kept unconfirmed: the event confirms it, and a call it never confirms is registered
+   * as the phone's own (so a forged id can never finish somebody else's call).
    */
   async recordStart(start: CallStart): Promise<{ call: CallRow; created: boolean }> {
     const claimed = start.bitrixCallId ?? undefined;
@@ -108,14 +124,96 @@ export class CallRepo {
       bitrixCallId: claimed ?? null,
       origin: claimed ? "click_to_call" : "phone",
       registeredInBitrix: false,
-    }).onConflictDoNothing({ target: [calls.portalId, calls.sipCallId] }).returning();
+      // Due now by this process's clock, which `claimById` compares with (the database's own
+      // `now()` has microseconds, so a claim within the same millisecond would miss the row).
+      nextSyncAt: new Date(),
+    }).onConflictDoNothing({ target: [calls.portalId, calls.bitrixUserId, calls.sipCallId] })
+      .returning();
+    const stored = async () =>
+      (await this.find(start.portalId, start.bitrixUserId, start.sipCallId))!;
     if (inserted[0]) {
       if (!claimed) return { call: inserted[0], created: true };
       // The event may have landed between the link attempt and this insert.
       await this.reconcileClickToCall(start.portalId, start.bitrixUserId, claimed);
-      return { call: (await this.find(start.portalId, start.sipCallId))!, created: true };
+      return { call: await stored(), created: true };
     }
-    return { call: (await this.find(start.portalId, start.sipCallId))!, created: false };
+    return { call: await stored(), created: false };
+  }
+
+  /**
+   * Records a start as {@link recordStart} does unless the user is at one of `limits`. A user's
+   * starts are checked and stored one at a time in this process, so a burst of concurrent
+   * requests cannot all pass the check before any is stored (each instance holds the limits on
+   * its own); other users' starts never wait for them.
+   */
+  async recordStartWithin(
+    start: CallStart,
+    limits: StartLimits,
+  ): Promise<{ call: CallRow; created: boolean } | { refused: StartRefusal }> {
+    const key = `${start.portalId}:${start.bitrixUserId}`;
+    const previous = this.startsInProgress.get(key) ?? Promise.resolve();
+    const turn = previous.catch(() => {}).then(async () => {
+      const now = Date.now();
+      const load = await this.reportLoad(start.portalId, start.bitrixUserId, {
+        liveSince: new Date(now - limits.liveWindowMs),
+        startsSince: new Date(now - 60_000),
+      });
+      if (load.live >= limits.liveCalls) return { refused: "live_calls" as const };
+      if (load.starts >= limits.startsPerMinute) return { refused: "starts_per_minute" as const };
+      return await this.recordStart(start);
+    });
+    this.startsInProgress.set(key, turn);
+    try {
+      return await turn;
+    } finally {
+      if (this.startsInProgress.get(key) === turn) this.startsInProgress.delete(key);
+    }
+  }
+
+  /**
+   * Whether Bitrix24 gave `bitrixCallId` to another user of the portal: a row of theirs the
+   * portal confirmed (their click-to-call, or a call registered for them) holds it. An
+   * unconfirmed claim proves nothing (anyone may send any id), so it never counts.
+   */
+  async isAnotherUsersCall(
+    portalId: string,
+    bitrixCallId: string,
+    userId: number,
+  ): Promise<boolean> {
+    const [row] = await this.db.select({ id: calls.id }).from(calls).where(and(
+      eq(calls.portalId, portalId),
+      eq(calls.bitrixCallId, bitrixCallId),
+      ne(calls.bitrixUserId, userId),
+      eq(calls.registeredInBitrix, true),
+    )).limit(1);
+    return row !== undefined;
+  }
+
+  /**
+   * How much a user's phone has reported lately: calls started since `liveSince` and not ended
+   * (`live`), and calls started since `startsSince` (`starts`). Click-to-calls no phone dialled
+   * are Bitrix24's, not the user's, and not counted.
+   */
+  async reportLoad(
+    portalId: string,
+    userId: number,
+    since: { liveSince: Date; startsSince: Date },
+  ): Promise<{ live: number; starts: number }> {
+    const live = since.liveSince.toISOString();
+    const starts = since.startsSince.toISOString();
+    const oldest = since.liveSince < since.startsSince ? live : starts;
+    const isLive = sql`${calls.endedAt} is null and ${calls.startedAt} > ${live}::timestamptz`;
+    const isRecent = sql`${calls.startedAt} > ${starts}::timestamptz`;
+    const [row] = await this.db.select({
+      live: sql<number>`(count(*) filter (where ${isLive}))::int`,
+      starts: sql<number>`(count(*) filter (where ${isRecent}))::int`,
+    }).from(calls).where(and(
+      eq(calls.portalId, portalId),
+      eq(calls.bitrixUserId, userId),
+      sql`${calls.startedAt} > ${oldest}::timestamptz`,
+      sql`${calls.sipCallId} not like 'bitrix24:%'`,
+    ));
+    return { live: row?.live ?? 0, starts: row?.starts ?? 0 };
   }
 
   /**
@@ -270,29 +368,42 @@ export class CallRepo {
     return row;
   }
 
-  /** The call with this SIP Call-ID in the portal. */
-  async find(portalId: string, sipCallId: string): Promise<CallRow | undefined> {
-    const [row] = await this.db.select().from(calls).where(
-      and(eq(calls.portalId, portalId), eq(calls.sipCallId, sipCallId)),
-    );
+  /** The user's call with this SIP Call-ID in the portal. */
+  async find(portalId: string, userId: number, sipCallId: string): Promise<CallRow | undefined> {
+    const [row] = await this.db.select().from(calls).where(this.leg(portalId, userId, sipCallId));
     return row;
   }
 
-  /** Marks the call answered (first report wins). */
-  async recordAnswer(portalId: string, sipCallId: string, at: Date): Promise<CallRow | undefined> {
+  /** The condition selecting one user's leg of a call. */
+  private leg(portalId: string, userId: number, sipCallId: string) {
+    return and(
+      eq(calls.portalId, portalId),
+      eq(calls.bitrixUserId, userId),
+      eq(calls.sipCallId, sipCallId),
+    );
+  }
+
+  /** Marks the user's call answered (first report wins). */
+  async recordAnswer(
+    portalId: string,
+    userId: number,
+    sipCallId: string,
+    at: Date,
+  ): Promise<CallRow | undefined> {
     const [row] = await this.db.update(calls).set({
       answeredAt: sql`coalesce(${calls.answeredAt}, ${at.toISOString()}::timestamptz)`,
       updatedAt: new Date(),
-    }).where(and(eq(calls.portalId, portalId), eq(calls.sipCallId, sipCallId))).returning();
+    }).where(this.leg(portalId, userId, sipCallId)).returning();
     return row;
   }
 
   /**
-   * Marks the call ended with its final SIP status and duration (first report wins) and makes
-   * it due for sync.
+   * Marks the user's call ended with its final SIP status and duration (first report wins) and
+   * makes it due for sync.
    */
   async recordEnd(
     portalId: string,
+    userId: number,
     sipCallId: string,
     end: { at: Date; sipStatus: number; durationSec: number },
   ): Promise<CallRow | undefined> {
@@ -303,14 +414,9 @@ export class CallRepo {
       syncState: "pending",
       nextSyncAt: new Date(),
       updatedAt: new Date(),
-    }).where(
-      and(
-        eq(calls.portalId, portalId),
-        eq(calls.sipCallId, sipCallId),
-        sql`${calls.endedAt} is null`,
-      ),
-    ).returning();
-    return row ?? await this.find(portalId, sipCallId);
+    }).where(and(this.leg(portalId, userId, sipCallId), sql`${calls.endedAt} is null`))
+      .returning();
+    return row ?? await this.find(portalId, userId, sipCallId);
   }
 
   /** Sets Bitrix24's CALL_ID once the call is registered there. */
@@ -380,13 +486,24 @@ export class CallRepo {
 
   /**
    * Claims up to `limit` due rows for sync and leases them for `leaseMs` (other instances skip
-   * them until the lease ends or the row is marked).
+   * them until the lease ends or the row is marked). Users take turns: every user's oldest due
+   * row comes before anyone's second, so a flood of one user's rows never delays the others'.
    */
   async claimDue(limit: number, leaseMs: number): Promise<CallRow[]> {
     return await this.db.transaction(async (tx) => {
-      const due = await tx.select({ id: calls.id }).from(calls).where(
-        and(eq(calls.syncState, "pending"), lte(calls.nextSyncAt, new Date())),
-      ).orderBy(calls.nextSyncAt).limit(limit).for("update", { skipLocked: true });
+      const isDue = and(eq(calls.syncState, "pending"), lte(calls.nextSyncAt, new Date()));
+      const userQueue =
+        sql`partition by ${calls.portalId}, ${calls.bitrixUserId} order by ${calls.nextSyncAt}`;
+      const queue = tx.$with("queue").as(
+        tx.select({
+          id: sql<string>`${calls.id}`.as("queued_id"),
+          turn: sql<number>`row_number() over (${userQueue})`.as("turn"),
+        }).from(calls).where(isDue),
+      );
+      const due = await tx.with(queue).select({ id: calls.id }).from(calls)
+        .innerJoin(queue, eq(queue.id, calls.id)).where(isDue)
+        .orderBy(queue.turn, calls.nextSyncAt).limit(limit)
+        .for("update", { of: calls, skipLocked: true });
       if (due.length === 0) return [];
       const ids = due.map((d) => d.id);
       return await tx.update(calls).set({ nextSyncAt: new Date(Date.now() + leaseMs) }).where(

@@ -147,13 +147,13 @@ testBothEngines(
     assertEquals(a.call.id, b.call.id);
 
     const answeredAt = new Date();
-    await repo.recordAnswer(portal.id, "abc@host", answeredAt);
-    await repo.recordEnd(portal.id, "abc@host", {
+    await repo.recordAnswer(portal.id, 7, "abc@host", answeredAt);
+    await repo.recordEnd(portal.id, 7, "abc@host", {
       at: new Date(),
       sipStatus: 200,
       durationSec: 42,
     });
-    const second = await repo.recordEnd(portal.id, "abc@host", {
+    const second = await repo.recordEnd(portal.id, 7, "abc@host", {
       at: new Date(),
       sipStatus: 486,
       durationSec: 1,
@@ -240,9 +240,9 @@ testBothEngines(
     };
     // Another employee's event with that CALL_ID does not confirm this user's row.
     assertEquals(await repo.recordClickToCall({ ...event, bitrixUserId: 8 }), "recorded");
-    assertEquals((await repo.find(portal.id, "early@host"))?.registeredInBitrix, false);
+    assertEquals((await repo.find(portal.id, 7, "early@host"))?.registeredInBitrix, false);
     assertEquals(await repo.recordClickToCall({ ...event, bitrixUserId: 7 }), "confirmed");
-    const confirmed = await repo.find(portal.id, "early@host");
+    const confirmed = await repo.find(portal.id, 7, "early@host");
     assertEquals(confirmed?.registeredInBitrix, true);
     assertEquals((await repo.list(portal.id, { userId: 7 })).length, 1, "no second row");
   },
@@ -274,6 +274,168 @@ testBothEngines(
     const original = await repo.findByBitrixCallId(portal.id, "externalCall.9", 7);
     assertEquals(original?.sipCallId, clickToCallPlaceholder("externalCall.9"), "still undialled");
     assertEquals(original?.bitrixUserId, 7);
+  },
+);
+
+testBothEngines(
+  "[db] calls: each user's leg of one SIP Call-ID is its own row",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const leg = (bitrixUserId: number, direction: "inbound" | "outbound") => ({
+      portalId: portal.id,
+      bitrixUserId,
+      sipCallId: "shared@proxy",
+      direction,
+      phoneNumber: "1003",
+      startedAt: new Date(),
+    });
+    const claimedFirst = await repo.recordStart(leg(8, "inbound"));
+    const own = await repo.recordStart(leg(7, "outbound"));
+    assert(claimedFirst.created && own.created, "the colleague's claim blocks nobody");
+    assertNotEquals(own.call.id, claimedFirst.call.id);
+    assertEquals(own.call.bitrixUserId, 7);
+    await repo.recordEnd(portal.id, 7, "shared@proxy", {
+      at: new Date(),
+      sipStatus: 200,
+      durationSec: 3,
+    });
+    assertEquals((await repo.find(portal.id, 7, "shared@proxy"))?.sipStatus, 200);
+    assertEquals((await repo.find(portal.id, 8, "shared@proxy"))?.endedAt, null);
+  },
+);
+
+testBothEngines(
+  "[db] calls: a CALL_ID is another user's only once the portal confirmed it for them",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    await repo.recordStart({
+      portalId: portal.id,
+      bitrixUserId: 8,
+      sipCallId: "claim@host",
+      direction: "outbound",
+      phoneNumber: "+74950000000",
+      startedAt: new Date(),
+      bitrixCallId: "externalCall.5",
+    });
+    assert(!await repo.isAnotherUsersCall(portal.id, "externalCall.5", 7), "an unconfirmed claim");
+    await repo.recordClickToCall({
+      portalId: portal.id,
+      bitrixUserId: 7,
+      bitrixCallId: "externalCall.5",
+      phoneNumber: "+74950000000",
+      startedAt: new Date(),
+    });
+    assert(await repo.isAnotherUsersCall(portal.id, "externalCall.5", 8));
+    assert(!await repo.isAnotherUsersCall(portal.id, "externalCall.5", 7));
+  },
+);
+
+testBothEngines(
+  "[db] calls: a user's report load counts live calls and recent starts",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const start = (sipCallId: string, bitrixUserId = 7, startedAt = new Date()) =>
+      repo.recordStart({
+        portalId: portal.id,
+        bitrixUserId,
+        sipCallId,
+        direction: "outbound",
+        phoneNumber: "+74950000000",
+        startedAt,
+      });
+    await start("live@host");
+    await start("ended@host");
+    await repo.recordEnd(portal.id, 7, "ended@host", {
+      at: new Date(),
+      sipStatus: 200,
+      durationSec: 1,
+    });
+    await start("old@host", 7, new Date(Date.now() - 3_600_000));
+    await start("other@host", 8);
+    await repo.recordClickToCall({
+      portalId: portal.id,
+      bitrixUserId: 7,
+      bitrixCallId: "externalCall.3",
+      phoneNumber: "+74951111111",
+      startedAt: new Date(),
+    });
+    const since = (ms: number) => new Date(Date.now() - ms);
+    assertEquals(
+      await repo.reportLoad(portal.id, 7, {
+        liveSince: since(7_200_000),
+        startsSince: since(60_000),
+      }),
+      { live: 2, starts: 2 },
+    );
+    assertEquals(
+      await repo.reportLoad(portal.id, 7, { liveSince: since(60_000), startsSince: since(60_000) }),
+      { live: 1, starts: 2 },
+    );
+  },
+);
+
+testBothEngines(
+  "[db] calls: a burst of concurrent starts stops at the user's limit",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const limits = { liveCalls: 3, liveWindowMs: 3_600_000, startsPerMinute: 5 };
+    const start = (sipCallId: string, bitrixUserId: number) =>
+      repo.recordStartWithin({
+        portalId: portal.id,
+        bitrixUserId,
+        sipCallId,
+        direction: "outbound",
+        phoneNumber: "+74950000000",
+        startedAt: new Date(),
+      }, limits);
+    const burst = await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => start(`burst-${i}@host`, 7)),
+      start("other@host", 8),
+    ]);
+    const refused = burst.map((r) => "refused" in r ? r.refused : "stored");
+    assertEquals(refused.filter((r) => r === "stored").length, 4, "three of 7's and 8's one");
+    assertEquals(refused.filter((r) => r === "live_calls").length, 5);
+    assertEquals(refused.at(-1), "stored");
+    for (let i = 0; i < 8; i++) {
+      await repo.recordEnd(portal.id, 7, `burst-${i}@host`, {
+        at: new Date(),
+        sipStatus: 200,
+        durationSec: 1,
+      });
+    }
+    assert(!("refused" in await start("after-1@host", 7)));
+    assert(!("refused" in await start("after-2@host", 7)));
+    assertEquals(await start("after-3@host", 7), { refused: "starts_per_minute" });
+  },
+);
+
+testBothEngines(
+  "[db] calls: users take turns in the sync queue",
+  async ({ database, box }) => {
+    const { portal } = await new PortalRepo(database.db, box).upsertInstall(install());
+    const repo = new CallRepo(database.db);
+    const start = (sipCallId: string, bitrixUserId: number) =>
+      repo.recordStart({
+        portalId: portal.id,
+        bitrixUserId,
+        sipCallId,
+        direction: "outbound",
+        phoneNumber: "+74950000000",
+        startedAt: new Date(),
+      });
+    for (let i = 0; i < 12; i++) await start(`flood-${i}@host`, 7);
+    const other = await start("mine@host", 8);
+    const third = await start("yours@host", 9);
+    const claimed = await repo.claimDue(3, 60_000);
+    assertEquals(claimed.map((c) => c.bitrixUserId).sort(), [7, 8, 9]);
+    assert(
+      claimed.some((c) => c.id === other.call.id) && claimed.some((c) => c.id === third.call.id),
+    );
+    assertEquals((await repo.claimDue(20, 60_000)).length, 11, "the rest, each once");
   },
 );
 

@@ -131,7 +131,14 @@ export const calls = pgTable("calls", {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [
-  uniqueIndex("calls_portal_sip_call_uq").on(t.portalId, t.sipCallId),
+  // One row per user's leg: two employees' legs of one call (an internal call through a proxy
+  // PBX shares one SIP Call-ID) are two rows, and nobody's report can occupy another's.
+  uniqueIndex("calls_portal_user_sip_call_uq").on(t.portalId, t.bitrixUserId, t.sipCallId),
+  // A click-to-call placeholder (`bitrix24:<CALL_ID>`) is one per portal, as its CALL_ID is.
+  uniqueIndex("calls_portal_click_to_call_uq").on(t.portalId, t.sipCallId)
+    .where(sql`${t.sipCallId} like 'bitrix24:%'`),
   index("calls_sync_idx").on(t.syncState, t.nextSyncAt),
   index("calls_user_idx").on(t.portalId, t.bitrixUserId, t.startedAt),
+  // A Bitrix24 CALL_ID's rows (click-to-call events, a start naming one, the card's look-up).
+  index("calls_bitrix_call_idx").on(t.portalId, t.bitrixCallId),
 ]);

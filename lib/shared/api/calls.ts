@@ -6,7 +6,12 @@
  */
 import { z } from "zod";
 
-const sipCallId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "SIP Call-ID");
+/**
+ * A SIP Call-ID as a phone reports it. `bitrix24:` starts the journal's own placeholders for
+ * click-to-calls no phone has dialled yet, so no report may use it.
+ */
+const sipCallId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "SIP Call-ID")
+  .refine((id) => !id.startsWith("bitrix24:"), "reserved SIP Call-ID");
 
 /** A phone's report of one phase of a call. */
 export const callReportSchema = z.discriminatedUnion("phase", [
