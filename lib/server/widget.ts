@@ -14,7 +14,7 @@ import type { PortalClients } from "./bitrix/portal_clients.ts";
 import type { PortalRepo } from "./db/portals.ts";
 import type { SipAccountRepo } from "./db/sip_accounts.ts";
 import type { PortalChanges } from "./portal_changes.ts";
-import { ForbiddenError, NotFoundError } from "./errors.ts";
+import { BadRequestError, ForbiddenError, NotFoundError } from "./errors.ts";
 import { toSipAccountInput } from "./sip_account.ts";
 import { turnRestServer } from "./turn_credentials.ts";
 import type {
@@ -96,6 +96,12 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
   UPDATECREED: {
     access: "admin",
     async run(services, { portal }, req) {
+      // A local app's client id is its code: another app's would break every token refresh.
+      if (portal.appKind === "local" && portal.appCode && req.clientId !== portal.appCode) {
+        throw new BadRequestError("the client id is not the installed app's", [
+          { path: "clientId", message: `expected the installed app's code, ${portal.appCode}` },
+        ]);
+      }
       await services.portals.saveLocalCredentials(portal.id, req.clientId, req.secretId);
       services.changes.changed(portal);
       return { ok: true, clientId: req.clientId };

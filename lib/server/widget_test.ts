@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { type Access, handleWidget, widgetActions } from "./widget.ts";
-import { ForbiddenError } from "./errors.ts";
+import { BadRequestError, ForbiddenError } from "./errors.ts";
 import type { WidgetDeps } from "./widget.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import {
@@ -204,4 +204,18 @@ Deno.test("[widget] GETME hands the operator's TURN server with the user's short
   assert(turn.credential && turn.credential !== "0123456789abcdef", "a credential, not the secret");
   const without = await handleWidget<"GETME">(services, frameUser(ANNA), { event: "GETME" });
   assertEquals(without.portal.iceServers, []);
+});
+
+Deno.test("[widget] a local app's credentials must be the installed app's, else nothing is saved", async () => {
+  const admin = frameUser(ADMIN);
+  Object.assign(admin.portal, { appCode: "local.1" });
+  const { services, touched } = fakeServices();
+  const other = { event: "UPDATECREED", clientId: "local.2", secretId: "s" } as const;
+  const err = await assertRejects(() => handleWidget(services, admin, other), BadRequestError);
+  assertEquals((err as BadRequestError).details, [
+    { path: "clientId", message: "expected the installed app's code, local.1" },
+  ]);
+  assertEquals(touched, []);
+  await handleWidget(services, admin, { ...other, clientId: "local.1" });
+  assertEquals(touched, ["portals.saveLocalCredentials", "changes.changed"]);
 });
