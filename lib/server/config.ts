@@ -84,6 +84,8 @@ export const envSchema = z.object({
   /** The TURN server's shared secret (coturn `static-auth-secret` with `use-auth-secret`). */
   TURN_SHARED_SECRET: z.string().min(16).optional(),
   TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(600).max(7 * 86400).default(86400),
+  /** How long a user's admin flag and activity are trusted before the portal is asked again. */
+  FRAME_RECHECK_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).superRefine((env, ctx) => {
   // A Market app's app.info CODE is its symbolic code, never its client id: without the code

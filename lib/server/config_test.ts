@@ -14,6 +14,7 @@ Deno.test("[config] defaults give the embedded mode", () => {
     config.BITRIX_PORTAL_HOSTS.map((h) => `https://${h}`),
     config.FRAME_ANCESTORS,
   );
+  assertEquals(config.FRAME_RECHECK_SECONDS, 300);
 });
 
 Deno.test("[config] a bad value names the variable and what is expected", () => {
@@ -25,6 +26,10 @@ Deno.test("[config] a bad value names the variable and what is expected", () => 
     "DATABASE_URL: postgres://… or pglite:<dir> or pglite:memory",
   );
   assertStringIncludes(assertThrows(() => parseConfig({ LOG_LEVEL: "loud" })).message, "LOG_LEVEL");
+  assertStringIncludes(
+    assertThrows(() => parseConfig({ FRAME_RECHECK_SECONDS: "5" })).message,
+    "FRAME_RECHECK_SECONDS",
+  );
   assertStringIncludes(
     assertThrows(() => parseConfig({ BITRIX_PORTAL_HOSTS: "crm.example.com,https://x/" })).message,
     "BITRIX_PORTAL_HOSTS: host names or *.domain patterns",

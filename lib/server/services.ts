@@ -150,7 +150,7 @@ export async function openServices(
     bitrix: {
       clients,
       frameAuth: new FrameAuthenticator({ config, portals, secrets, changes, clients }, {
-        recheckMs: opts.bitrix?.frameRecheckMs,
+        recheckMs: opts.bitrix?.frameRecheckMs ?? config.FRAME_RECHECK_SECONDS * 1000,
       }),
       eventAuth: new EventAuthenticator({ portals, changes }),
       firstInstalls: new ConcurrencyLimit(
