@@ -3,14 +3,13 @@
  * PostgreSQL server (PGlite when PostgreSQL is absent on a developer machine).
  */
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
-import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "./support/bitrix.ts";
+import { type BitrixHarness, startBitrixHarness } from "./support/bitrix.ts";
 import {
   noPostgres,
   startPostgres,
   startPostgresIfInstalled,
   type TestPostgres,
 } from "./support/postgres.ts";
-import { startTestApp } from "./support/app.ts";
 import { startPortal } from "../dev/portal/mod.ts";
 import { generateKey } from "../lib/server/secrets/crypto.ts";
 import { tokenUrlFor } from "../lib/server/bitrix/oauth.ts";
@@ -405,12 +404,7 @@ Deno.test({
       h.portal.clearFaults();
       h.portal.setFault({ method: "*", kind: "query_limit", times: 5 });
       // (On a fresh port: the old one may be taken by a parallel test meanwhile.)
-      await using restarted = await startTestApp({
-        DATABASE_URL: pg.url,
-        ENCRYPTION_KEY: key,
-        APP_BASE_URL: h.app.url,
-        BITRIX_OAUTH_URL: h.portal.tokenUrl,
-      }, { bitrix: TEST_BITRIX_TIMINGS });
+      await using restarted = await h.anotherInstance();
       const sync = restarted.services.bitrix.callSync;
       // Two concurrent passes, like two instances; rows leased by the dead instance come back
       // when their lease ends.
@@ -447,12 +441,7 @@ Deno.test({
         env: { ENCRYPTION_KEY: key },
       });
       await installWithAccounts(h);
-      await using second = await startTestApp({
-        DATABASE_URL: pg.url,
-        ENCRYPTION_KEY: key,
-        APP_BASE_URL: h.app.url,
-        BITRIX_OAUTH_URL: h.portal.tokenUrl,
-      }, { bitrix: TEST_BITRIX_TIMINGS });
+      await using second = await h.anotherInstance();
       const portal = (await second.services.portals.findByMemberId(h.portal.memberId))!;
       const first = (await h.app.services.portals.findByMemberId(h.portal.memberId))!;
       // Both instances hold a client with the same (soon expired) token pair.

@@ -32,8 +32,7 @@
  * for another employee's call, a dead server-side token pair, and an app update.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { type BitrixHarness, startBitrixHarness, TEST_BITRIX_TIMINGS } from "../support/bitrix.ts";
-import { startTestApp } from "../support/app.ts";
+import { type BitrixHarness, startBitrixHarness } from "../support/bitrix.ts";
 import { generateKey } from "../../lib/server/secrets/crypto.ts";
 import { noPostgres, startPostgres, startPostgresIfInstalled } from "../support/postgres.ts";
 import { calls as callsTable, portals, sipAccounts } from "../../lib/server/db/schema.ts";
@@ -1426,12 +1425,7 @@ Deno.test({
         assertEquals(event.status, 202);
         await h.app.close();
         h.portal.clearFaults();
-        await using restarted = await startTestApp({
-          DATABASE_URL: pg.url,
-          ENCRYPTION_KEY: key,
-          APP_BASE_URL: h.app.url,
-          BITRIX_OAUTH_URL: h.portal.tokenUrl,
-        }, { bitrix: TEST_BITRIX_TIMINGS });
+        await using restarted = await h.anotherInstance();
         const db = restarted.services.database.db;
         assertEquals((await db.select().from(portals)).length, 1);
         await restarted.services.bitrix.uninstaller.resume();

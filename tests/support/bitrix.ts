@@ -71,6 +71,11 @@ export function frameClient(portal: Portal, appUrl: string): FrameClient {
 export interface BitrixHarness extends FrameClient, AsyncDisposable {
   portal: Portal;
   app: TestApp;
+  /**
+   * Another instance of the app on the same database, settings and address, on a fresh port
+   * (a second replica, or the app restarted after `app.close()`). The caller closes it.
+   */
+  anotherInstance(): Promise<TestApp>;
   close(): Promise<void>;
 }
 
@@ -92,14 +97,15 @@ export async function startBitrixHarness(
     installUrl: `${appUrl}/install`,
     ...opts.portal,
   });
-  const app = await startTestApp({
-    PORT: String(port),
+  const env = {
     APP_BASE_URL: appUrl,
     BITRIX_OAUTH_URL: portal.tokenUrl,
     FRAME_ANCESTORS: portal.url,
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
-  }, { bitrix: { ...TEST_BITRIX_TIMINGS, ...opts.bitrix } });
+  };
+  const timings = { bitrix: { ...TEST_BITRIX_TIMINGS, ...opts.bitrix } };
+  const app = await startTestApp({ PORT: String(port), ...env }, timings);
   const close = async () => {
     await app.close();
     await portal.close();
@@ -107,6 +113,7 @@ export async function startBitrixHarness(
   return {
     portal,
     app,
+    anotherInstance: () => startTestApp(env, timings),
     ...frameClient(portal, app.url),
     close,
     [Symbol.asyncDispose]: close,
