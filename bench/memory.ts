@@ -33,6 +33,7 @@ import { parseConfig } from "../lib/server/config.ts";
 import { openServices } from "../lib/server/services.ts";
 import { readRestRequest } from "../dev/portal/rest/request.ts";
 import { timeBlock } from "../dev/portal/rest/time.ts";
+import { portals } from "../lib/server/db/schema.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const APP_CODE = "bench.sipphone";
@@ -188,12 +189,27 @@ async function databaseUrl(dir: string, cleanups: (() => Promise<unknown>)[]) {
   return { kind: "pglite", url: `pglite:${dir}/pg` };
 }
 
-/** Installs `installed` portals served by the farm; the first `active` get an app token. */
+/**
+ * Installs `installed` portals served by the farm: the first `active` as the installer does
+ * (sealed tokens, an application token), the others as bare rows (never touched by the bench).
+ */
 async function seed(env: Record<string, string>, clientEndpoint: string, active: number) {
   const services = await openServices(parseConfig(env));
   try {
     await services.migrated;
-    await forEach(0, installed, async (i) => {
+    for (let from = active; from < installed; from += 1000) {
+      const to = Math.min(installed, from + 1000);
+      await services.database.db.insert(portals).values(
+        Array.from({ length: to - from }, (_, k) => ({
+          id: crypto.randomUUID(),
+          memberId: memberOf(from + k),
+          domain: `bench-${from + k}.bitrix24.com`,
+          clientEndpoint,
+          installed: true,
+        })),
+      );
+    }
+    await forEach(0, active, async (i) => {
       const { portal } = await services.portals.upsertInstall({
         memberId: memberOf(i),
         domain: `bench-${i}.bitrix24.com`,
