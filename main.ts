@@ -21,7 +21,10 @@ try {
 }
 services.bitrix.callSync.start();
 services.migrated
-  .then(() => services.bitrix.uninstaller.resume())
+  .then(() => {
+    services.retention.start();
+    return services.bitrix.uninstaller.resume();
+  })
   .catch((error) => log.error("resuming pending uninstalls failed", { error }));
 const server = Deno.serve({
   hostname: config.HOST,

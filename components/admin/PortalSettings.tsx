@@ -7,7 +7,10 @@ import { formatIceServers, parseIceServers } from "../../lib/shared/ice_servers.
 import type { FrameApi } from "../../lib/browser/frame_api.ts";
 import { errorText } from "../../lib/browser/error_text.ts";
 
-/** The portal's settings: CRM records, the call card, employees' own accounts, ICE servers. */
+/**
+ * The portal's settings: CRM records, the call card, employees' own accounts, ICE servers, how
+ * long calls are kept.
+ */
 export function PortalSettings({ lang, api }: { lang: Lang; api: FrameApi }) {
   const settings = useSignal<Settings | null>(null);
   const status = useSignal("");
@@ -25,6 +28,7 @@ export function PortalSettings({ lang, api }: { lang: Lang; api: FrameApi }) {
       showCard: data.has("showCard"),
       usersEditOwnAccount: data.has("usersEditOwnAccount"),
       iceServers: parseIceServers(String(data.get("iceServers") ?? "")),
+      callRetentionDays: Number(data.get("callRetentionDays")),
     };
     status.value = t(lang, "saving");
     try {
@@ -56,6 +60,18 @@ export function PortalSettings({ lang, api }: { lang: Lang; api: FrameApi }) {
           {formatIceServers(s.iceServers)}
         </textarea>
         <small class="muted">{t(lang, "iceServersHint")}</small>
+      </label>
+      <label class="field">
+        <span>{t(lang, "callRetentionDays")}</span>
+        <input
+          type="number"
+          name="callRetentionDays"
+          min={30}
+          max={3650}
+          required
+          value={s.callRetentionDays}
+        />
+        <small class="muted">{t(lang, "callRetentionHint")}</small>
       </label>
       <SaveRow lang={lang} status={status} />
     </form>

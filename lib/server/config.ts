@@ -86,6 +86,11 @@ export const envSchema = z.object({
   TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(600).max(7 * 86400).default(86400),
   /** How long a user's admin flag and activity are trusted before the portal is asked again. */
   FRAME_RECHECK_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  /**
+   * Portals whose Bitrix24 REST client (about 23 KB each) is kept in memory, most recently used
+   * first; others build theirs again on their next call.
+   */
+  PORTAL_CLIENT_CACHE_SIZE: z.coerce.number().int().min(10).max(100_000).default(1000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).superRefine((env, ctx) => {
   // A Market app's app.info CODE is its symbolic code, never its client id: without the code

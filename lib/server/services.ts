@@ -12,6 +12,7 @@ import { openDatabase } from "./db/client.ts";
 import { PortalRepo } from "./db/portals.ts";
 import { SipAccountRepo } from "./db/sip_accounts.ts";
 import { CallRepo } from "./db/calls.ts";
+import { CallRetention } from "./db/call_retention.ts";
 import { lazySealer, type Sealer } from "./secrets/crypto.ts";
 import { LocalSecrets } from "./secrets/local.ts";
 import type { SecretsProvider } from "./secrets/provider.ts";
@@ -39,6 +40,8 @@ export interface Services extends AppServices {
   sealer: Sealer;
   /** Resolves once migrations have been applied (retried in the background until they are). */
   migrated: Promise<void>;
+  /** Deletes old calls per portal's retention setting (started next to the sync loop). */
+  retention: CallRetention;
   close(): Promise<void>;
 }
 
@@ -135,6 +138,7 @@ export async function openServices(
     blockedBackoffMs: opts.bitrix?.syncBlockedBackoffMs,
     leaseMs: opts.bitrix?.syncLeaseMs,
   });
+  const retention = new CallRetention(database.db);
   const uninstaller = new Uninstaller(
     { portals, clients, changes },
     opts.bitrix?.uninstallRetryMs,
@@ -164,11 +168,13 @@ export async function openServices(
     changes,
     metrics,
     migrated,
+    retention,
     isMigrated: () => applied,
     readiness: new CachedReadiness({ database, secrets, isMigrated: () => applied }),
     async close() {
       closed = true;
       await callSync.stop();
+      await retention.stop();
       uninstaller.stop();
       await database.close();
       await secrets.close();

@@ -119,6 +119,9 @@ const en = {
   usersEditOwn: "Employees may edit their own SIP account",
   iceServers: "STUN/TURN servers",
   iceServersHint: "One per line: stun:host:port or turn:host:port username password",
+  callRetentionDays: "Keep call history (days)",
+  callRetentionHint:
+    "Older calls are deleted from this app (30–3650; Bitrix24 keeps its own history)",
   clientId: "Application ID (client_id)",
   clientSecret: "Application key (client_secret)",
   credentialsHint:
@@ -257,6 +260,9 @@ const ru: Record<TextKey, string> = {
   usersEditOwn: "Сотрудники могут менять свой SIP-аккаунт",
   iceServers: "Серверы STUN/TURN",
   iceServersHint: "По одному в строке: stun:хост:порт или turn:хост:порт логин пароль",
+  callRetentionDays: "Хранить историю звонков (дней)",
+  callRetentionHint:
+    "Более старые звонки удаляются из приложения (30–3650; в Битрикс24 остаётся своя история)",
   clientId: "Код приложения (client_id)",
   clientSecret: "Ключ приложения (client_secret)",
   credentialsHint:
@@ -318,6 +324,7 @@ const FIELD_TEXT: Record<string, TextKey> = {
   clientId: "clientId",
   secretId: "clientSecret",
   iceServers: "iceServers",
+  callRetentionDays: "callRetentionDays",
 };
 
 /**

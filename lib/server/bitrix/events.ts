@@ -16,6 +16,7 @@ import type { PortalChanges } from "../portal_changes.ts";
 import { UnauthorizedError } from "../errors.ts";
 import { parseWith } from "../http.ts";
 import { log } from "../log.ts";
+import { LruMap } from "../lru.ts";
 import { type AppIdentityDeps, isOurApp, whoIs } from "./frame_auth.ts";
 import { pickLang, t } from "../../shared/i18n.ts";
 import { bindApp, type BindDeps } from "./install.ts";
@@ -114,7 +115,7 @@ const VERIFIED_TTL_MS = 5_000;
  * another instance is seen here within {@link VERIFIED_TTL_MS}.
  */
 export class EventAuthenticator {
-  private readonly verified = new Map<string, { portal: Portal; at: number }>();
+  private readonly verified: LruMap<string, { portal: Portal; at: number }>;
 
   constructor(
     private readonly deps: {
@@ -122,8 +123,10 @@ export class EventAuthenticator {
       /** A changed portal's verified tokens are forgotten at once. */
       changes: Pick<PortalChanges, "onChange">;
     },
-    private readonly maxEntries = 10_000,
+    /** Verified tokens kept (least recently used forgotten first). */
+    maxEntries = 10_000,
   ) {
+    this.verified = new LruMap(maxEntries);
     deps.changes.onChange(({ portalId }) => this.forgetPortal(portalId));
   }
 
@@ -137,7 +140,6 @@ export class EventAuthenticator {
       this.verified.delete(key);
       return undefined;
     }
-    if (this.verified.size >= this.maxEntries) this.verified.clear();
     this.verified.set(key, { portal, at: Date.now() });
     return portal;
   }

@@ -38,6 +38,7 @@ import type { SecretsProvider } from "../secrets/provider.ts";
 import type { PortalChanges } from "../portal_changes.ts";
 import { UnauthorizedError, UpstreamError } from "../errors.ts";
 import { CallOutBudget } from "../rate_limit.ts";
+import { LruMap } from "../lru.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
 
@@ -191,7 +192,10 @@ export interface FrameAuthDeps extends AppIdentityDeps {
 
 /** Limits and the clock of a {@link FrameAuthenticator}. */
 export interface FrameAuthOptions {
-  /** Cached tokens, users and portal rows, each. @defaultValue 10,000 */
+  /**
+   * Cached tokens, users and portal rows, each (least recently used forgotten first; about
+   * 1 KB per token, user and portal). @defaultValue 10,000
+   */
   maxEntries?: number;
   /** The longest a token is trusted. @defaultValue an hour */
   ttlMs?: number;
@@ -203,11 +207,11 @@ export interface FrameAuthOptions {
 
 /** Verifies frame credentials and caches the answers. */
 export class FrameAuthenticator {
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache: LruMap<string, CacheEntry>;
   private readonly pending = new Map<string, Promise<CacheEntry>>();
-  private readonly standings = new Map<string, Standing>();
+  private readonly standings: LruMap<string, Standing>;
   private readonly rechecks = new Map<string, Promise<Standing | undefined>>();
-  private readonly portals = new Map<string, { portal?: Portal; at: number }>();
+  private readonly portals: LruMap<string, { portal?: Portal; at: number }>;
   private readonly now: () => number;
   private readonly recheckMs: number;
   private readonly whoIs: NonNullable<FrameAuthDeps["whoIs"]>;
@@ -218,6 +222,10 @@ export class FrameAuthenticator {
     private readonly options: FrameAuthOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    const maxEntries = options.maxEntries ?? 10_000;
+    this.cache = new LruMap(maxEntries);
+    this.standings = new LruMap(maxEntries);
+    this.portals = new LruMap(maxEntries);
     this.recheckMs = options.recheckMs ?? RECHECK_MS;
     this.whoIs = deps.whoIs ?? whoIs;
     deps.changes.onChange(({ portalId, memberId, uninstalled }) => {
@@ -255,7 +263,7 @@ export class FrameAuthenticator {
         inflight.finally(() => this.pending.delete(key)).catch(() => {});
       }
       entry = await inflight;
-      this.remember(key, entry);
+      this.cache.set(key, entry);
     }
     if (entry.portalId !== portal.id) throw new UnauthorizedError(NOT_CONFIRMED);
     if ("refused" in entry) throw new UnauthorizedError(NOT_CONFIRMED, { cause: entry.refused });
@@ -325,11 +333,10 @@ export class FrameAuthenticator {
 
   /** Refuses every cached token of a user and forgets the user's standing. */
   private refuseUser(portalId: string, userId: number, reason: string): void {
-    for (const [key, entry] of this.cache) {
-      if (entry.portalId === portalId && "userId" in entry && entry.userId === userId) {
-        this.cache.set(key, this.refusal(portalId, reason));
-      }
-    }
+    const theirs = [...this.cache].filter(([, entry]) =>
+      entry.portalId === portalId && "userId" in entry && entry.userId === userId
+    );
+    for (const [key] of theirs) this.cache.set(key, this.refusal(portalId, reason));
     this.standings.delete(`${portalId}:${userId}`);
   }
 
@@ -353,7 +360,6 @@ export class FrameAuthenticator {
     const cached = this.portals.get(memberId);
     if (cached && this.now() - cached.at < PORTAL_TTL_MS) return cached.portal;
     const portal = await this.deps.portals.findByMemberId(memberId);
-    if (this.portals.size >= (this.options.maxEntries ?? 10_000)) this.portals.clear();
     this.portals.set(memberId, { portal, at: this.now() });
     return portal;
   }
@@ -408,25 +414,11 @@ export class FrameAuthenticator {
   /** Records what the portal just said about a user. */
   private keepStanding(userKey: string, isAdmin: boolean): Standing {
     const standing: Standing = { isAdmin, checkedAt: this.now() };
-    this.standings.delete(userKey);
-    if (this.standings.size >= (this.options.maxEntries ?? 10_000)) {
-      const oldest = this.standings.keys().next().value;
-      if (oldest !== undefined) this.standings.delete(oldest);
-    }
     this.standings.set(userKey, standing);
     return standing;
   }
 
   private refusal(portalId: string, reason: string): CacheEntry {
     return { portalId, refused: reason, expiresAt: this.now() + REFUSED_TTL_MS };
-  }
-
-  private remember(key: string, entry: CacheEntry): void {
-    const max = this.options.maxEntries ?? 10_000;
-    if (this.cache.size >= max) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(key, entry);
   }
 }

@@ -5,6 +5,12 @@
  * another process already rotated it, that pair is used; otherwise the token endpoint is called
  * and the rotated pair is stored before anything uses it.
  *
+ * Clients are kept for the `PORTAL_CLIENT_CACHE_SIZE` most recently used portals (an LRU,
+ * default 1,000; a b24jssdk client with its limiter is about 23 KB of heap): memory does not
+ * grow with the number of installed portals. An evicted portal's next call builds its client
+ * again (one read of its tokens); its limiter starts full then, and Bitrix24's own limit still
+ * holds (`QUERY_LIMIT_EXCEEDED` is retried like any rate limit).
+ *
  * @module
  */
 import type { HandlerRefreshAuth } from "@bitrix24/b24jssdk";
@@ -15,6 +21,7 @@ import type { SecretsProvider } from "../secrets/provider.ts";
 import type { PortalChanges } from "../portal_changes.ts";
 import { UnauthorizedError, UnavailableError, UpstreamError } from "../errors.ts";
 import { log } from "../log.ts";
+import { LruMap } from "../lru.ts";
 import { allowedServerEndpoint, refreshTokens, tokenUrlFor } from "./oauth.ts";
 import { checkPortalAddress } from "./portal_address.ts";
 import { BitrixApiError, RestClient } from "./rest.ts";
@@ -32,7 +39,10 @@ export interface OAuthCounters {
 export interface PortalClientsDeps {
   config: Pick<
     Config,
-    "BITRIX_ALLOWED_OAUTH_HOSTS" | "BITRIX_OAUTH_URL" | "BITRIX_ALLOW_INSECURE_PORTALS"
+    | "BITRIX_ALLOWED_OAUTH_HOSTS"
+    | "BITRIX_OAUTH_URL"
+    | "BITRIX_ALLOW_INSECURE_PORTALS"
+    | "PORTAL_CLIENT_CACHE_SIZE"
   >;
   /** The advisory lock that makes a refresh single-flight across processes. */
   database: Pick<Database, "withLock">;
@@ -43,16 +53,18 @@ export interface PortalClientsDeps {
   counters: OAuthCounters;
 }
 
-/** Creates and caches one REST client per portal. */
+/** Creates one REST client per portal and keeps the most recently used ones (see the module). */
 export class PortalClients {
-  private readonly clients = new Map<string, Promise<RestClient>>();
+  private readonly clients: LruMap<string, Promise<RestClient>>;
   /** The pair this process got from its last refresh of each portal, and when. */
-  private readonly lastRefresh = new Map<string, { accessToken: string; at: number }>();
+  private readonly lastRefresh: LruMap<string, { accessToken: string; at: number }>;
 
   constructor(
     private readonly deps: PortalClientsDeps,
     private readonly options: { maxRetries?: number; retryDelayMs?: number } = {},
   ) {
+    this.clients = new LruMap(deps.config.PORTAL_CLIENT_CACHE_SIZE);
+    this.lastRefresh = new LruMap(deps.config.PORTAL_CLIENT_CACHE_SIZE);
     deps.changes.onChange(({ portalId }) => this.clients.delete(portalId));
   }
 
@@ -62,7 +74,10 @@ export class PortalClients {
     if (!client) {
       client = this.build(portal);
       this.clients.set(portal.id, client);
-      client.catch(() => this.clients.delete(portal.id));
+      // A failed build is not kept (only this one: a newer one may have replaced it).
+      client.catch(() => {
+        if (this.clients.peek(portal.id) === client) this.clients.delete(portal.id);
+      });
     }
     return client;
   }

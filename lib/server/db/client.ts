@@ -73,6 +73,29 @@ function openPostgres(url: string, poolSize: number): Database {
   };
 }
 
+/**
+ * PostgreSQL settings inside PGlite, for a small resident size: PGlite runs in this process's
+ * memory, and its defaults (128 MB of shared buffers, touched at start) took most of the
+ * embedded app's 394 MB. The app's working set is small (a portal's recent calls); reads past
+ * the buffers come from the operating system's page cache. PostgreSQL servers are not
+ * affected (their settings are the server's).
+ */
+export const PGLITE_SETTINGS = {
+  shared_buffers: "8MB",
+  wal_buffers: "1MB",
+  temp_buffers: "1MB",
+  maintenance_work_mem: "16MB",
+};
+
+/** {@link PGLITE_SETTINGS} as PGlite options (the data directory's own `initdb` gets them too). */
+export const pgliteOptions = {
+  postgresqlconf: Object.entries(PGLITE_SETTINGS).map(([name, value]) => `${name}=${value}`),
+  initDbStartParams: Object.entries(PGLITE_SETTINGS).flatMap(([name, value]) => [
+    "--set",
+    `${name}=${value}`,
+  ]),
+};
+
 /** PGlite and its drizzle driver are loaded only when used (a PostgreSQL process never needs them). */
 async function openPglite(location: string): Promise<Database> {
   const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
@@ -80,7 +103,10 @@ async function openPglite(location: string): Promise<Database> {
     import("drizzle-orm/pglite"),
     import("drizzle-orm/pglite/migrator"),
   ]);
-  const client = location === "memory" ? new PGlite() : new PGlite(location);
+  if (location !== "memory") await initPgliteDir(location);
+  const client = location === "memory"
+    ? new PGlite(pgliteOptions)
+    : new PGlite(location, pgliteOptions);
   await client.waitReady;
   const db = drizzlePglite({ client, schema });
   const locks = new Map<string, Promise<unknown>>();
@@ -103,6 +129,36 @@ async function openPglite(location: string): Promise<Database> {
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * Creates a new PGlite data directory in a worker that is ended afterwards: `initdb` runs two
+ * more PGlite instances beside the one that opens the directory, and their memory (some
+ * 400 MB) would otherwise stay in this process until a garbage collection that may never come.
+ */
+async function initPgliteDir(location: string): Promise<void> {
+  try {
+    await Deno.stat(`${location}/PG_VERSION`);
+    return;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const worker = new Worker(new URL("./pglite_init_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  try {
+    const done = Promise.withResolvers<void>();
+    worker.onmessage = (event: MessageEvent<{ error?: string }>) =>
+      event.data.error ? done.reject(new Error(event.data.error)) : done.resolve();
+    worker.onerror = (event) => {
+      event.preventDefault();
+      done.reject(new Error(`creating the PGlite database failed: ${event.message}`));
+    };
+    worker.postMessage({ location, options: pgliteOptions });
+    await done.promise;
+  } finally {
+    worker.terminate();
+  }
 }
 
 const UNAVAILABLE_CODES = new Set([

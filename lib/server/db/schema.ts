@@ -139,6 +139,14 @@ export const calls = pgTable("calls", {
     .where(sql`${t.sipCallId} like 'bitrix24:%'`),
   index("calls_sync_idx").on(t.syncState, t.nextSyncAt),
   index("calls_user_idx").on(t.portalId, t.bitrixUserId, t.startedAt),
+  // A portal's history, newest first, and the retention pass's oldest rows of a portal.
+  index("calls_portal_started_idx").on(t.portalId, t.startedAt),
+  // Click-to-call placeholders (`bitrix24:<CALL_ID>`) are few among all calls: the undialled
+  // sweep before every sync pass reads only the open ones, a dial looks up only the user's.
+  index("calls_undialled_click_to_call_idx").on(t.createdAt)
+    .where(sql`${t.sipCallId} like 'bitrix24:%' and ${t.endedAt} is null`),
+  index("calls_click_to_call_user_idx").on(t.portalId, t.bitrixUserId, t.createdAt)
+    .where(sql`${t.sipCallId} like 'bitrix24:%'`),
   // A Bitrix24 CALL_ID's rows (click-to-call events, a start naming one, the card's look-up).
   index("calls_bitrix_call_idx").on(t.portalId, t.bitrixCallId),
 ]);

@@ -56,7 +56,12 @@ export interface PortalSettings {
   usersEditOwnAccount: boolean;
   /** STUN/TURN servers handed to every phone of the portal. */
   iceServers: IceServer[];
+  /** Days a call stays in the app's journal before it is deleted (Bitrix24 keeps its own). */
+  callRetentionDays: number;
 }
+
+/** How long calls are kept when a portal has not chosen (days). */
+export const DEFAULT_CALL_RETENTION_DAYS = 365;
 
 /** The portal settings, with defaults for what a stored or sent object leaves out. */
 export const portalSettingsSchema = z.object({
@@ -68,6 +73,7 @@ export const portalSettingsSchema = z.object({
     username: z.string().max(200).optional(),
     credential: z.string().max(200).optional(),
   })).max(10).default([]),
+  callRetentionDays: z.number().int().min(30).max(3650).default(DEFAULT_CALL_RETENTION_DAYS),
 }) satisfies z.ZodType<PortalSettings, unknown>;
 
 /** A Bitrix24 user id (numeric strings are accepted; islands send numbers). */

@@ -1,0 +1,3 @@
+CREATE INDEX "calls_portal_started_idx" ON "calls" USING btree ("portal_id","started_at");--> statement-breakpoint
+CREATE INDEX "calls_undialled_click_to_call_idx" ON "calls" USING btree ("created_at") WHERE "calls"."sip_call_id" like 'bitrix24:%' and "calls"."ended_at" is null;--> statement-breakpoint
+CREATE INDEX "calls_click_to_call_user_idx" ON "calls" USING btree ("portal_id","bitrix_user_id","created_at") WHERE "calls"."sip_call_id" like 'bitrix24:%';
