@@ -34,12 +34,12 @@ export function AccountFields({ lang, account }: { lang: Lang; account: AccountV
           type="url"
           required
           placeholder="wss://pbx.example.com:8089/ws"
-          value={account?.wsUrl ?? ""}
+          defaultValue={account?.wsUrl ?? ""}
         />
       </label>
       <label class="field">
         <span>{t(lang, "sipLogin")}</span>
-        <input name="user" required autocomplete="off" value={account?.authUser ?? ""} />
+        <input name="user" required autocomplete="off" defaultValue={account?.authUser ?? ""} />
       </label>
       <label class="field">
         <span>{t(lang, "sipPassword")}</span>
@@ -53,11 +53,15 @@ export function AccountFields({ lang, account }: { lang: Lang; account: AccountV
       </label>
       <label class="field">
         <span>{t(lang, "sipUri")}</span>
-        <input name="sipUri" placeholder="sip:101@pbx.example.com" value={account?.sipUri ?? ""} />
+        <input
+          name="sipUri"
+          placeholder="sip:101@pbx.example.com"
+          defaultValue={account?.sipUri ?? ""}
+        />
       </label>
       <label class="field">
         <span>{t(lang, "displayName")}</span>
-        <input name="displayName" value={account?.displayName ?? ""} />
+        <input name="displayName" defaultValue={account?.displayName ?? ""} />
       </label>
     </>
   );

@@ -97,3 +97,21 @@ phoneTest(
     assert(timing.before[0].bytes < 1024);
   },
 );
+
+phoneTest("[ui] the account editor keeps what was typed through a test registration", async () => {
+  await using h = await startBitrixHarness({ portal: { language: "en" } });
+  assertEquals((await h.install()).status, 200);
+  await using browser = await launchChromium();
+  const page = await (await browser.newContext()).newPage();
+  const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId: ADMIN });
+  await page.goto(`${h.app.url}/?${new URLSearchParams({ ...load.fields, LANG: "en" })}`);
+  const editor = `[data-testid=employee-${ANNA}] form.editor`;
+  await page.click(`[data-testid=employee-${ANNA}] >> role=button`);
+  await page.fill(`${editor} input[name=url]`, "wss://pbx.example.com:8089/ws");
+  await page.fill(`${editor} input[name=user]`, "1002");
+  await page.click(`${editor} button.secondary`);
+  await page.waitForSelector(`${editor} [aria-live]:has-text("Enter the password to test")`);
+  assertEquals(await page.inputValue(`${editor} input[name=url]`), "wss://pbx.example.com:8089/ws");
+  assertEquals(await page.inputValue(`${editor} input[name=user]`), "1002");
+  await page.context().close();
+});
