@@ -98,20 +98,39 @@ phoneTest(
   },
 );
 
-phoneTest("[ui] the account editor keeps what was typed through a test registration", async () => {
-  await using h = await startBitrixHarness({ portal: { language: "en" } });
-  assertEquals((await h.install()).status, 200);
-  await using browser = await launchChromium();
-  const page = await (await browser.newContext()).newPage();
-  const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId: ADMIN });
-  await page.goto(`${h.app.url}/?${new URLSearchParams({ ...load.fields, LANG: "en" })}`);
-  const editor = `[data-testid=employee-${ANNA}] form.editor`;
-  await page.click(`[data-testid=employee-${ANNA}] >> role=button`);
-  await page.fill(`${editor} input[name=url]`, "wss://pbx.example.com:8089/ws");
-  await page.fill(`${editor} input[name=user]`, "1002");
-  await page.click(`${editor} button.secondary`);
-  await page.waitForSelector(`${editor} [aria-live]:has-text("Enter the password to test")`);
-  assertEquals(await page.inputValue(`${editor} input[name=url]`), "wss://pbx.example.com:8089/ws");
-  assertEquals(await page.inputValue(`${editor} input[name=user]`), "1002");
-  await page.context().close();
-});
+phoneTest(
+  "[ui] the account editor keeps what was typed, saves, and asks before removing",
+  async () => {
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await using h = await startBitrixHarness({ portal: { language: "en" } });
+    assertEquals((await h.install()).status, 200);
+    await using browser = await launchChromium();
+    const page = await (await browser.newContext()).newPage();
+    const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId: ADMIN });
+    await page.goto(`${h.app.url}/?${new URLSearchParams({ ...load.fields, LANG: "en" })}`);
+    const editor = `[data-testid=employee-${ANNA}] form.editor`;
+    await page.click(`[data-testid=employee-${ANNA}] >> role=button`);
+    await page.fill(`${editor} input[name=url]`, "wss://pbx.example.com:8089/ws");
+    await page.fill(`${editor} input[name=user]`, "1002");
+    await page.click(`${editor} button.secondary`);
+    await page.waitForSelector(`${editor} [aria-live]:has-text("Enter the password to test")`);
+    assertEquals(
+      await page.inputValue(`${editor} input[name=url]`),
+      "wss://pbx.example.com:8089/ws",
+    );
+    assertEquals(await page.inputValue(`${editor} input[name=user]`), "1002");
+    await page.fill(`${editor} input[name=password]`, "secret");
+    await page.click(`${editor} button[type=submit]`);
+    await page.waitForSelector(`[data-testid=employees-notice]:has-text("Saved")`);
+    await page.waitForSelector(`[data-testid=employee-${ANNA}] .pill.registered`);
+    await page.click(`[data-testid=employee-${ANNA}] >> role=button`);
+    await page.click(`${editor} button.danger`);
+    await page.waitForSelector(`${editor} [role=alertdialog]`);
+    await page.screenshot({ path: `${ARTIFACTS}/admin-remove-confirm-en.png` });
+    assert(await page.$(`[data-testid=employee-${ANNA}] .pill.registered`), "removed unasked");
+    await page.click(`${editor} [role=alertdialog] button.danger`);
+    await page.waitForSelector(`[data-testid=employees-notice]:has-text("Removed")`);
+    await page.waitForSelector(`[data-testid=employee-${ANNA}] .pill.off`);
+    await page.context().close();
+  },
+);

@@ -5,21 +5,29 @@ import { loadPhoneModule } from "../../lib/browser/phone_session.ts";
 import { errorText, phoneErrorText } from "../../lib/browser/error_text.ts";
 import { AccountFields, type AccountFieldValues, readAccountFields } from "../AccountFields.tsx";
 
-/** An employee's SIP account: save, test the registration, remove. */
-export function AccountEditor({ lang, api, user, onDone }: {
+/**
+ * An employee's SIP account: save, test the registration, cancel, remove (after a confirmation).
+ * `onDone` closes the editor with a notice for the list ("saved", "removed"); `onCancel` closes it.
+ */
+export function AccountEditor({ lang, api, user, onDone, onCancel }: {
   lang: Lang;
   api: FrameApi;
   user: Employee;
-  onDone: () => void;
+  onDone: (notice: string) => void;
+  onCancel: () => void;
 }) {
   const status = useSignal("");
+  const failed = useSignal(false);
   const busy = useSignal(false);
+  const confirmingRemove = useSignal(false);
   const act = async (work: () => Promise<string>) => {
     busy.value = true;
+    failed.value = false;
     status.value = t(lang, "saving");
     try {
       status.value = await work();
     } catch (e) {
+      failed.value = true;
       status.value = errorText(lang, e);
     } finally {
       busy.value = false;
@@ -33,7 +41,7 @@ export function AccountEditor({ lang, api, user, onDone }: {
         const form = e.currentTarget as HTMLFormElement;
         act(async () => {
           await api.widget("SAVEUSERDATA", { userId: user.id, ...readAccountFields(form) });
-          onDone();
+          onDone(t(lang, "saved"));
           return t(lang, "saved");
         });
       }}
@@ -52,7 +60,24 @@ export function AccountEditor({ lang, api, user, onDone }: {
         >
           {t(lang, "testRegister")}
         </button>
-        {user.account && (
+        <button type="button" class="secondary" disabled={busy.value} onClick={onCancel}>
+          {t(lang, "cancel")}
+        </button>
+        {user.account && !confirmingRemove.value && (
+          <button
+            type="button"
+            class="danger"
+            disabled={busy.value}
+            onClick={() => confirmingRemove.value = true}
+          >
+            {t(lang, "remove")}
+          </button>
+        )}
+        <span class={failed.value ? "field-error" : "muted"} aria-live="polite">{status}</span>
+      </div>
+      {confirmingRemove.value && (
+        <div class="confirm" role="alertdialog" aria-label={t(lang, "removeConfirm")}>
+          <span>{t(lang, "removeConfirm")}</span>
           <button
             type="button"
             class="danger"
@@ -60,15 +85,22 @@ export function AccountEditor({ lang, api, user, onDone }: {
             onClick={() =>
               act(async () => {
                 await api.widget("DELETEUSERDATA", { userId: user.id });
-                onDone();
-                return t(lang, "saved");
+                onDone(t(lang, "removed"));
+                return t(lang, "removed");
               })}
           >
-            {t(lang, "remove")}
+            {t(lang, "removeYes")}
           </button>
-        )}
-        <span class="muted" aria-live="polite">{status}</span>
-      </div>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() =>
+              confirmingRemove.value = false}
+          >
+            {t(lang, "cancel")}
+          </button>
+        </div>
+      )}
     </form>
   );
 }

@@ -13,6 +13,7 @@ export function Employees({ lang, api }: { lang: Lang; api: FrameApi }) {
   const total = useSignal(0);
   const error = useSignal("");
   const editing = useSignal<number | null>(null);
+  const notice = useSignal("");
   const load = async (start = 0) => {
     error.value = "";
     if (start === 0) users.value = null;
@@ -51,6 +52,7 @@ export function Employees({ lang, api }: { lang: Lang; api: FrameApi }) {
         {users.value && <span class="muted">{total} {t(lang, "employeesTotal")}</span>}
       </form>
       {error.value && <p class="banner error" role="alert">{error}</p>}
+      <p class="muted" role="status" data-testid="employees-notice">{notice}</p>
       {users.value === null && <p class="muted">{t(lang, "loading")}</p>}
       <ul class="people">
         {users.value?.map((user) => (
@@ -72,7 +74,10 @@ export function Employees({ lang, api }: { lang: Lang; api: FrameApi }) {
                 type="button"
                 class="secondary"
                 aria-expanded={editing.value === user.id}
-                onClick={() => editing.value = editing.value === user.id ? null : user.id}
+                onClick={() => {
+                  notice.value = "";
+                  editing.value = editing.value === user.id ? null : user.id;
+                }}
               >
                 {t(lang, "edit")}
               </button>
@@ -82,10 +87,12 @@ export function Employees({ lang, api }: { lang: Lang; api: FrameApi }) {
                 lang={lang}
                 api={api}
                 user={user}
-                onDone={() => {
+                onDone={(text) => {
                   editing.value = null;
+                  notice.value = text;
                   load();
                 }}
+                onCancel={() => editing.value = null}
               />
             )}
           </li>
