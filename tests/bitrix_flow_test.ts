@@ -103,12 +103,13 @@ Deno.test({
         }),
       );
       assertEquals(start.status, 200);
-      assertMatch(start.body.call.bitrixCallId, /^externalCall\./);
+      assertMatch((await h.synced(ANNA, sipCallId))?.bitrixCallId ?? "", /^externalCall\./);
       await h.calls(ANNA, { body: { phase: "answer", sipCallId } });
       const end = await readJson(
         await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 200, durationSec: 42 } }),
       );
-      assertEquals(end.body.call.syncState, "synced");
+      assertEquals([end.status, end.body.call.endedAt !== null], [200, true], "stored at once");
+      assertEquals((await h.synced(ANNA, sipCallId))?.syncState, "synced");
       const [register] = portal.records.calls("telephony.externalcall.register");
       assertEquals(register.params.EXTERNAL_CALL_ID, sipCallId);
       assertEquals(String(register.params.TYPE), "1");
@@ -120,6 +121,7 @@ Deno.test({
 
       // A retried report is idempotent.
       await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 200, durationSec: 42 } });
+      await h.synced(ANNA, sipCallId);
       assertEquals(portal.records.calls("telephony.externalcall.finish").length, 1);
 
       // History: own calls; another user sees none; admins may see all.
@@ -143,6 +145,7 @@ Deno.test({
       await h.calls(ANNA, {
         body: { phase: "end", sipCallId: clickSip, sipStatus: 486, durationSec: 0 },
       });
+      await h.synced(ANNA, clickSip);
       assertEquals(portal.records.calls("telephony.externalcall.register").length, 1);
       const clickFinish = portal.records.calls("telephony.externalcall.finish")[1];
       assertEquals(clickFinish.params.CALL_ID, callId);
@@ -262,13 +265,11 @@ Deno.test({
         404,
       );
       // Bitrix24 refused that call's number for good: kept, given up, not retried forever.
-      const refused = await app.services.calls.find(
-        (await app.services.portals.findByMemberId(portal.memberId))!.id,
-        ANNA,
-        "x@y",
-      );
+      const refused = await h.synced(ANNA, "x@y");
       assertEquals(refused?.syncState, "failed");
-      assertMatch(refused?.lastSyncError ?? "", /ERROR_CORE/);
+      const portalId = (await app.services.portals.findByMemberId(portal.memberId))!.id;
+      const refusedRow = await app.services.calls.find(portalId, ANNA, "x@y");
+      assertMatch(refusedRow?.lastSyncError ?? "", /ERROR_CORE/);
       const [anna] = await db.select().from(sipAccounts);
       assert(!anna.passwordEnc.includes("anna-SIP-pass"));
     }),
@@ -541,6 +542,7 @@ Deno.test({
           body: { phase: "start", sipCallId, direction: "outbound", number: "+74951234567" },
         });
         await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 486, durationSec: 0 } });
+        await h.synced(ANNA, sipCallId);
       };
       const adminPage = async () => {
         changes.changed((await repo.findByMemberId(h.portal.memberId))!);
@@ -619,7 +621,7 @@ Deno.test({
         }),
       );
       assertEquals(start.status, 200);
-      assertMatch(start.body.call.bitrixCallId ?? "", /^externalCall\./);
+      assertMatch((await h.synced(ANNA, sipCallId))?.bitrixCallId ?? "", /^externalCall\./);
       const after = await stored();
       assert(after.clientEndpoint !== before);
       assertEquals(after.clientEndpoint, moved.clientEndpoint);
@@ -632,6 +634,7 @@ Deno.test({
 
       // The next call goes straight to the new address (no redirect, no refresh).
       await h.calls(ANNA, { body: { phase: "end", sipCallId, sipStatus: 487, durationSec: 0 } });
+      await h.synced(ANNA, sipCallId);
       assertEquals(h.portal.records.oauth().length, 1);
       assertEquals(h.portal.records.calls("telephony.externalcall.finish")[0].status, 200);
 
@@ -647,6 +650,7 @@ Deno.test({
           },
         }).then(readJson)));
       for (const s of starts) assertEquals(s.status, 200);
+      await h.synced(ANNA, "after-move-2-0@pbx");
       assertEquals((await stored()).clientEndpoint, third.clientEndpoint);
       assertEquals(h.portal.records.oauth().length, 2);
       assertEquals(await h.app.services.calls.countPending(), 0);

@@ -154,6 +154,14 @@ export function finishCall(state: PortalState, input: FinishInput): Record<strin
   return statRow(state, call);
 }
 
+/**
+ * The statistics rows of finished calls (what `voximplant.statistic.get` lists), oldest first;
+ * an unfinished call has none.
+ */
+export function callStatistics(state: PortalState): Record<string, unknown>[] {
+  return [...state.calls.values()].filter((c) => c.finished).map((c) => statRow(state, c));
+}
+
 function statRow(state: PortalState, call: ExternalCall): Record<string, unknown> {
   const f = call.finished!;
   return {

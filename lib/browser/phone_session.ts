@@ -59,8 +59,9 @@ export async function startPhoneSession(
   const scope = await phoneScope(api.memberId, me.userId);
   const { connectPhone } = await loadPhoneModule();
   const phone = await connectPhone({ scope });
-  // A rejected promise makes the engine offer the entry again later (outages, expired tokens);
-  // an entry the server refuses as invalid would never pass, so it counts as delivered.
+  // A rejected promise makes the engine offer the entry again later (outages, expired tokens,
+  // limits); an entry the server refuses as invalid, or as another user's call, would never
+  // pass, so it counts as delivered.
   phone.onJournal((entry) =>
     api.reportCall(toCallReport(entry)).then(() => {}, (err) => {
       if (!(err instanceof ApiError && [400, 403, 404, 413].includes(err.status))) throw err;
@@ -71,8 +72,19 @@ export async function startPhoneSession(
   return { phone, me, scope };
 }
 
-/** The journal's report of an engine's journal entry. */
-export function toCallReport(entry: JournalEntry): CallReportInput {
+/**
+ * The journal's report of an engine's journal entry, sent at `now` (epoch ms): every report
+ * dates its event by its age and carries what the server needs to store the call, in case
+ * its start never got there.
+ */
+export function toCallReport(entry: JournalEntry, now = Date.now()): CallReportInput {
+  const ago = (at: number) => Math.max(0, Math.round(now - at));
+  const call = {
+    direction: entry.direction,
+    number: entry.number,
+    bitrixCallId: entry.bitrixCallId,
+    startedAgoMs: ago(entry.callStartedAt),
+  };
   switch (entry.phase) {
     case "start":
       return {
@@ -81,15 +93,18 @@ export function toCallReport(entry: JournalEntry): CallReportInput {
         direction: entry.direction,
         number: entry.number,
         bitrixCallId: entry.bitrixCallId,
+        agoMs: ago(entry.at),
       };
     case "answer":
-      return { phase: "answer", sipCallId: entry.sipCallId };
+      return { phase: "answer", sipCallId: entry.sipCallId, agoMs: ago(entry.at), call };
     case "end":
       return {
         phase: "end",
         sipCallId: entry.sipCallId,
         sipStatus: entry.sipStatus ?? 487,
         durationSec: entry.durationSec ?? 0,
+        agoMs: ago(entry.at),
+        call,
       };
   }
 }

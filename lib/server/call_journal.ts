@@ -39,17 +39,9 @@ export function callView(row: CallRow): CallView {
   };
 }
 
-/** How long a report waits for Bitrix24 before answering (the sync goes on in the background). */
-const SYNC_WAIT_MS = 3000;
-
-/** Tries the Bitrix24 side of `callId` now, waiting at most `SYNC_WAIT_MS` for it. */
-async function syncSoon(services: CallJournalDeps, callId: string): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    services.bitrix.callSync.syncNow(callId).catch(() => {}),
-    new Promise((resolve) => timer = setTimeout(resolve, SYNC_WAIT_MS)),
-  ]);
-  clearTimeout(timer);
+/** Starts the Bitrix24 side of `callId` in the background: a report never waits for it. */
+function syncSoon(services: CallJournalDeps, callId: string): void {
+  services.bitrix.callSync.syncNow(callId).catch(() => {});
 }
 
 /**
@@ -71,40 +63,48 @@ const REFUSALS: Record<StartRefusal, string> = {
   starts_per_minute: "too many calls started in the last minute",
 };
 
+/** What a stored call needs, from whichever report of it came first. */
+interface CallFacts {
+  sipCallId: string;
+  direction: "inbound" | "outbound";
+  number: string;
+  bitrixCallId?: string;
+  startedAt: Date;
+}
+
 /**
  * Stores a new call of `user`: refused (404, nothing stored) when it names a Bitrix24 CALL_ID the
  * portal gave another user, and (429) past the user's {@link REPORT_LIMITS}.
  */
-async function storeStart(
-  calls: CallRepo,
-  user: FrameUser,
-  report: Extract<CallReport, { phase: "start" }>,
-): Promise<CallRow> {
+async function storeStart(calls: CallRepo, user: FrameUser, facts: CallFacts): Promise<CallRow> {
   const portalId = user.portal.id;
   if (
-    report.bitrixCallId &&
-    await calls.isAnotherUsersCall(portalId, report.bitrixCallId, user.userId)
+    facts.bitrixCallId &&
+    await calls.isAnotherUsersCall(portalId, facts.bitrixCallId, user.userId)
   ) {
     throw new NotFoundError("no such call");
   }
   const stored = await calls.recordStartWithin({
     portalId,
     bitrixUserId: user.userId,
-    sipCallId: report.sipCallId,
-    direction: report.direction,
-    phoneNumber: report.number,
-    startedAt: new Date(),
-    bitrixCallId: report.bitrixCallId,
+    sipCallId: facts.sipCallId,
+    direction: facts.direction,
+    phoneNumber: facts.number,
+    startedAt: facts.startedAt,
+    bitrixCallId: facts.bitrixCallId,
   }, REPORT_LIMITS);
   if ("refused" in stored) throw new RateLimitedError(REFUSALS[stored.refused]);
   return stored.call;
 }
 
 /**
- * Stores a report of `user`'s call and tries the Bitrix24 side at once. Reports reach only the
- * user's own rows (a SIP Call-ID is looked up among them alone). A start naming a Bitrix24
- * CALL_ID the portal gave another user is refused (404, nothing stored); one not confirmed yet
- * links only to this user's click-to-call (see {@link CallRepo.recordStart}).
+ * Stores a report of `user`'s call and starts the Bitrix24 side in the background; answers
+ * once the row is written. Reports reach only the user's own rows (a SIP Call-ID is looked up
+ * among them alone) and are taken in any order: an answer or end whose start is not stored
+ * stores the call from the facts it carries (an old phone's report without them gets 404). A
+ * call naming a Bitrix24 CALL_ID the portal gave another user is refused (404, nothing stored);
+ * one not confirmed yet links only to this user's click-to-call (see {@link CallRepo.recordStart}).
+ * Events are dated by the server's clock less the age the phone gives them.
  */
 export async function reportCall(
   services: CallJournalDeps,
@@ -114,24 +114,30 @@ export async function reportCall(
   const { calls } = services;
   const portalId = user.portal.id;
   const { userId } = user;
+  const now = Date.now();
+  const dated = (agoMs: number | undefined) => new Date(now - (agoMs ?? 0));
+  const { sipCallId } = report;
+  let call = await calls.find(portalId, userId, sipCallId);
   if (report.phase === "start") {
     // A retry of a stored start answers with its row; it is not a new call.
-    const call = await calls.find(portalId, userId, report.sipCallId) ??
-      await storeStart(calls, user, report);
-    await syncSoon(services, call.id);
-    return callView((await calls.find(portalId, userId, report.sipCallId))!);
+    call ??= await storeStart(calls, user, { ...report, startedAt: dated(report.agoMs) });
+    syncSoon(services, call.id);
+    return callView(call);
   }
-  const existing = await calls.find(portalId, userId, report.sipCallId);
-  if (!existing) throw new NotFoundError("no such call");
+  if (!call) {
+    if (!report.call) throw new NotFoundError("no such call");
+    const { startedAgoMs, ...facts } = report.call;
+    call = await storeStart(calls, user, { sipCallId, ...facts, startedAt: dated(startedAgoMs) });
+  }
   if (report.phase === "answer") {
-    return callView((await calls.recordAnswer(portalId, userId, report.sipCallId, new Date()))!);
+    return callView((await calls.recordAnswer(portalId, userId, sipCallId, dated(report.agoMs)))!);
   }
-  const ended = (await calls.recordEnd(portalId, userId, report.sipCallId, {
-    at: new Date(),
+  const ended = (await calls.recordEnd(portalId, userId, sipCallId, {
+    at: dated(report.agoMs),
     sipStatus: report.sipStatus,
     durationSec: report.durationSec,
   }))!;
   services.metrics.callsEnded.inc({ direction: ended.direction, status: String(ended.sipStatus) });
-  await syncSoon(services, ended.id);
-  return callView((await calls.find(portalId, userId, report.sipCallId))!);
+  syncSoon(services, ended.id);
+  return callView(ended);
 }

@@ -9,6 +9,8 @@ import { type Portal, startPortal } from "../../dev/portal/mod.ts";
 import type { PortalOptions } from "../../dev/portal/mod.ts";
 import { startTestApp, type TestApp, type TestServiceOptions } from "./app.ts";
 import { freePort } from "./ports.ts";
+import { callView } from "../../lib/server/call_journal.ts";
+import type { CallView } from "../../lib/shared/api/calls.ts";
 
 /** One SDK attempt per call, immediate retries of failed rows, short leases. */
 export const TEST_BITRIX_TIMINGS = {
@@ -76,6 +78,11 @@ export interface BitrixHarness extends FrameClient, AsyncDisposable {
    * (a second replica, or the app restarted after `app.close()`). The caller closes it.
    */
   anotherInstance(): Promise<TestApp>;
+  /**
+   * `userId`'s call as stored once the Bitrix24 side started by the reports so far is done
+   * (reports answer before it).
+   */
+  synced(userId: number, sipCallId: string): Promise<CallView | undefined>;
   close(): Promise<void>;
 }
 
@@ -114,6 +121,12 @@ export async function startBitrixHarness(
     portal,
     app,
     anotherInstance: () => startTestApp(env, timings),
+    async synced(userId, sipCallId) {
+      await app.services.bitrix.callSync.settled();
+      const { id: portalId } = (await app.services.portals.findByMemberId(portal.memberId))!;
+      const row = await app.services.calls.find(portalId, userId, sipCallId);
+      return row && callView(row);
+    },
     ...frameClient(portal, app.url),
     close,
     [Symbol.asyncDispose]: close,

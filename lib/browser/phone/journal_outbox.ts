@@ -79,8 +79,9 @@ export function journalEntry(
     direction: info.direction,
     number: info.number,
     at: now,
+    callStartedAt: info.startedAt,
   };
-  if (phase === "start" && info.bitrixCallId) entry.bitrixCallId = info.bitrixCallId;
+  if (info.bitrixCallId) entry.bitrixCallId = info.bitrixCallId;
   if (phase === "end") {
     entry.sipStatus = info.sipStatus;
     entry.reason = info.endReason;

@@ -32,6 +32,7 @@ function entry(id: string): JournalEntry {
     direction: "inbound",
     number: "101",
     at: 0,
+    callStartedAt: 0,
   };
 }
 
@@ -114,7 +115,7 @@ Deno.test("[phone] journal outbox drops the oldest entry past its limit", () => 
   assertEquals(outbox.entries.map((e) => e.entry.entryId), ["3", "4", "5"]);
 });
 
-Deno.test("[phone] journalEntry: start carries the card, end the status and talk time", () => {
+Deno.test("[phone] journalEntry: every phase carries the card and the start, end the status and talk time", () => {
   const info: CallInfo = {
     id: "call-1",
     sipCallId: "sip-1",
@@ -140,13 +141,15 @@ Deno.test("[phone] journalEntry: start carries the card, end the status and talk
     number: "102",
     bitrixCallId: "card-7",
     at: 5,
+    callStartedAt: 1000,
   });
   const end = journalEntry(info, "end", "j2", 70_000);
-  assertEquals([end.durationSec, end.sipStatus, end.reason, end.bitrixCallId], [
+  assertEquals([end.durationSec, end.sipStatus, end.reason, end.bitrixCallId, end.callStartedAt], [
     62,
     200,
     "remote-hangup",
-    undefined,
+    "card-7",
+    1000,
   ]);
   const missed = journalEntry({ ...info, answeredAt: undefined }, "end", "j3", 70_000);
   assertEquals(missed.durationSec, 0);

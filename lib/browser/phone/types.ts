@@ -157,6 +157,8 @@ export interface JournalEntry {
   reason?: CallEndReason;
   /** Epoch ms of the event. */
   at: number;
+  /** Epoch ms the call started (every phase carries it, so any report can store the call). */
+  callStartedAt: number;
 }
 
 /** Error codes a command can fail with. */

@@ -1,23 +1,62 @@
 /**
  * Brings the call journal into Bitrix24: `telephony.externalcall.register` (with the SIP
  * Call-ID as `EXTERNAL_CALL_ID`) and `telephony.externalcall.finish` (duration and a status
- * code mapped from the final SIP response). Rows are claimed with a lease, so an immediate
- * attempt from the API and the background loop of any instance never sync the same row at
- * once; failures keep the row pending with exponential backoff, across restarts.
+ * code mapped from the final SIP response), each exactly once per call.
+ *
+ * One owner per row: a sync attempt claims its row (`claim_id`, see `CallRepo.claimDue`), an
+ * immediate attempt after a report and the loop of any instance alike, and every write of the
+ * attempt holds only while its claim does. The claim is short ({@link LEASE_MS}) and renewed
+ * while the attempt is alive, so a crashed instance's rows are taken over within seconds (and
+ * logged). Register and finish are built from the row as the claim reads it, re-read after
+ * register: an end reported meanwhile is finished in the same attempt, and finish is only ever
+ * sent once the call has ended. A finish Bitrix24 already holds (the app died between sending
+ * it and storing that) is recognised in the call statistics and counted as done.
+ *
+ * Fair across portals: the loop claims at most {@link PER_PORTAL} rows of a portal per pass
+ * and serves portals concurrently (`concurrency` workers, one per portal at a time); a portal's
+ * requests are counted against its share of Bitrix24's rate limit ({@link PortalBudget}), and a
+ * portal that cannot afford them waits unclaimed instead of holding a worker in the SDK's
+ * limiter. Failures keep the row pending with exponential backoff, across restarts.
+ *
+ * A row through one attempt:
+ *
+ * ```
+ *   claimed ──not registered──▶ register ──▶ re-read ─┐
+ *   claimed ──registered──────────────────────────────┤
+ *                                   ┌─────────────────┘
+ *                                   ├──ended──▶ finish ──▶ finished (released)
+ *                                   └──live───▶ released until its end is reported
+ *   any step ──error──▶ released: retry after backoff │ held (portal refuses the app)
+ *                                │ failed (Bitrix24 refused the data)
+ *   any step ──claim lost (lapsed, taken over)──▶ stop; the new owner goes on
+ * ```
  *
  * @module
  */
-import type { CallRepo, CallRow } from "../db/calls.ts";
+import type { CallRepo, CallRow, Claim, ClaimedRow } from "../db/calls.ts";
 import type { Portal, PortalRepo } from "../db/portals.ts";
 import { log } from "../log.ts";
+import { PortalBudget } from "./portal_budget.ts";
 import type { PortalClients } from "./portal_clients.ts";
 import { BitrixApiError } from "./rest.ts";
 
 /**
- * How long a claimed row is reserved for one sync attempt, then another instance may retry it
- * (after a crash). Longer than the SDK's own retries of one call can take.
+ * How long a claim holds its row unless renewed; renewed every third of it while the attempt
+ * is alive (the SDK's own retries of one request may take a minute or two).
  */
-const LEASE_MS = 300_000;
+const LEASE_MS = 30_000;
+
+/** Most rows of one portal claimed in one pass of the loop. */
+const PER_PORTAL = 10;
+
+/** Portals synced at once by one instance's loop. */
+const CONCURRENCY = 8;
+
+/** A call no end was reported for this long after its start is closed (its phone vanished). */
+export const ABANDONED_MS = 4 * 60 * 60_000;
+
+/** Why such a call was closed (Bitrix24's `FAILED_REASON`, the history). */
+const ABANDONED_REASON = "no end was reported within 4 hours (the phone was closed mid-call)";
 
 /** A click-to-call not dialled this long after Bitrix24 announced it is over. */
 const UNDIALLED_MS = 10 * 60_000;
@@ -85,12 +124,21 @@ export function blockedBackoffMs(blockedForMs: number): number {
 /** Syncs journal rows with Bitrix24. */
 export class CallSync {
   private timer?: ReturnType<typeof setTimeout>;
+  private renewTimer?: ReturnType<typeof setInterval>;
   private stopped = true;
 
   private readonly backoff: (attempts: number) => number;
   private readonly blockedBackoff: (blockedForMs: number) => number;
   private readonly leaseMs: number;
+  private readonly concurrency: number;
+  private readonly budget: PortalBudget;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** The claims this process holds (renewed until released). */
+  private readonly held = new Map<string, Claim>();
+  /** Portals a worker serves now, or whose rows wait in the queue for one. */
+  private readonly busy = new Set<string>();
+  private readonly queue: { rows: ClaimedRow[]; done: () => void }[] = [];
+  private workers = 0;
 
   constructor(
     private readonly deps: CallSyncDeps,
@@ -99,33 +147,85 @@ export class CallSync {
       /** Given how long the portal has refused the app. */
       blockedBackoffMs?: (blockedForMs: number) => number;
       leaseMs?: number;
+      /** Portals synced at once. */
+      concurrency?: number;
+      /** Each portal's share of Bitrix24's rate limit. */
+      budget?: PortalBudget;
     } = {},
   ) {
     this.backoff = options.backoffMs ?? backoffMs;
     this.blockedBackoff = options.blockedBackoffMs ?? blockedBackoffMs;
     this.leaseMs = options.leaseMs ?? LEASE_MS;
+    this.concurrency = options.concurrency ?? CONCURRENCY;
+    this.budget = options.budget ?? new PortalBudget();
   }
 
-  /** Tries `callId` now if it is due (used right after a phone reports). */
+  /**
+   * Tries `callId` now if it is due and nobody holds it (used right after a report); the
+   * report never waits for it.
+   */
   syncNow(callId: string): Promise<CallRow | undefined> {
     return this.track(async () => {
       const row = await this.deps.calls.claimById(callId, this.leaseMs);
-      if (row) await this.syncRow(row);
+      if (!row) return undefined;
+      this.hold(row);
+      await this.syncAffordable(row);
       return row;
     });
   }
 
   /**
-   * Syncs up to `limit` due rows; returns how many were attempted. Click-to-calls nobody dialled
-   * within `UNDIALLED_MS` are ended first, so their cards get finished too.
+   * One pass of the loop: ends click-to-calls nobody dialled within `UNDIALLED_MS` and calls
+   * abandoned mid-call, claims up to `limit` due rows fairly (see the module) and syncs them;
+   * resolves with how many were claimed once they are done.
    */
-  runOnce(limit = 20): Promise<number> {
+  runOnce(limit = this.concurrency * PER_PORTAL): Promise<number> {
     return this.track(async () => {
-      await this.deps.calls.endUndialledClickToCalls(new Date(Date.now() - UNDIALLED_MS));
-      const rows = await this.deps.calls.claimDue(limit, this.leaseMs);
-      for (const row of rows) await this.syncRow(row);
+      const rows = await this.claimPass(limit);
+      await Promise.all(this.dispatch(rows));
       return rows.length;
     });
+  }
+
+  private async claimPass(limit: number): Promise<ClaimedRow[]> {
+    const { calls } = this.deps;
+    await calls.endUndialledClickToCalls(new Date(Date.now() - UNDIALLED_MS));
+    await calls.closeAbandoned(new Date(Date.now() - ABANDONED_MS), ABANDONED_REASON);
+    if (limit <= 0) return [];
+    const rows = await calls.claimDue(limit, this.leaseMs, {
+      perPortal: PER_PORTAL,
+      skipPortals: [...this.busy, ...this.budget.spent(500)],
+    });
+    for (const row of rows) this.hold(row);
+    return rows;
+  }
+
+  /** Queues each portal's rows for a worker; resolves, per portal, when they are done. */
+  private dispatch(rows: ClaimedRow[]): Promise<void>[] {
+    const byPortal = Map.groupBy(rows, (r) => r.portalId);
+    const done = [...byPortal.values()].map((group) =>
+      new Promise<void>((resolve) => {
+        this.busy.add(group[0].portalId);
+        this.queue.push({ rows: group, done: resolve });
+      })
+    );
+    this.pump();
+    return done;
+  }
+
+  private pump(): void {
+    while (this.workers < this.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.workers++;
+      this.track(async () => {
+        for (const row of job.rows) await this.syncAffordable(row);
+      }).catch((err) => log.warn("call sync worker failed", { error: err })).finally(() => {
+        this.workers--;
+        this.busy.delete(job.rows[0].portalId);
+        job.done();
+        this.pump();
+      });
+    }
   }
 
   private track<T>(fn: () => Promise<T>): Promise<T> {
@@ -135,13 +235,48 @@ export class CallSync {
     return promise;
   }
 
-  /** Polls for due rows every `intervalMs` until `stop()`. */
+  private hold(row: ClaimedRow): void {
+    this.held.set(row.id, { id: row.id, claimId: row.claimId });
+    if (row.claimTakenOver) {
+      log.warn("call sync took over a lapsed claim (its owner died or stalled)", {
+        callId: row.id,
+      });
+    }
+  }
+
+  /** Extends every claim this process holds; a claim found lost is forgotten. */
+  private async renew(): Promise<void> {
+    const claims = [...this.held.values()];
+    if (claims.length === 0) return;
+    const kept = new Set(
+      (await this.deps.calls.renewClaims(claims, this.leaseMs)).map((c) => c.id),
+    );
+    for (const c of claims) {
+      if (kept.has(c.id) || this.held.get(c.id)?.claimId !== c.claimId) continue;
+      this.held.delete(c.id);
+      log.warn("call sync lost its claim on a row", { callId: c.id });
+    }
+  }
+
+  /**
+   * Runs the loop until `stop()`: a pass every `intervalMs`, or at once while passes find as
+   * many rows as they may take (a backlog).
+   */
   start(intervalMs = 2000): void {
     this.stopped = false;
+    this.renewTimer = setInterval(() => {
+      this.renew().catch((err) => log.warn("call sync could not renew its claims", { error: err }));
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
     const tick = async () => {
       if (this.stopped) return;
-      await this.runOnce().catch((err) => log.warn("call sync pass failed", { error: err }));
-      if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
+      let full = false;
+      await this.track(async () => {
+        const free = (this.concurrency - this.workers - this.queue.length) * PER_PORTAL;
+        const rows = await this.claimPass(free);
+        this.dispatch(rows);
+        full = rows.length > 0 && rows.length >= free;
+      }).catch((err) => log.warn("call sync pass failed", { error: err }));
+      if (!this.stopped) this.timer = setTimeout(tick, full ? 50 : intervalMs);
     };
     this.timer = setTimeout(tick, 0);
   }
@@ -150,74 +285,124 @@ export class CallSync {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await Promise.allSettled([...this.inflight]);
+    clearInterval(this.renewTimer);
+    await this.settled();
   }
 
-  private async syncRow(row: CallRow): Promise<void> {
+  /** Resolves once no attempt is in progress (those started meanwhile included). */
+  async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /**
+   * Syncs `row` if its portal can afford the requests it needs now; otherwise releases it
+   * (no attempt counted) until the portal's budget has refilled.
+   */
+  private async syncAffordable(row: ClaimedRow): Promise<void> {
+    const requests = Math.max(1, (row.registeredInBitrix ? 0 : 1) + (row.endedAt ? 1 : 0));
+    try {
+      if (this.budget.take(row.portalId, requests)) {
+        await this.syncRow(row);
+      } else {
+        await this.deps.calls.markHeld(row, null, this.budget.waitMs(row.portalId, requests));
+      }
+    } finally {
+      if (this.held.get(row.id)?.claimId === row.claimId) this.held.delete(row.id);
+    }
+  }
+
+  private async syncRow(row: ClaimedRow): Promise<void> {
+    const { calls } = this.deps;
     const portal = await this.deps.portals.findById(row.portalId);
     if (!portal?.installed) {
-      await this.deps.calls.markRetry(
-        row.id,
-        "portal not installed",
-        this.backoff(row.syncAttempts),
-      );
+      await calls.markRetry(row, "portal not installed", this.backoff(row.syncAttempts));
       return;
     }
     if (awaitsClickToCallEvent(row)) {
-      await this.deps.calls.markRetry(row.id, "waiting for ONEXTERNALCALLSTART", 5000);
+      await calls.markRetry(row, "waiting for ONEXTERNALCALLSTART", 5000);
       return;
     }
     try {
-      let bitrixCallId = row.bitrixCallId;
-      if (!row.registeredInBitrix || !bitrixCallId) {
-        bitrixCallId = await this.register(portal, row);
-        await this.deps.calls.markRegistered(row.id, bitrixCallId);
+      let current: ClaimedRow | undefined = row;
+      if (!current.registeredInBitrix || !current.bitrixCallId) {
+        const bitrixCallId = await this.register(portal, current);
         this.deps.counters.registered++;
+        current = await calls.markRegistered(current, bitrixCallId);
       }
-      if (!row.endedAt) {
-        await this.deps.calls.markWaitingForEnd(row.id);
-        if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
+      // An end reported while this attempt worked is finished now; a live call waits for it.
+      while (current && !current.endedAt) {
+        if (await calls.releaseUntilEnd(current)) {
+          if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
+          return;
+        }
+        current = await calls.reread(current);
+      }
+      if (!current) {
+        log.warn("call sync lost its claim mid-attempt; the new owner goes on", { callId: row.id });
         return;
       }
-      const client = await this.deps.clients.forPortal(portal);
+      await this.finish(portal, current);
+      await calls.markFinished(current);
+      this.deps.counters.finished++;
+      if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
+    } catch (err) {
+      await this.failed(portal, row, err);
+    }
+  }
+
+  private async failed(portal: Portal, row: ClaimedRow, err: unknown): Promise<void> {
+    const { calls } = this.deps;
+    this.deps.counters.failures++;
+    const code = err instanceof BitrixApiError ? err.code : (err as Error).name;
+    const blocked = err instanceof BitrixApiError ? err.blockedReason : undefined;
+    if (blocked) {
+      // The portal (unpaid) or the app (unknown to the OAuth server) is refused, not the
+      // call: keep it for when that is lifted, and tell the admin why.
+      await this.deps.portals.setBlocked(portal.id, blocked);
+      const since = portal.blockedReason === blocked ? portal.blockedAt : null;
+      const delay = this.blockedBackoff(since ? Date.now() - since.getTime() : 0);
+      log.warn("call sync waits: Bitrix24 refuses the app", {
+        callId: row.id,
+        code,
+        delayMs: delay,
+      });
+      await calls.markHeld(row, code, delay);
+      return;
+    }
+    // Bitrix24 refused the data itself (unknown user, bad number, call not found): retrying
+    // cannot help. Rate limits, outages and token trouble are retried with backoff.
+    if (err instanceof BitrixApiError && !err.transient && !err.unauthorized) {
+      log.warn("call sync refused by Bitrix24; giving up", { callId: row.id, code });
+      await calls.markFailed(row, err.message);
+      return;
+    }
+    const delay = this.backoff(row.syncAttempts);
+    log.warn("call sync failed; will retry", { callId: row.id, code, delayMs: delay });
+    await calls.markRetry(row, code, delay);
+  }
+
+  /**
+   * `telephony.externalcall.finish` from the row as it is now. Refused as unknown, the call
+   * may be one Bitrix24 already finished (an earlier attempt's finish landed, its answer did
+   * not): the call statistics tell, and then it is done.
+   */
+  private async finish(portal: Portal, row: CallRow): Promise<void> {
+    const client = await this.deps.clients.forPortal(portal);
+    try {
       await client.call("telephony.externalcall.finish", {
-        CALL_ID: bitrixCallId,
+        CALL_ID: row.bitrixCallId,
         USER_ID: row.bitrixUserId,
         DURATION: row.answeredAt ? row.durationSec ?? 0 : 0,
         STATUS_CODE: statusCodeFor(row),
         ...(row.failedReason ? { FAILED_REASON: row.failedReason } : {}),
       });
-      await this.deps.calls.markFinished(row.id);
-      this.deps.counters.finished++;
-      if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
     } catch (err) {
-      this.deps.counters.failures++;
-      const code = err instanceof BitrixApiError ? err.code : (err as Error).name;
-      const blocked = err instanceof BitrixApiError ? err.blockedReason : undefined;
-      if (blocked) {
-        // The portal (unpaid) or the app (unknown to the OAuth server) is refused, not the
-        // call: keep it for when that is lifted, and tell the admin why.
-        await this.deps.portals.setBlocked(portal.id, blocked);
-        const since = portal.blockedReason === blocked ? portal.blockedAt : null;
-        const delay = this.blockedBackoff(since ? Date.now() - since.getTime() : 0);
-        log.warn("call sync waits: Bitrix24 refuses the app", {
-          callId: row.id,
-          code,
-          delayMs: delay,
-        });
-        await this.deps.calls.markHeld(row.id, code, delay);
-        return;
-      }
-      // Bitrix24 refused the data itself (unknown user, bad number, call not found): retrying
-      // cannot help. Rate limits, outages and token trouble are retried with backoff.
-      if (err instanceof BitrixApiError && !err.transient && !err.unauthorized) {
-        log.warn("call sync refused by Bitrix24; giving up", { callId: row.id, code });
-        await this.deps.calls.markFailed(row.id, err.message);
-        return;
-      }
-      const delay = this.backoff(row.syncAttempts);
-      log.warn("call sync failed; will retry", { callId: row.id, code, delayMs: delay });
-      await this.deps.calls.markRetry(row.id, code, delay);
+      if (!(err instanceof BitrixApiError) || err.transient || err.unauthorized) throw err;
+      const stats = await client.call<unknown[]>("voximplant.statistic.get", {
+        FILTER: { CALL_ID: row.bitrixCallId },
+      }).catch(() => []);
+      if (!Array.isArray(stats) || stats.length === 0) throw err;
+      log.info("call sync: Bitrix24 already holds the finish", { callId: row.id });
     }
   }
 

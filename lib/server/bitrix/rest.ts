@@ -17,6 +17,7 @@ import {
   type TypeCallParams,
 } from "@bitrix24/b24jssdk";
 import { AppError } from "../errors.ts";
+import { BITRIX_RATE } from "./portal_budget.ts";
 
 /** A REST call failed; `code` is Bitrix24's error code (`expired_token`, `QUERY_LIMIT_EXCEEDED`…). */
 export class BitrixApiError extends Error {
@@ -128,6 +129,14 @@ export class RestClient {
       { clientId: "", clientSecret: "" },
       {
         restrictionParams: {
+          // Bitrix24's standard limit, held fixed: the SDK's adaptive mode cuts the rate by a
+          // fifth on every 503 and wins it back by a tenth per run of successes, so a portal
+          // that answered 503 for 20 s stayed throttled for over a minute after it recovered.
+          rateLimit: {
+            burstLimit: BITRIX_RATE.burst,
+            drainRate: BITRIX_RATE.perSecond,
+            adaptiveEnabled: false,
+          },
           maxRetries: options.maxRetries ?? 3,
           retryDelay: options.retryDelayMs ?? 1000,
         },

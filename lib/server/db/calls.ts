@@ -15,6 +15,15 @@ import { calls } from "./schema.ts";
 /** A journal row. */
 export type CallRow = typeof calls.$inferSelect;
 
+/** One sync attempt's hold on a row (see {@link CallRepo.claimDue}). */
+export interface Claim {
+  id: string;
+  claimId: string;
+}
+
+/** A row as a claim holds it. */
+export type ClaimedRow = CallRow & Claim;
+
 /** The start of a call as a phone reports it. */
 export interface CallStart {
   portalId: string;
@@ -399,7 +408,8 @@ export class CallRepo {
 
   /**
    * Marks the user's call ended with its final SIP status and duration (first report wins) and
-   * makes it due for sync.
+   * makes it due for sync. An end with status 200 was answered `durationSec` before it, which
+   * it records when no answer report has (the answer's report may come later, or never).
    */
   async recordEnd(
     portalId: string,
@@ -407,7 +417,11 @@ export class CallRepo {
     sipCallId: string,
     end: { at: Date; sipStatus: number; durationSec: number },
   ): Promise<CallRow | undefined> {
+    const answeredAt = end.sipStatus === 200
+      ? new Date(end.at.getTime() - end.durationSec * 1000).toISOString()
+      : null;
     const [row] = await this.db.update(calls).set({
+      answeredAt: sql`coalesce(${calls.answeredAt}, ${answeredAt}::timestamptz)`,
       endedAt: end.at,
       sipStatus: end.sipStatus,
       durationSec: end.durationSec,
@@ -419,109 +433,208 @@ export class CallRepo {
     return row ?? await this.find(portalId, userId, sipCallId);
   }
 
-  /** Sets Bitrix24's CALL_ID once the call is registered there. */
-  async markRegistered(id: string, bitrixCallId: string): Promise<void> {
-    await this.db.update(calls).set({
+  /**
+   * Ends calls no end was reported for since `before` (the phone vanished mid-call): with the
+   * status of what is known (200 answered, else 408), no talk time, `reason`, due for sync, so
+   * Bitrix24's card and statistics close too. Click-to-calls nobody dialled have their own
+   * sweep. Returns how many.
+   */
+  async closeAbandoned(before: Date, reason: string): Promise<number> {
+    const now = new Date();
+    const rows = await this.db.update(calls).set({
+      endedAt: now,
+      sipStatus: sql`case when ${calls.answeredAt} is null then 408 else 200 end`,
+      durationSec: 0,
+      failedReason: reason,
+      syncState: "pending",
+      nextSyncAt: now,
+      updatedAt: now,
+    }).where(and(
+      sql`${calls.endedAt} is null`,
+      sql`${calls.startedAt} < ${before.toISOString()}::timestamptz`,
+      sql`${calls.sipCallId} not like 'bitrix24:%'`,
+    )).returning({ id: calls.id });
+    return rows.length;
+  }
+
+  /**
+   * Claims up to `limit` due rows for sync, at most `perPortal` of any one portal and none of
+   * `skipPortals` (those a worker already serves, or whose rate limit is spent). Each claim
+   * lasts `leaseMs` unless renewed ({@link renewClaims}); a lapsed claim may be taken over
+   * (`claimTakenOver`). Within a portal, users take turns: every user's oldest due row comes
+   * before anyone's second, so a flood of one user's rows never delays the others'.
+   */
+  async claimDue(
+    limit: number,
+    leaseMs: number,
+    options: { perPortal?: number; skipPortals?: string[] } = {},
+  ): Promise<ClaimedRow[]> {
+    return await this.db.transaction(async (tx) => {
+      const now = new Date();
+      const conditions = [this.claimable(now)];
+      if (options.skipPortals?.length) {
+        conditions.push(
+          sql`${calls.portalId} <> all(${`{${options.skipPortals.join(",")}}`}::uuid[])`,
+        );
+      }
+      const isDue = and(...conditions);
+      const userTurn =
+        sql`partition by ${calls.portalId}, ${calls.bitrixUserId} order by ${calls.nextSyncAt}`;
+      const queue = tx.$with("queue").as(
+        tx.select({
+          id: sql<string>`${calls.id}`.as("queued_id"),
+          portalId: sql<string>`${calls.portalId}`.as("queued_portal_id"),
+          turn: sql<number>`row_number() over (${userTurn})`.as("turn"),
+        }).from(calls).where(isDue),
+      );
+      const ranked = tx.$with("ranked").as(
+        tx.with(queue).select({
+          id: sql<string>`${queue.id}`.as("ranked_id"),
+          turn: sql<number>`${queue.turn}`.as("ranked_turn"),
+          portalTurn: sql<
+            number
+          >`row_number() over (partition by ${queue.portalId} order by ${queue.turn})`
+            .as("portal_turn"),
+        }).from(queue),
+      );
+      const due = await tx.with(ranked).select({ id: calls.id }).from(calls)
+        .innerJoin(ranked, eq(ranked.id, calls.id))
+        .where(and(isDue, lte(ranked.portalTurn, options.perPortal ?? limit)))
+        .orderBy(ranked.portalTurn, ranked.turn, calls.nextSyncAt).limit(limit)
+        .for("update", { of: calls, skipLocked: true });
+      if (due.length === 0) return [];
+      return await tx.update(calls).set(this.claimSet(now, leaseMs))
+        .where(sql`${calls.id} in ${due.map((d) => d.id)}`)
+        .returning() as ClaimedRow[];
+    });
+  }
+
+  /** Claims one row for an immediate sync if it is due and nobody holds a live claim on it. */
+  async claimById(id: string, leaseMs: number): Promise<ClaimedRow | undefined> {
+    const now = new Date();
+    const [row] = await this.db.update(calls).set(this.claimSet(now, leaseMs))
+      .where(and(eq(calls.id, id), this.claimable(now))).returning();
+    return row as ClaimedRow | undefined;
+  }
+
+  /** Due for sync and not held by a live claim (`now` is this process's clock, as the writes'). */
+  private claimable(now: Date) {
+    return and(
+      eq(calls.syncState, "pending"),
+      lte(calls.nextSyncAt, now),
+      sql`(${calls.claimId} is null or ${calls.claimedUntil} < ${now.toISOString()}::timestamptz)`,
+    );
+  }
+
+  /** A new claim of `leaseMs`, noting whether it takes over one that lapsed. */
+  private claimSet(now: Date, leaseMs: number) {
+    return {
+      claimId: sql`gen_random_uuid()`,
+      claimedUntil: new Date(now.getTime() + leaseMs),
+      claimTakenOver: sql`${calls.claimId} is not null`,
+    };
+  }
+
+  /** Extends the claims still held to `leaseMs` from now; returns those that were still held. */
+  async renewClaims(claims: Claim[], leaseMs: number): Promise<Claim[]> {
+    if (claims.length === 0) return [];
+    const pairs = sql.join(claims.map((c) => sql`(${c.id}::uuid, ${c.claimId}::uuid)`), sql`, `);
+    return await this.db.update(calls)
+      .set({ claimedUntil: new Date(Date.now() + leaseMs) })
+      .where(sql`(${calls.id}, ${calls.claimId}) in (${pairs})`)
+      .returning({ id: calls.id, claimId: sql<string>`${calls.claimId}` });
+  }
+
+  /** The row as it is now, while `claim` still holds it. */
+  async reread(claim: Claim): Promise<ClaimedRow | undefined> {
+    const [row] = await this.db.select().from(calls).where(this.held(claim));
+    return row as ClaimedRow | undefined;
+  }
+
+  /** The condition that `claim` still holds its row. */
+  private held(claim: Claim) {
+    return and(eq(calls.id, claim.id), eq(calls.claimId, claim.claimId));
+  }
+
+  /** The columns that end a claim. */
+  private static readonly released = { claimId: null, claimedUntil: null, claimTakenOver: false };
+
+  /**
+   * Stores Bitrix24's CALL_ID once the call is registered there; returns the row as it is now
+   * (a report may have ended it meanwhile), or undefined when the claim was lost.
+   */
+  async markRegistered(claim: Claim, bitrixCallId: string): Promise<ClaimedRow | undefined> {
+    const [row] = await this.db.update(calls).set({
       bitrixCallId,
       registeredInBitrix: true,
       updatedAt: new Date(),
-    }).where(eq(calls.id, id));
+    }).where(this.held(claim)).returning();
+    return row as ClaimedRow | undefined;
   }
 
-  /** Marks the Bitrix24 side finished: nothing more to sync. */
-  async markFinished(id: string): Promise<void> {
+  /** Marks the Bitrix24 side finished and releases the row: nothing more to sync. */
+  async markFinished(claim: Claim): Promise<void> {
     await this.db.update(calls).set({
+      ...CallRepo.released,
       finishedInBitrix: true,
       syncState: "synced",
       lastSyncError: null,
       updatedAt: new Date(),
-    }).where(eq(calls.id, id));
-  }
-
-  /** Marks a live call as registered and not yet due (it is finished when it ends). */
-  async markWaitingForEnd(id: string): Promise<void> {
-    await this.db.update(calls).set({
-      syncState: "synced",
-      lastSyncError: null,
-      updatedAt: new Date(),
-    }).where(and(eq(calls.id, id), sql`${calls.endedAt} is null`));
+    }).where(this.held(claim));
   }
 
   /**
-   * Schedules another attempt after `delayMs`, or gives up (`failed`) past `maxAttempts`; a row
-   * another attempt has meanwhile synced stays synced.
+   * Releases a registered live call until its end is reported (which makes it due again).
+   * False when it ended meanwhile (or the claim was lost): the claim then still holds it.
    */
-  async markRetry(id: string, error: string, delayMs: number, maxAttempts = 50): Promise<void> {
+  async releaseUntilEnd(claim: Claim): Promise<boolean> {
+    const rows = await this.db.update(calls).set({
+      ...CallRepo.released,
+      syncState: "synced",
+      lastSyncError: null,
+      updatedAt: new Date(),
+    }).where(and(this.held(claim), sql`${calls.endedAt} is null`)).returning({ id: calls.id });
+    return rows.length > 0;
+  }
+
+  /**
+   * Releases the row for another attempt after `delayMs`, or gives up (`failed`) past
+   * `maxAttempts`.
+   */
+  async markRetry(claim: Claim, error: string, delayMs: number, maxAttempts = 50): Promise<void> {
     await this.db.update(calls).set({
+      ...CallRepo.released,
       syncAttempts: sql`${calls.syncAttempts} + 1`,
       syncState:
         sql`case when ${calls.syncAttempts} + 1 >= ${maxAttempts} then 'failed' else 'pending' end`,
       nextSyncAt: new Date(Date.now() + delayMs),
       lastSyncError: error.slice(0, 500),
       updatedAt: new Date(),
-    }).where(and(eq(calls.id, id), eq(calls.syncState, "pending")));
+    }).where(this.held(claim));
   }
 
   /**
-   * Postpones a row while the portal refuses the app (payment, `invalid_client`): not counted
-   * as an attempt, so the row is never given up, however long that lasts.
+   * Releases the row until `delayMs` from now without counting an attempt: the portal refuses
+   * the app (payment, `invalid_client`) however long that lasts, or its rate limit is spent.
    */
-  async markHeld(id: string, error: string, delayMs: number): Promise<void> {
+  async markHeld(claim: Claim, error: string | null, delayMs: number): Promise<void> {
     await this.db.update(calls).set({
+      ...CallRepo.released,
       nextSyncAt: new Date(Date.now() + delayMs),
-      lastSyncError: error.slice(0, 500),
+      ...(error === null ? {} : { lastSyncError: error.slice(0, 500) }),
       updatedAt: new Date(),
-    }).where(and(eq(calls.id, id), eq(calls.syncState, "pending")));
+    }).where(this.held(claim));
   }
 
   /** Gives up on a row Bitrix24 refused for good (kept, with the reason, for the admin). */
-  async markFailed(id: string, error: string): Promise<void> {
+  async markFailed(claim: Claim, error: string): Promise<void> {
     await this.db.update(calls).set({
+      ...CallRepo.released,
       syncAttempts: sql`${calls.syncAttempts} + 1`,
       syncState: "failed",
       lastSyncError: error.slice(0, 500),
       updatedAt: new Date(),
-    }).where(and(eq(calls.id, id), eq(calls.syncState, "pending")));
-  }
-
-  /**
-   * Claims up to `limit` due rows for sync and leases them for `leaseMs` (other instances skip
-   * them until the lease ends or the row is marked). Users take turns: every user's oldest due
-   * row comes before anyone's second, so a flood of one user's rows never delays the others'.
-   */
-  async claimDue(limit: number, leaseMs: number): Promise<CallRow[]> {
-    return await this.db.transaction(async (tx) => {
-      const isDue = and(eq(calls.syncState, "pending"), lte(calls.nextSyncAt, new Date()));
-      const userQueue =
-        sql`partition by ${calls.portalId}, ${calls.bitrixUserId} order by ${calls.nextSyncAt}`;
-      const queue = tx.$with("queue").as(
-        tx.select({
-          id: sql<string>`${calls.id}`.as("queued_id"),
-          turn: sql<number>`row_number() over (${userQueue})`.as("turn"),
-        }).from(calls).where(isDue),
-      );
-      const due = await tx.with(queue).select({ id: calls.id }).from(calls)
-        .innerJoin(queue, eq(queue.id, calls.id)).where(isDue)
-        .orderBy(queue.turn, calls.nextSyncAt).limit(limit)
-        .for("update", { of: calls, skipLocked: true });
-      if (due.length === 0) return [];
-      const ids = due.map((d) => d.id);
-      return await tx.update(calls).set({ nextSyncAt: new Date(Date.now() + leaseMs) }).where(
-        sql`${calls.id} in ${ids}`,
-      ).returning();
-    });
-  }
-
-  /** Claims one row for an immediate sync if it is due and not leased by someone else. */
-  async claimById(id: string, leaseMs: number): Promise<CallRow | undefined> {
-    const [row] = await this.db.update(calls).set({
-      nextSyncAt: new Date(Date.now() + leaseMs),
-    }).where(and(
-      eq(calls.id, id),
-      eq(calls.syncState, "pending"),
-      lte(calls.nextSyncAt, new Date()),
-    )).returning();
-    return row;
+    }).where(this.held(claim));
   }
 
   /** Rows still waiting for Bitrix24 (the sync backlog). */

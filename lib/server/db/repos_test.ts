@@ -161,13 +161,20 @@ testBothEngines(
     assertEquals(second?.sipStatus, 200);
     assertEquals(second?.durationSec, 42);
 
-    const claimed = await repo.claimDue(10, 60_000);
-    assertEquals(claimed.map((c) => c.id), [a.call.id]);
-    assertEquals((await repo.claimDue(10, 60_000)).length, 0, "leased rows are not claimed twice");
-    await repo.markRetry(a.call.id, "QUERY_LIMIT_EXCEEDED", 0);
-    assertEquals((await repo.claimDue(10, 60_000)).length, 1);
-    await repo.markRegistered(a.call.id, "externalCall.1");
-    await repo.markFinished(a.call.id);
+    const [claimed] = await repo.claimDue(10, 60_000);
+    assertEquals(claimed.id, a.call.id);
+    assertEquals((await repo.claimDue(10, 60_000)).length, 0, "claimed rows are not claimed twice");
+    assertEquals(await repo.claimById(a.call.id, 60_000), undefined, "nor by id");
+    await repo.markRetry(claimed, "QUERY_LIMIT_EXCEEDED", 0);
+    await repo.markRetry(claimed, "a released claim writes nothing", 0);
+    const [again] = await repo.claimDue(10, 60_000);
+    assertEquals(again.claimTakenOver, false);
+    assertEquals(await repo.markRegistered(claimed, "externalCall.0"), undefined, "an old claim");
+    assertEquals(
+      (await repo.markRegistered(again, "externalCall.1"))?.bitrixCallId,
+      "externalCall.1",
+    );
+    await repo.markFinished(again);
     assertEquals(await repo.countPending(), 0);
     const [row] = await database.db.select().from(calls);
     assertEquals(row.syncState, "synced");

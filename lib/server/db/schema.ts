@@ -128,6 +128,14 @@ export const calls = pgTable("calls", {
   syncAttempts: integer("sync_attempts").notNull().default(0),
   nextSyncAt: timestamp("next_sync_at", { withTimezone: true }).notNull().defaultNow(),
   lastSyncError: text("last_sync_error"),
+  /**
+   * The sync attempt that owns the row (one at a time, across instances), until `claimedUntil`;
+   * the owner renews it while it works, so a crashed owner's claim lapses within seconds.
+   */
+  claimId: uuid("claim_id"),
+  claimedUntil: timestamp("claimed_until", { withTimezone: true }),
+  /** The current claim took over one that had lapsed (its owner died or stalled). */
+  claimTakenOver: boolean("claim_taken_over").notNull().default(false),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [
@@ -147,6 +155,8 @@ export const calls = pgTable("calls", {
     .where(sql`${t.sipCallId} like 'bitrix24:%' and ${t.endedAt} is null`),
   index("calls_click_to_call_user_idx").on(t.portalId, t.bitrixUserId, t.createdAt)
     .where(sql`${t.sipCallId} like 'bitrix24:%'`),
+  // Calls no end was ever reported for (the phone vanished mid-call), closed after a while.
+  index("calls_open_idx").on(t.startedAt).where(sql`${t.endedAt} is null`),
   // A Bitrix24 CALL_ID's rows (click-to-call events, a start naming one, the card's look-up).
   index("calls_bitrix_call_idx").on(t.portalId, t.bitrixCallId),
 ]);

@@ -13,22 +13,54 @@ import { z } from "zod";
 const sipCallId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "SIP Call-ID")
   .refine((id) => !id.startsWith("bitrix24:"), "reserved SIP Call-ID");
 
+/** The longest a report may say its event lies back; older ones are taken as this old. */
+export const MAX_REPORT_AGE_MS = 7 * 24 * 60 * 60_000;
+
+/**
+ * How long before sending the event happened, ms, by the phone's own clock (so a report
+ * retried later, or from a phone whose clock is off, still dates its call right).
+ */
+const agoMs = z.number().int().min(0).transform((ms) => Math.min(ms, MAX_REPORT_AGE_MS));
+
+const direction = z.enum(["inbound", "outbound"]);
+const number = z.string().trim().min(1).max(64).regex(/^[0-9A-Za-z+*#()\-. @_:]+$/);
+/** Bitrix24's CALL_ID of a click-to-call. */
+const bitrixCallId = z.string().min(1).max(200);
+
+/**
+ * What an answer or end report carries so that it can store its call even when no start of it
+ * was stored (lost, refused for a while, or overtaken by this report).
+ */
+const callFacts = z.object({
+  direction,
+  number,
+  bitrixCallId: bitrixCallId.optional(),
+  startedAgoMs: agoMs,
+});
+
 /** A phone's report of one phase of a call. */
 export const callReportSchema = z.discriminatedUnion("phase", [
   z.object({
     phase: z.literal("start"),
     sipCallId,
-    direction: z.enum(["inbound", "outbound"]),
-    number: z.string().trim().min(1).max(64).regex(/^[0-9A-Za-z+*#()\-. @_:]+$/),
-    /** Bitrix24's CALL_ID of a click-to-call. */
-    bitrixCallId: z.string().min(1).max(200).optional(),
+    direction,
+    number,
+    bitrixCallId: bitrixCallId.optional(),
+    agoMs: agoMs.optional(),
   }),
-  z.object({ phase: z.literal("answer"), sipCallId }),
+  z.object({
+    phase: z.literal("answer"),
+    sipCallId,
+    agoMs: agoMs.optional(),
+    call: callFacts.optional(),
+  }),
   z.object({
     phase: z.literal("end"),
     sipCallId,
     sipStatus: z.number().int().min(100).max(699),
     durationSec: z.number().int().min(0).max(86_400),
+    agoMs: agoMs.optional(),
+    call: callFacts.optional(),
   }),
 ]);
 

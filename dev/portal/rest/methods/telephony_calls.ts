@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { finishCall, registerCall } from "../../telephony.ts";
-import type { MethodContext, MethodSpec } from "../context.ts";
+import { callStatistics, finishCall, registerCall } from "../../telephony.ts";
+import { type MethodContext, type MethodSpec, paged } from "../context.ts";
 import { coreError, restError } from "../errors.ts";
 import { int, str, upperKeys } from "../params.ts";
 
@@ -139,6 +139,32 @@ function searchCrmEntities(ctx: MethodContext): unknown {
   });
 }
 
+/** The FILTER fields `voximplant.statistic.get` is asked with here (exact match). */
+const STATISTIC_FILTERS = ["CALL_ID", "PORTAL_USER_ID", "PHONE_NUMBER", "CALL_FAILED_CODE"];
+
+/**
+ * `voximplant.statistic.get`: the call statistics, 50 a page. Only exact matches of
+ * {@link STATISTIC_FILTERS} are emulated (any other key or operator is refused rather than
+ * ignored). An employee sees their own calls, an administrator everyone's (the default
+ * "Call statistics — view" permission).
+ */
+function statisticGet(ctx: MethodContext): unknown {
+  const p = upperKeys(ctx.params);
+  const filter = (p.FILTER ?? {}) as Record<string, unknown>;
+  if (typeof filter !== "object" || Array.isArray(filter)) {
+    throw restError("INVALID_FILTER", "FILTER must be an object");
+  }
+  const unsupported = Object.keys(filter).filter((k) => !STATISTIC_FILTERS.includes(k));
+  if (unsupported.length) {
+    throw restError("UNSUPPORTED_FILTER", `not emulated: ${unsupported.join(", ")}`);
+  }
+  const rows = callStatistics(ctx.state).filter((row) =>
+    (ctx.caller.user.admin || row.PORTAL_USER_ID === ctx.caller.user.id) &&
+    Object.entries(filter).every(([k, v]) => String(row[k]) === String(v))
+  );
+  return paged(rows, ctx.start);
+}
+
 /** External call methods. */
 export const CALL_METHODS: Record<string, MethodSpec> = {
   "telephony.externalcall.register": { scopes: ["telephony"], run: register },
@@ -147,4 +173,5 @@ export const CALL_METHODS: Record<string, MethodSpec> = {
   "telephony.externalcall.hide": { scopes: ["telephony"], run: showOrHide(false) },
   "telephony.externalcall.attachrecord": { scopes: ["telephony"], run: attachRecord },
   "telephony.externalcall.searchcrmentities": { scopes: ["telephony"], run: searchCrmEntities },
+  "voximplant.statistic.get": { scopes: ["telephony"], run: statisticGet },
 };
