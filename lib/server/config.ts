@@ -91,6 +91,11 @@ export const envSchema = z.object({
    * first; others build theirs again on their next call.
    */
   PORTAL_CLIENT_CACHE_SIZE: z.coerce.number().int().min(10).max(100_000).default(1000),
+  /**
+   * Portals the call sync of one instance serves at once (each one request at a time, within
+   * its share of Bitrix24's rate limit).
+   */
+  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).superRefine((env, ctx) => {
   // A Market app's app.info CODE is its symbolic code, never its client id: without the code

@@ -20,6 +20,7 @@ import { log } from "./log.ts";
 import { PortalClients } from "./bitrix/portal_clients.ts";
 import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
 import { EventAuthenticator } from "./bitrix/events.ts";
+import { PortalBudget } from "./bitrix/portal_budget.ts";
 import { CallSync } from "./bitrix/call_sync.ts";
 import { Uninstaller } from "./bitrix/uninstall.ts";
 import { ConcurrencyLimit } from "./concurrency_limit.ts";
@@ -90,6 +91,8 @@ export async function openServices(
       /** The same while the portal refuses the app (payment, `invalid_client`). */
       syncBlockedBackoffMs?: (blockedForMs: number) => number;
       syncLeaseMs?: number;
+      /** Each portal's share of Bitrix24's rate limit the sync keeps to (default Bitrix24's own). */
+      syncRate?: { perSecond: number; burst: number };
       /** Delay before asking the portal again about a pending uninstall. */
       uninstallRetryMs?: (attempt: number) => number;
       /** How long a frame user's admin flag and activity are trusted (default 5 minutes). */
@@ -137,6 +140,8 @@ export async function openServices(
     backoffMs: opts.bitrix?.syncBackoffMs,
     blockedBackoffMs: opts.bitrix?.syncBlockedBackoffMs,
     leaseMs: opts.bitrix?.syncLeaseMs,
+    concurrency: config.SYNC_CONCURRENCY,
+    budget: new PortalBudget(opts.bitrix?.syncRate, config.PORTAL_CLIENT_CACHE_SIZE),
   });
   const retention = new CallRetention(database.db);
   const uninstaller = new Uninstaller(

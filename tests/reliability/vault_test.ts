@@ -287,7 +287,11 @@ Deno.test({
           sipStatus: 200,
           durationSec: 3,
         });
-        assertEquals(end.body.call.syncState, "synced");
+        assertEquals(end.status, 200);
+        await app.services.bitrix.callSync.settled();
+        const portalId = (await app.services.portals.findByMemberId(portal.memberId))!.id;
+        const row = await app.services.calls.find(portalId, ANNA, sipCallId);
+        assertEquals(row?.syncState, "synced");
         // One refresh confirmed the new marketplace portal at install, one renewed the token.
         assertEquals(
           portal.records.oauth().filter((o) => o.grantType === "refresh_token").map((o) =>

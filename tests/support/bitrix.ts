@@ -111,7 +111,11 @@ export async function startBitrixHarness(
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };
-  const timings = { bitrix: { ...TEST_BITRIX_TIMINGS, ...opts.bitrix } };
+  // A portal without a rate limit: the app needs not keep to one either.
+  const unlimited = opts.portal?.rateLimit === false
+    ? { syncRate: { perSecond: 100_000, burst: 100_000 } }
+    : {};
+  const timings = { bitrix: { ...TEST_BITRIX_TIMINGS, ...unlimited, ...opts.bitrix } };
   const app = await startTestApp({ PORT: String(port), ...env }, timings);
   const close = async () => {
     await app.close();
