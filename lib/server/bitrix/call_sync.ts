@@ -16,7 +16,8 @@
  * and serves portals concurrently (`concurrency` workers, one per portal at a time); a portal's
  * requests are counted against its share of Bitrix24's rate limit ({@link PortalBudget}), and a
  * portal that cannot afford them waits unclaimed instead of holding a worker in the SDK's
- * limiter. Failures keep the row pending with exponential backoff, across restarts.
+ * limiter. Failures keep the row pending with exponential backoff, across restarts; once the
+ * portal answers again, its rows backing off are due at once.
  *
  * A row through one attempt:
  *
@@ -135,6 +136,8 @@ export class CallSync {
   private readonly inflight = new Set<Promise<unknown>>();
   /** The claims this process holds (renewed until released). */
   private readonly held = new Map<string, Claim>();
+  /** Portals whose last attempt here failed for a transient reason (their rows back off). */
+  private readonly failing = new Set<string>();
   /** Portals a worker serves now, or whose rows wait in the queue for one. */
   private readonly busy = new Set<string>();
   private readonly queue: { rows: ClaimedRow[]; done: () => void }[] = [];
@@ -333,6 +336,7 @@ export class CallSync {
       while (current && !current.endedAt) {
         if (await calls.releaseUntilEnd(current)) {
           if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
+          await this.recovered(portal.id);
           return;
         }
         current = await calls.reread(current);
@@ -345,6 +349,7 @@ export class CallSync {
       await calls.markFinished(current);
       this.deps.counters.finished++;
       if (portal.blockedReason) await this.deps.portals.setBlocked(portal.id, null);
+      await this.recovered(portal.id);
     } catch (err) {
       await this.failed(portal, row, err);
     }
@@ -377,8 +382,19 @@ export class CallSync {
       return;
     }
     const delay = this.backoff(row.syncAttempts);
+    this.failing.add(portal.id);
     log.warn("call sync failed; will retry", { callId: row.id, code, delayMs: delay });
     await calls.markRetry(row, code, delay);
+  }
+
+  /**
+   * A portal that failed answers again: its rows backing off are due now, so it is served at
+   * its normal rate within seconds rather than after the longest backoff.
+   */
+  private async recovered(portalId: string): Promise<void> {
+    if (!this.failing.delete(portalId)) return;
+    const woken = await this.deps.calls.retryPortalNow(portalId);
+    if (woken > 0) log.info("call sync: the portal answers again; its retries are due", { woken });
   }
 
   /**

@@ -626,6 +626,22 @@ export class CallRepo {
     }).where(this.held(claim));
   }
 
+  /**
+   * Makes the portal's rows waiting out a retry backoff due now (the portal answers again, so
+   * they need not wait for their backoff). Returns how many.
+   */
+  async retryPortalNow(portalId: string): Promise<number> {
+    const now = new Date();
+    const rows = await this.db.update(calls).set({ nextSyncAt: now }).where(and(
+      eq(calls.syncState, "pending"),
+      eq(calls.portalId, portalId),
+      sql`${calls.nextSyncAt} > ${now.toISOString()}::timestamptz`,
+      sql`${calls.syncAttempts} > 0`,
+      sql`${calls.claimId} is null`,
+    )).returning({ id: calls.id });
+    return rows.length;
+  }
+
   /** Gives up on a row Bitrix24 refused for good (kept, with the reason, for the admin). */
   async markFailed(claim: Claim, error: string): Promise<void> {
     await this.db.update(calls).set({
