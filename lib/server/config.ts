@@ -95,7 +95,7 @@ export const envSchema = z.object({
    * Portals the call sync of one instance serves at once (each one request at a time, within
    * its share of Bitrix24's rate limit).
    */
-  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).superRefine((env, ctx) => {
   // A Market app's app.info CODE is its symbolic code, never its client id: without the code

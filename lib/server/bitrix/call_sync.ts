@@ -51,7 +51,7 @@ const LEASE_MS = 30_000;
 const PER_PORTAL = 10;
 
 /** Portals synced at once by one instance's loop. */
-const CONCURRENCY = 8;
+const CONCURRENCY = 32;
 
 /** A call no end was reported for this long after its start is closed (its phone vanished). */
 export const ABANDONED_MS = 4 * 60 * 60_000;
@@ -138,8 +138,6 @@ export class CallSync {
   private readonly held = new Map<string, Claim>();
   /** Portals whose last attempt here failed for a transient reason (their rows back off). */
   private readonly failing = new Set<string>();
-  /** Portals a worker serves now, or whose rows wait in the queue for one. */
-  private readonly busy = new Set<string>();
   private readonly queue: { rows: ClaimedRow[]; done: () => void }[] = [];
   private workers = 0;
 
@@ -197,7 +195,8 @@ export class CallSync {
     if (limit <= 0) return [];
     const rows = await calls.claimDue(limit, this.leaseMs, {
       perPortal: PER_PORTAL,
-      skipPortals: [...this.busy, ...this.budget.spent(500)],
+      // A call's sync sends up to two requests (register, finish).
+      skipPortals: this.budget.spent(500, 2),
     });
     for (const row of rows) this.hold(row);
     return rows;
@@ -208,7 +207,6 @@ export class CallSync {
     const byPortal = Map.groupBy(rows, (r) => r.portalId);
     const done = [...byPortal.values()].map((group) =>
       new Promise<void>((resolve) => {
-        this.busy.add(group[0].portalId);
         this.queue.push({ rows: group, done: resolve });
       })
     );
@@ -224,7 +222,6 @@ export class CallSync {
         for (const row of job.rows) await this.syncAffordable(row);
       }).catch((err) => log.warn("call sync worker failed", { error: err })).finally(() => {
         this.workers--;
-        this.busy.delete(job.rows[0].portalId);
         job.done();
         this.pump();
       });
@@ -372,6 +369,13 @@ export class CallSync {
         delayMs: delay,
       });
       await calls.markHeld(row, code, delay);
+      return;
+    }
+    if (code === "QUERY_LIMIT_EXCEEDED") {
+      // The portal's limit is spent (by another instance, or another app): wait for its
+      // refill without counting an attempt.
+      this.budget.drain(portal.id);
+      await calls.markHeld(row, code, this.budget.waitMs(portal.id, 2));
       return;
     }
     // Bitrix24 refused the data itself (unknown user, bad number, call not found): retrying

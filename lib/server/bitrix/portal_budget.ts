@@ -48,12 +48,17 @@ export class PortalBudget {
     return true;
   }
 
-  /** Up to `max` portals that cannot afford one request now, most recently used last. */
-  spent(max: number): string[] {
+  /** The portal said its limit is reached (another instance, or another app, spent it). */
+  drain(portalId: string): void {
+    this.bucket(portalId).tokens = 0;
+  }
+
+  /** Up to `max` portals that cannot afford `requests` now, most recently used last. */
+  spent(max: number, requests = 1): string[] {
     const now = this.now();
     const out: string[] = [];
     for (const [portalId, b] of this.buckets) {
-      if (b.tokens + (now - b.at) / 1000 * this.rate.perSecond < 1) out.push(portalId);
+      if (b.tokens + (now - b.at) / 1000 * this.rate.perSecond < requests) out.push(portalId);
     }
     return out.slice(-max);
   }

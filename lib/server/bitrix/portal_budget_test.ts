@@ -17,4 +17,7 @@ Deno.test("[budget] a portal's budget allows its burst, then refills at its rate
   now = 60_000;
   assertEquals(budget.take("a", 5), false, "never more than the burst");
   assertEquals(budget.take("a", 4), true);
+  now = 120_000;
+  budget.drain("a");
+  assertEquals([budget.take("a", 1), budget.waitMs("a", 2)], [false, 1000], "the portal said so");
 });

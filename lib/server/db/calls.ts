@@ -458,8 +458,9 @@ export class CallRepo {
   }
 
   /**
-   * Claims up to `limit` due rows for sync, at most `perPortal` of any one portal and none of
-   * `skipPortals` (those a worker already serves, or whose rate limit is spent). Each claim
+   * Claims up to `limit` due rows for sync, at most `perPortal` of any one portal and none of a
+   * portal another attempt holds rows of (any instance's) or of `skipPortals` (those whose rate
+   * limit is spent here). Each claim
    * lasts `leaseMs` unless renewed ({@link renewClaims}); a lapsed claim may be taken over
    * (`claimTakenOver`). Within a portal, users take turns: every user's oldest due row comes
    * before anyone's second, so a flood of one user's rows never delays the others'.
@@ -471,7 +472,12 @@ export class CallRepo {
   ): Promise<ClaimedRow[]> {
     return await this.db.transaction(async (tx) => {
       const now = new Date();
-      const conditions = [this.claimable(now)];
+      // A portal some attempt (of any instance) is serving is left to it: one server per
+      // portal keeps its requests within the portal's rate limit and in order.
+      const served =
+        sql`exists (select 1 from ${calls} as held where held.portal_id = ${calls.portalId}
+        and held.claim_id is not null and held.claimed_until > ${now.toISOString()}::timestamptz)`;
+      const conditions = [this.claimable(now), sql`not ${served}`];
       if (options.skipPortals?.length) {
         conditions.push(
           sql`${calls.portalId} <> all(${`{${options.skipPortals.join(",")}}`}::uuid[])`,

@@ -442,7 +442,14 @@ testBothEngines(
     assert(
       claimed.some((c) => c.id === other.call.id) && claimed.some((c) => c.id === third.call.id),
     );
-    assertEquals((await repo.claimDue(20, 60_000)).length, 11, "the rest, each once");
+    assertEquals(
+      (await repo.claimDue(20, 60_000)).length,
+      0,
+      "a portal being served is left alone",
+    );
+    for (const c of claimed) await repo.markFinished(c);
+    const rest = await repo.claimDue(20, 60_000, { perPortal: 5 });
+    assertEquals(rest.length, 5, "then the rest, at most `perPortal` a pass");
   },
 );
 

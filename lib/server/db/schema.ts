@@ -155,6 +155,8 @@ export const calls = pgTable("calls", {
     .where(sql`${t.sipCallId} like 'bitrix24:%' and ${t.endedAt} is null`),
   index("calls_click_to_call_user_idx").on(t.portalId, t.bitrixUserId, t.createdAt)
     .where(sql`${t.sipCallId} like 'bitrix24:%'`),
+  // The rows a sync attempt holds now (few): a portal being served is left to its server.
+  index("calls_claimed_idx").on(t.portalId).where(sql`${t.claimId} is not null`),
   // Calls no end was ever reported for (the phone vanished mid-call), closed after a while.
   index("calls_open_idx").on(t.startedAt).where(sql`${t.endedAt} is null`),
   // A Bitrix24 CALL_ID's rows (click-to-call events, a start naming one, the card's look-up).
