@@ -12,6 +12,8 @@ import { PhoneTab } from "../components/phone/PhoneTab.tsx";
 import { HistoryTab } from "../components/phone/HistoryTab.tsx";
 import { SettingsTab } from "../components/phone/SettingsTab.tsx";
 import type { RunCommand } from "../components/phone/types.ts";
+import { ConnectionBanner } from "../components/phone/ConnectionBanner.tsx";
+import { browserAlertHost, IncomingAlert } from "../lib/browser/incoming_alert.ts";
 
 /** Props of the phone island. */
 export interface PhoneProps {
@@ -38,13 +40,32 @@ export default function Phone({ lang, auth }: PhoneProps) {
   // One client for the island's life: a token it refreshed stays for every later call.
   const [api] = useState(() => new FrameApi(auth));
 
+  const wasRegistered = useRef(false);
+
   useEffect(() => {
+    const alert = new IncomingAlert(
+      browserAlertHost(),
+      (call) => t(lang, "titleIncoming").replace("{who}", call.displayName || call.number),
+    );
+    const onVisibility = () => phoneRef.current && alert.update(phoneRef.current.state.calls);
+    document.addEventListener("visibilitychange", onVisibility);
+    const show = (s: PhoneSnapshot) => {
+      if (s.registration.state === "registered") wasRegistered.current = true;
+      // A new incoming call brings the phone tab forward, where Enter answers it.
+      const before = snapshot.value?.calls ?? [];
+      if (s.calls.some((c) => c.state === "incoming" && !before.some((b) => b.id === c.id))) {
+        tab.value = "phone";
+      }
+      snapshot.value = s;
+      alert.update(s.calls);
+    };
     startPhoneSession(api).then(({ phone, me: who }) => {
       phoneRef.current = phone;
       me.value = who;
-      snapshot.value = phone.state;
-      phone.stateChange.addListener((s) => snapshot.value = s);
+      show(phone.state);
+      phone.stateChange.addListener(show);
     }).catch((e) => error.value = errorText(lang, e));
+    return () => document.removeEventListener("visibilitychange", onVisibility);
   }, []);
 
   const phone = phoneRef.current;
@@ -64,6 +85,16 @@ export default function Phone({ lang, auth }: PhoneProps) {
             ×
           </button>
         </p>
+      )}
+      {phone && snapshot.value && me.value && (
+        <ConnectionBanner
+          lang={lang}
+          phone={phone}
+          snapshot={snapshot.value}
+          me={me.value}
+          wasRegistered={wasRegistered.current}
+          run={run}
+        />
       )}
       {snapshot.value?.canPlaySound === false && (
         <p class="banner warn" role="status" data-testid="sound-blocked">
