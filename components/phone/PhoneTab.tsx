@@ -71,7 +71,9 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
       .filter((c) => c.state === "ended" && !known.has(c.id))
       .map((call) => ({ call, outcome: callOutcome(call, snapshot.connection) }));
     if (!fresh.length) return;
-    ended.value = [...ended.value, ...fresh];
+    // Only the latest calls are worth a word: one that began after an older end replaces it.
+    const newest = Math.max(...fresh.map((e) => e.call.startedAt));
+    ended.value = [...ended.value.filter((e) => (e.call.endedAt ?? 0) >= newest), ...fresh];
     for (const e of fresh) {
       if (e.outcome === "mic-blocked") mic.value = "denied";
       setTimeout(() => dismiss(e.call.id), isProblem(e.outcome) ? PROBLEM_SHOW_MS : ENDED_SHOW_MS);
@@ -139,7 +141,10 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
   }, []);
 
   if (me && !accountOf(me)) return <p class="card empty">{t(lang, "noAccountUser")}</p>;
-  const shownEnded = ended.value.filter((e) => !live.some((c) => c.id === e.call.id));
+  // A newer call replaces what the panel said about the last one.
+  const shownEnded = ended.value.filter((e) =>
+    !live.some((c) => c.id === e.call.id || c.startedAt >= (e.call.endedAt ?? 0))
+  );
   return (
     <>
       {mic.value === "denied" && (
@@ -182,7 +187,7 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
           {live.length === 0 && shownEnded.length === 0 && (
             <div class="card calls-empty">
               <strong>{t(lang, "noCalls")}</strong>
-              <span class="muted">{me?.account?.sipUri}</span>
+              <div>{me?.account?.sipUri}</div>
               {notify.value === "default" && (
                 <button
                   type="button"

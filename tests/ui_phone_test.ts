@@ -1,0 +1,179 @@
+/**
+ * The employee's phone page in Chromium against the portal emulator and Kamailio, in Russian and
+ * English: why a call ended (number not found, declined) with Redial, the keyboard (digits typed
+ * anywhere, Enter calls and answers, Esc declines and hangs up, tones during a call shown), the
+ * call layout, the title of a hidden tab that rings, a blocked microphone said before and on a
+ * call, and a refused password asking the admin, with Retry. Screenshots go to test-artifacts/.
+ */
+import type { Page } from "playwright-core";
+import { assert, assertEquals } from "./support/assert.ts";
+import { type BitrixHarness, startBitrixHarness } from "./support/bitrix.ts";
+import { launchChromium, type TestBrowser } from "./support/chromium.ts";
+import { startKamailio } from "./kamailio/kamailio.ts";
+import { phoneTest } from "./phone/gate.ts";
+
+const ADMIN = 1;
+const ANNA = 2;
+const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;
+
+async function openPhone(
+  h: BitrixHarness,
+  browser: TestBrowser,
+  userId: number,
+  lang: string,
+  init?: () => void,
+): Promise<Page> {
+  const context = await browser.browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const page = await context.newPage();
+  if (init) await page.addInitScript(init);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId });
+  await page.goto(`${h.app.url}/?${new URLSearchParams({ ...load.fields, LANG: lang })}`);
+  return page;
+}
+
+const registered = (page: Page) =>
+  page.waitForSelector("[data-testid=registration][data-state=registered]", { timeout: 15_000 });
+
+phoneTest("[ui] the phone says why a call ended and works from the keyboard", async () => {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await using kamailio = await startKamailio();
+  for (const lang of ["ru", "en"] as const) {
+    await using h = await startBitrixHarness({ portal: { language: lang } });
+    assertEquals((await h.install()).status, 200);
+    for (const [userId, user] of [[ADMIN, "1001"], [ANNA, "1002"]] as const) {
+      const saved = await h.widget(ADMIN, {
+        event: "SAVEUSERDATA",
+        userId,
+        url: kamailio.wsUrl,
+        user,
+        password: "secret",
+        sipUri: `sip:${user}@test.local`,
+      });
+      assertEquals(saved.status, 200);
+    }
+    await using browser = await launchChromium();
+    const anna = await openPhone(h, browser, ANNA, lang);
+    const boss = await openPhone(h, browser, ADMIN, lang);
+    await registered(anna);
+    await registered(boss);
+    const shot = (page: Page, name: string) =>
+      page.screenshot({ path: `${ARTIFACTS}/phone-${name}-${lang}.png` });
+
+    // Focused on load; digits typed anywhere go to the number field; Enter calls.
+    assertEquals(await anna.evaluate(() => document.activeElement?.getAttribute("name")), "number");
+    await anna.evaluate(() => (document.activeElement as HTMLElement).blur());
+    await anna.keyboard.type("1999");
+    assertEquals(await anna.inputValue("input[name=number]"), "1999");
+    await anna.keyboard.press("Enter");
+    // Nobody is registered as 1999: Kamailio answers 404.
+    await anna.waitForSelector("[data-testid=call-ended][data-outcome=not-found]");
+    await shot(anna, "ended-not-found");
+
+    // The callee's tab is hidden: its title says who calls. Esc there declines.
+    await boss.evaluate(() => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await anna.keyboard.type("1001");
+    await anna.keyboard.press("Enter");
+    await boss.waitForSelector("[data-testid=call][data-state=incoming]");
+    await boss.waitForFunction(() =>
+      document.title.startsWith("☎") && document.title.includes("1002")
+    );
+    await shot(boss, "incoming");
+    await boss.keyboard.press("Escape");
+    await anna.waitForSelector("[data-testid=call-ended][data-outcome=declined]");
+    await boss.waitForSelector("[data-testid=call-ended][data-outcome=you-declined]");
+    assert(
+      !(await boss.title()).startsWith("☎"),
+      "the title is back once the call stopped ringing",
+    );
+    await shot(anna, "ended-declined");
+
+    // Redial; Enter answers; digits during the call are tones and show on the card.
+    await anna.click("[data-outcome=declined] [data-testid=redial]");
+    await boss.waitForSelector("[data-testid=call][data-state=incoming]");
+    await boss.keyboard.press("Enter");
+    await anna.waitForSelector("[data-testid=call][data-state=connected]");
+    await anna.keyboard.type("12#");
+    await anna.waitForSelector("[data-testid=dtmf-sent]:has-text('12#')");
+    assertEquals(
+      await anna.inputValue("input[name=number]"),
+      "",
+      "tones are not typed into the field",
+    );
+    const mute = anna.locator("[data-testid=call] button.ctl >> nth=0");
+    const label = await mute.textContent();
+    await mute.click();
+    await anna.waitForSelector("[data-testid=call] button.ctl[aria-pressed=true] >> nth=0");
+    assertEquals(
+      await mute.textContent(),
+      label,
+      "mute keeps one label; aria-pressed says the state",
+    );
+    await shot(anna, "in-call");
+    const hangupBox = await anna.locator("[data-testid=hangup]").boundingBox();
+    await anna.click("[data-testid=call] button.ctl >> nth=2"); // the keypad opens below
+    assertEquals(await anna.locator("[data-testid=hangup]").boundingBox(), hangupBox);
+    await anna.keyboard.press("Escape");
+    await anna.waitForSelector("[data-testid=call-ended][data-outcome=hung-up]");
+    await boss.waitForSelector("[data-testid=call-ended][data-outcome=remote-hung-up]");
+    await shot(anna, "ended-hung-up");
+
+    // A wrong password: the notice asks the admin and offers Retry.
+    await h.widget(ADMIN, {
+      event: "SAVEUSERDATA",
+      userId: ANNA,
+      url: kamailio.wsUrl,
+      user: "1002",
+      password: "wrong",
+      sipUri: "sip:1002@test.local",
+    });
+    const denied = await openPhone(h, browser, ANNA, lang);
+    await denied.waitForSelector(
+      "[data-notice=connBadCredentials] [data-testid=connection-retry]",
+      {
+        timeout: 15_000,
+      },
+    );
+    await shot(denied, "bad-password");
+  }
+});
+
+phoneTest("[ui] a blocked microphone is said before the call and when calling", async () => {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await using kamailio = await startKamailio();
+  for (const lang of ["ru", "en"] as const) {
+    await using h = await startBitrixHarness({ portal: { language: lang } });
+    assertEquals((await h.install()).status, 200);
+    await h.widget(ADMIN, {
+      event: "SAVEUSERDATA",
+      userId: ANNA,
+      url: kamailio.wsUrl,
+      user: "1002",
+      password: "secret",
+      sipUri: "sip:1002@test.local",
+    });
+    await using browser = await launchChromium();
+    // What Chromium does once the user blocked the microphone for the site.
+    const page = await openPhone(h, browser, ANNA, lang, () => {
+      const denied = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+      navigator.mediaDevices.getUserMedia = denied;
+      const query = navigator.permissions.query.bind(navigator.permissions);
+      navigator.permissions.query = (d: PermissionDescriptor) =>
+        d.name === ("microphone" as PermissionName)
+          ? Promise.resolve({ state: "denied", onchange: null } as PermissionStatus)
+          : query(d);
+    });
+    await registered(page);
+    await page.waitForSelector("[data-testid=mic-blocked]");
+    await page.keyboard.type("1001");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("[data-testid=call-ended][data-outcome=mic-blocked]", {
+      timeout: 15_000,
+    });
+    await page.screenshot({ path: `${ARTIFACTS}/phone-mic-blocked-${lang}.png` });
+  }
+});
