@@ -22,8 +22,9 @@ async function openPhone(
   userId: number,
   lang: string,
   init?: () => void,
+  viewport = { width: 1000, height: 760 },
 ): Promise<Page> {
-  const context = await browser.browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const context = await browser.browser.newContext({ viewport });
   const page = await context.newPage();
   if (init) await page.addInitScript(init);
   const errors: string[] = [];
@@ -177,3 +178,63 @@ phoneTest("[ui] a blocked microphone is said before the call and when calling", 
     await page.screenshot({ path: `${ARTIFACTS}/phone-mic-blocked-${lang}.png` });
   }
 });
+
+phoneTest(
+  "[ui] a lost PBX connection says the call goes on; the call panel fits 380 px in one row",
+  async () => {
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await using kamailio = await startKamailio();
+    for (const lang of ["ru", "en"] as const) {
+      await using h = await startBitrixHarness({ portal: { language: lang } });
+      assertEquals((await h.install()).status, 200);
+      for (const [userId, user] of [[ADMIN, "1001"], [ANNA, "1002"]] as const) {
+        await h.widget(ADMIN, {
+          event: "SAVEUSERDATA",
+          userId,
+          url: kamailio.wsUrl,
+          user,
+          password: "secret",
+          sipUri: `sip:${user}@test.local`,
+        });
+      }
+      await using browser = await launchChromium();
+      const anna = await openPhone(h, browser, ANNA, lang, undefined, { width: 380, height: 700 });
+      const boss = await openPhone(h, browser, ADMIN, lang);
+      await registered(anna);
+      await registered(boss);
+      await anna.keyboard.type("1001");
+      await anna.keyboard.press("Enter");
+      await boss.waitForSelector("[data-testid=call][data-state=incoming]");
+      await boss.keyboard.press("Enter");
+      await anna.waitForSelector("[data-testid=call][data-state=connected]");
+      await anna.locator("[data-testid=call]").scrollIntoViewIfNeeded();
+      const tops = await anna.$$eval(
+        "[data-testid=call] button.ctl",
+        (buttons) =>
+          buttons.map((b) => {
+            const label = b.querySelector(".ctl-label") as HTMLElement;
+            return {
+              top: Math.round(b.getBoundingClientRect().top),
+              clipped: label.scrollWidth > label.clientWidth,
+            };
+          }),
+      );
+      assertEquals(new Set(tops.map((t) => t.top)).size, 1, "the controls are one row");
+      assertEquals(tops.filter((t) => t.clipped), [], "no label is cut off");
+      assertEquals(
+        await anna.evaluate(() => document.documentElement.scrollWidth <= innerWidth),
+        true,
+        "nothing overflows at 380 px",
+      );
+      await anna.screenshot({ path: `${ARTIFACTS}/phone-in-call-380-${lang}.png`, fullPage: true });
+
+      const lost = anna.waitForSelector("[data-notice=connLostInCall]", { timeout: 15_000 });
+      await kamailio.restart();
+      await lost;
+      await anna.screenshot({ path: `${ARTIFACTS}/phone-connection-lost-${lang}.png` });
+      await registered(anna);
+      await anna.waitForSelector("[data-testid=connection-notice]", { state: "detached" });
+      assert(await anna.$("[data-testid=call][data-state=connected]"), "the call went on");
+    }
+  },
+);
