@@ -238,3 +238,55 @@ phoneTest(
     }
   },
 );
+
+phoneTest("[ui] a transferred call says who transferred it, on both new legs", async () => {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await using kamailio = await startKamailio();
+  const JOHN = 3;
+  for (const lang of ["ru", "en"] as const) {
+    await using h = await startBitrixHarness({ portal: { language: lang } });
+    assertEquals((await h.install()).status, 200);
+    for (const [userId, user] of [[ADMIN, "1001"], [ANNA, "1002"], [JOHN, "1003"]] as const) {
+      await h.widget(ADMIN, {
+        event: "SAVEUSERDATA",
+        userId,
+        url: kamailio.wsUrl,
+        user,
+        password: "secret",
+        sipUri: `sip:${user}@test.local`,
+      });
+    }
+    await using browser = await launchChromium();
+    const anna = await openPhone(h, browser, ANNA, lang);
+    const boss = await openPhone(h, browser, ADMIN, lang);
+    const john = await openPhone(h, browser, JOHN, lang);
+    for (const page of [anna, boss, john]) await registered(page);
+    await anna.keyboard.type("1001");
+    await anna.keyboard.press("Enter");
+    await boss.waitForSelector("[data-testid=call][data-state=incoming]");
+    await boss.keyboard.press("Enter");
+    await boss.waitForSelector("[data-testid=call][data-state=connected]");
+    // The boss passes Anna on to John (blind transfer from the call's Transfer control).
+    await boss.click("[data-testid=call] button.ctl >> nth=3");
+    await boss.fill("[data-testid=call] .inline-form input", "1003");
+    await boss.press("[data-testid=call] .inline-form input", "Enter");
+    await john.waitForSelector("[data-testid=call][data-state=incoming]");
+    assertEquals(
+      await john.textContent("[data-testid=transferred-from]"),
+      (lang === "ru" ? "Переведён от " : "Transferred from ") + "1001",
+    );
+    await john.screenshot({ path: `${ARTIFACTS}/phone-transferred-${lang}.png` });
+    assert(
+      (await anna.textContent("[data-testid=call] [data-testid=transferred-from]"))?.includes(
+        "1001",
+      ),
+    );
+    await john.keyboard.press("Enter");
+    // The transfer is done when John answers (the NOTIFY with 200): the boss's call ends.
+    await boss.waitForSelector("[data-testid=call-ended][data-outcome=transferred]");
+    await anna.waitForSelector("[data-testid=call][data-state=connected]");
+    await john.waitForSelector("[data-testid=call][data-state=connected]");
+    await john.keyboard.press("Escape");
+    await anna.waitForSelector("[data-testid=call-ended][data-outcome=remote-hung-up]");
+  }
+});
