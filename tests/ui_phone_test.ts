@@ -96,8 +96,16 @@ phoneTest("[ui] the phone says why a call ended and works from the keyboard", as
     // Redial; Enter answers; digits during the call are tones and show on the card.
     await anna.click("[data-outcome=declined] [data-testid=redial]");
     await boss.waitForSelector("[data-testid=call][data-state=incoming]");
+    const declineBox = await boss.locator("[data-testid=call] button.danger").boundingBox();
     await boss.keyboard.press("Enter");
     await anna.waitForSelector("[data-testid=call][data-state=connected]");
+    await boss.waitForSelector("[data-testid=call][data-state=connected]");
+    const bossHangup = await boss.locator("[data-testid=hangup]").boundingBox();
+    assertEquals(
+      [bossHangup?.y, bossHangup?.height],
+      [declineBox?.y, declineBox?.height],
+      "Hang up is where Decline was",
+    );
     await anna.keyboard.type("12#");
     await anna.waitForSelector("[data-testid=dtmf-sent]:has-text('12#')");
     assertEquals(

@@ -66,6 +66,7 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
           </div>
         )}
       </CallHead>
+      {incoming && <p class="call-controls-space">{withKeys(t(lang, "incomingKeys"))}</p>}
       {!incoming && (
         <div class="call-controls">
           <Control
@@ -221,6 +222,11 @@ function CallHead({ lang, call, children }: {
       <div class="call-side">{children}</div>
     </div>
   );
+}
+
+/** `text` with its key names (Enter, Esc) drawn as keys. */
+function withKeys(text: string) {
+  return text.split(/\b(Enter|Esc)\b/).map((part, i) => i % 2 ? <kbd key={i}>{part}</kbd> : part);
 }
 
 /** An icon button with its label under the icon; the hint is its tooltip. */

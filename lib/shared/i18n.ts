@@ -197,6 +197,7 @@ const en = {
     "The PBX does not accept your SIP login or password. Check them under Settings → My SIP account, or ask your Bitrix24 administrator.",
   connRejected: "The PBX refused to connect this phone. Ask your Bitrix24 administrator.",
   retry: "Retry",
+  incomingKeys: "Enter answers · Esc declines",
 } as const;
 
 /** The keys of the dictionary. */
@@ -385,6 +386,7 @@ const ru: Record<TextKey, string> = {
     "АТС не принимает ваш SIP-логин или пароль. Проверьте их в разделе «Настройки» → «Мой SIP-аккаунт» или обратитесь к администратору Битрикс24.",
   connRejected: "АТС отказала в подключении этого телефона. Обратитесь к администратору Битрикс24.",
   retry: "Повторить",
+  incomingKeys: "Enter — ответить · Esc — отклонить",
 };
 
 const dictionaries: Record<Lang, Record<TextKey, string>> = { en, ru };
