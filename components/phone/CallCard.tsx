@@ -168,10 +168,12 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
 }
 
 /** A call that just ended: why, in plain words, with Redial (or Call back). */
-export function EndedCallCard({ lang, call, outcome, onRedial, onClose }: {
+export function EndedCallCard({ lang, call, outcome, canRedial, onRedial, onClose }: {
   lang: Lang;
   call: CallInfo;
   outcome: CallOutcome;
+  /** The phone is registered (else Redial waits, disabled). */
+  canRedial: boolean;
   onRedial: () => void;
   onClose: () => void;
 }) {
@@ -192,7 +194,13 @@ export function EndedCallCard({ lang, call, outcome, onRedial, onClose }: {
       </CallHead>
       <div class="call-outcome">
         <p role="status" data-testid="call-outcome">{t(lang, OUTCOME_TEXT[outcome])}{talked}</p>
-        <button type="button" class="redial" data-testid="redial" onClick={onRedial}>
+        <button
+          type="button"
+          class="redial"
+          data-testid="redial"
+          disabled={!canRedial}
+          onClick={onRedial}
+        >
           <Icon name="redial" />
           {t(lang, call.direction === "inbound" ? "callBack" : "redial")}
         </button>
@@ -225,7 +233,7 @@ function CallHead({ lang, call, children }: {
 }
 
 /** `text` with its key names (Enter, Esc) drawn as keys. */
-function withKeys(text: string) {
+export function withKeys(text: string) {
   return text.split(/\b(Enter|Esc)\b/).map((part, i) => i % 2 ? <kbd key={i}>{part}</kbd> : part);
 }
 

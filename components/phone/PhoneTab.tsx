@@ -6,7 +6,7 @@ import { accountOf, type Me } from "../../lib/browser/phone_session.ts";
 import type { CallInfo, PhoneClient, PhoneSnapshot } from "../../lib/browser/phone/client.ts";
 import { type CallOutcome, callOutcome, isProblem } from "../../lib/browser/call_outcome.ts";
 import { keyAction, type KeyTarget } from "../../lib/browser/phone_keys.ts";
-import { CallCard, EndedCallCard } from "./CallCard.tsx";
+import { CallCard, EndedCallCard, withKeys } from "./CallCard.tsx";
 import { Icon } from "./Icon.tsx";
 import { Keypad } from "./Keypad.tsx";
 import type { RunCommand } from "./types.ts";
@@ -180,7 +180,7 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
               <Icon name="call" />
               {t(lang, "call")}
             </button>
-            <p class="hint">{t(lang, "keyboardHint")}</p>
+            <p class="hint">{withKeys(t(lang, "keyboardHint"))}</p>
           </form>
         </section>
         <section class="calls">
@@ -220,6 +220,7 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
               lang={lang}
               call={call}
               outcome={outcome}
+              canRedial={canCall}
               onClose={() => dismiss(call.id)}
               onRedial={() => {
                 dismiss(call.id);
