@@ -160,14 +160,16 @@ phoneTest("[ui] a blocked microphone is said before the call and when calling", 
   for (const lang of ["ru", "en"] as const) {
     await using h = await startBitrixHarness({ portal: { language: lang } });
     assertEquals((await h.install()).status, 200);
-    await h.widget(ADMIN, {
-      event: "SAVEUSERDATA",
-      userId: ANNA,
-      url: kamailio.wsUrl,
-      user: "1002",
-      password: "secret",
-      sipUri: "sip:1002@test.local",
-    });
+    for (const [userId, user] of [[ADMIN, "1001"], [ANNA, "1002"]] as const) {
+      await h.widget(ADMIN, {
+        event: "SAVEUSERDATA",
+        userId,
+        url: kamailio.wsUrl,
+        user,
+        password: "secret",
+        sipUri: `sip:${user}@test.local`,
+      });
+    }
     await using browser = await launchChromium();
     // What Chromium does once the user blocked the microphone for the site.
     const page = await openPhone(h, browser, ANNA, lang, () => {
@@ -187,6 +189,23 @@ phoneTest("[ui] a blocked microphone is said before the call and when calling", 
       timeout: 15_000,
     });
     await page.screenshot({ path: `${ARTIFACTS}/phone-mic-blocked-${lang}.png` });
+
+    // Answering with the microphone blocked says so on the call, not in a second banner.
+    const caller = await openPhone(h, browser, ADMIN, lang);
+    await registered(caller);
+    await page.click("[data-testid=call-ended] button.close");
+    await caller.keyboard.type("1002");
+    await caller.keyboard.press("Enter");
+    await page.waitForSelector("[data-testid=call][data-state=incoming]");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("[data-testid=call-ended][data-outcome=mic-blocked]");
+    assertEquals(
+      await page.textContent("[data-testid=call-outcome]"),
+      lang === "ru"
+        ? "Не удалось ответить: браузер запретил доступ к микрофону. Разрешите его в настройках сайта (значок слева от адреса) и перезвоните."
+        : "Not answered: the browser blocks the microphone. Allow it in the site settings (the icon left of the address) and call back.",
+    );
+    assertEquals(await page.$$("p.banner.error[role=alert]:not([data-testid])"), []);
   }
 });
 

@@ -4,7 +4,7 @@ import { useEffect } from "preact/hooks";
 import { type Lang, t, type TextKey } from "../../lib/shared/i18n.ts";
 import { formatDuration, normalizeNumber } from "../../lib/shared/dial.ts";
 import type { CallInfo, PhoneClient } from "../../lib/browser/phone/client.ts";
-import { type CallOutcome, isProblem, OUTCOME_TEXT } from "../../lib/browser/call_outcome.ts";
+import { type CallOutcome, isProblem, outcomeText } from "../../lib/browser/call_outcome.ts";
 import { Icon, type IconName } from "./Icon.tsx";
 import { Keypad } from "./Keypad.tsx";
 import type { RunCommand } from "./types.ts";
@@ -111,7 +111,7 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
                 type="button"
                 class="answer big"
                 title={t(lang, "answerHint")}
-                onClick={() => run(phone.answer(call.id))}
+                onClick={() => run(answerCall(phone, call.id))}
               >
                 <Icon name="call" />
                 {t(lang, "answer")}
@@ -193,7 +193,10 @@ export function EndedCallCard({ lang, call, outcome, canRedial, onRedial, onClos
         </button>
       </CallHead>
       <div class="call-outcome">
-        <p role="status" data-testid="call-outcome">{t(lang, OUTCOME_TEXT[outcome])}{talked}</p>
+        <p role="status" data-testid="call-outcome">
+          {t(lang, outcomeText(outcome, call.direction))}
+          {talked}
+        </p>
         <button
           type="button"
           class="redial"
@@ -230,6 +233,16 @@ function CallHead({ lang, call, children }: {
       <div class="call-side">{children}</div>
     </div>
   );
+}
+
+/**
+ * Answers `callId`. A blocked microphone is not thrown to the error banner: the ended call says
+ * it, and so does the microphone notice.
+ */
+export function answerCall(phone: PhoneClient, callId: string): Promise<unknown> {
+  return phone.answer(callId).catch((e) => {
+    if ((e as { code?: string })?.code !== "media-denied") throw e;
+  });
 }
 
 /** `text` with its key names (Enter, Esc) drawn as keys. */

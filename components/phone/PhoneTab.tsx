@@ -6,7 +6,7 @@ import { accountOf, type Me } from "../../lib/browser/phone_session.ts";
 import type { CallInfo, PhoneClient, PhoneSnapshot } from "../../lib/browser/phone/client.ts";
 import { type CallOutcome, callOutcome, isProblem } from "../../lib/browser/call_outcome.ts";
 import { keyAction, type KeyTarget } from "../../lib/browser/phone_keys.ts";
-import { CallCard, EndedCallCard, withKeys } from "./CallCard.tsx";
+import { answerCall, CallCard, EndedCallCard, withKeys } from "./CallCard.tsx";
 import { Icon } from "./Icon.tsx";
 import { Keypad } from "./Keypad.tsx";
 import type { RunCommand } from "./types.ts";
@@ -126,7 +126,7 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
           sendDtmf(action.callId, action.key);
           break;
         case "answer":
-          run(phone.answer(action.callId));
+          run(answerCall(phone, action.callId));
           break;
         case "decline":
           run(phone.reject(action.callId, 603));

@@ -123,6 +123,13 @@ export const OUTCOME_TEXT: Record<CallOutcome, TextKey> = {
   transferred: "endTransferred",
 };
 
+/** The sentence for `outcome` of a call in `direction` (a blocked microphone differs). */
+export function outcomeText(outcome: CallOutcome, direction: CallInfo["direction"]): TextKey {
+  return outcome === "mic-blocked" && direction === "inbound"
+    ? "endMicBlockedIn"
+    : OUTCOME_TEXT[outcome];
+}
+
 /** Outcomes that are a problem to read about (shown as a warning, not as a normal end). */
 export function isProblem(outcome: CallOutcome): boolean {
   return !["hung-up", "remote-hung-up", "you-declined", "transferred", "cancelled"].includes(

@@ -1,6 +1,12 @@
 import { assertEquals } from "../../tests/support/assert.ts";
 import { t } from "../shared/i18n.ts";
-import { callOutcome, isProblem, OUTCOME_TEXT, sipStatusOutcome } from "./call_outcome.ts";
+import {
+  callOutcome,
+  isProblem,
+  OUTCOME_TEXT,
+  outcomeText,
+  sipStatusOutcome,
+} from "./call_outcome.ts";
 import type { CallInfo } from "./phone/types.ts";
 
 const refused = (sipStatus: number): Pick<CallInfo, "direction" | "endReason" | "sipStatus"> => ({
@@ -95,4 +101,10 @@ Deno.test("[call_outcome] every outcome has a text in both languages; problems a
   assertEquals(isProblem("busy"), true);
   assertEquals(isProblem("mic-blocked"), true);
   assertEquals(isProblem("hung-up"), false);
+});
+
+Deno.test("[call_outcome] a blocked microphone reads differently on an incoming call", () => {
+  assertEquals(outcomeText("mic-blocked", "outbound"), "endMicBlocked");
+  assertEquals(outcomeText("mic-blocked", "inbound"), "endMicBlockedIn");
+  assertEquals(outcomeText("busy", "inbound"), "endBusy");
 });

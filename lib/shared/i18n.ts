@@ -168,7 +168,9 @@ const en = {
   endHungUp: "Call ended",
   endRemoteHungUp: "The other side hung up",
   endYouDeclined: "You declined the call",
-  endMissed: "Missed call: the caller hung up",
+  endMissed: "Missed call",
+  endMicBlockedIn:
+    "Not answered: the browser blocks the microphone. Allow it in the site settings (the icon left of the address) and call back.",
   endTransferred: "The call was transferred",
   redial: "Call again",
   callBack: "Call back",
@@ -357,7 +359,9 @@ const ru: Record<TextKey, string> = {
   endHungUp: "Звонок завершён",
   endRemoteHungUp: "Собеседник положил трубку",
   endYouDeclined: "Вы отклонили звонок",
-  endMissed: "Пропущенный звонок: абонент положил трубку",
+  endMissed: "Пропущенный звонок",
+  endMicBlockedIn:
+    "Не удалось ответить: браузер запретил доступ к микрофону. Разрешите его в настройках сайта (значок слева от адреса) и перезвоните.",
   endTransferred: "Звонок переведён",
   redial: "Позвонить снова",
   callBack: "Перезвонить",
