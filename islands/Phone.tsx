@@ -13,7 +13,12 @@ import { HistoryTab } from "../components/phone/HistoryTab.tsx";
 import { SettingsTab } from "../components/phone/SettingsTab.tsx";
 import type { RunCommand } from "../components/phone/types.ts";
 import { ConnectionBanner } from "../components/phone/ConnectionBanner.tsx";
-import { browserAlertHost, IncomingAlert } from "../lib/browser/incoming_alert.ts";
+import {
+  browserAlertHost,
+  IncomingAlert,
+  listenNotificationClicks,
+} from "../lib/browser/incoming_alert.ts";
+import { answerCall } from "../components/phone/CallCard.tsx";
 
 /** Props of the phone island. */
 export interface PhoneProps {
@@ -42,34 +47,44 @@ export default function Phone({ lang, auth }: PhoneProps) {
 
   const wasRegistered = useRef(false);
 
+  const run: RunCommand = (work) => work.catch((e) => error.value = errorText(lang, e));
+
   useEffect(() => {
-    const alert = new IncomingAlert(
-      browserAlertHost(),
-      (call) => t(lang, "titleIncoming").replace("{who}", call.displayName || call.number),
-    );
-    const onVisibility = () => phoneRef.current && alert.update(phoneRef.current.state.calls);
-    document.addEventListener("visibilitychange", onVisibility);
-    const show = (s: PhoneSnapshot) => {
-      if (s.registration.state === "registered") wasRegistered.current = true;
-      // A new incoming call brings the phone tab forward, where Enter answers it.
-      const before = snapshot.value?.calls ?? [];
-      if (s.calls.some((c) => c.state === "incoming" && !before.some((b) => b.id === c.id))) {
-        tab.value = "phone";
-      }
-      snapshot.value = s;
-      alert.update(s.calls);
-    };
+    const stops: (() => void)[] = [];
     startPhoneSession(api).then(({ phone, me: who }) => {
       phoneRef.current = phone;
       me.value = who;
+      const alert = new IncomingAlert(
+        browserAlertHost({ answer: t(lang, "answer"), decline: t(lang, "decline") }),
+        phone.tabId,
+        (call) => t(lang, "titleIncoming").replace("{who}", call.displayName || call.number),
+      );
+      const show = (s: PhoneSnapshot) => {
+        if (s.registration.state === "registered") wasRegistered.current = true;
+        // A new incoming call brings the phone tab forward, where Enter answers it.
+        const before = snapshot.value?.calls ?? [];
+        if (s.calls.some((c) => c.state === "incoming" && !before.some((b) => b.id === c.id))) {
+          tab.value = "phone";
+        }
+        snapshot.value = s;
+        alert.update(s.calls);
+      };
       show(phone.state);
       phone.stateChange.addListener(show);
+      const onVisibility = () => alert.update(phone.state.calls);
+      document.addEventListener("visibilitychange", onVisibility);
+      stops.push(() => document.removeEventListener("visibilitychange", onVisibility));
+      // Answer and Decline on the notification of a hidden tab.
+      stops.push(listenNotificationClicks(phone.tabId, ({ action, callId }) => {
+        tab.value = "phone";
+        if (action === "answer") run(answerCall(phone, callId));
+        if (action === "decline") run(phone.reject(callId, 603));
+      }));
     }).catch((e) => error.value = errorText(lang, e));
-    return () => document.removeEventListener("visibilitychange", onVisibility);
+    return () => stops.forEach((stop) => stop());
   }, []);
 
   const phone = phoneRef.current;
-  const run: RunCommand = (work) => work.catch((e) => error.value = errorText(lang, e));
 
   return (
     <main class="phone-app" aria-busy={snapshot.value === null}>

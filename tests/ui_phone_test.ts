@@ -23,8 +23,9 @@ async function openPhone(
   lang: string,
   init?: () => void,
   viewport = { width: 1000, height: 760 },
+  permissions: string[] = [],
 ): Promise<Page> {
-  const context = await browser.browser.newContext({ viewport });
+  const context = await browser.browser.newContext({ viewport, permissions });
   const page = await context.newPage();
   if (init) await page.addInitScript(init);
   const errors: string[] = [];
@@ -32,6 +33,16 @@ async function openPhone(
   const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId });
   await page.goto(`${h.app.url}/?${new URLSearchParams({ ...load.fields, LANG: lang })}`);
   return page;
+}
+
+/** Polls `probe` until it gives a truthy value (10 s). */
+async function waitForValue<T>(probe: () => Promise<T | undefined | false>): Promise<T> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("timed out");
 }
 
 const registered = (page: Page) =>
@@ -210,7 +221,7 @@ phoneTest("[ui] a blocked microphone is said before the call and when calling", 
 });
 
 phoneTest(
-  "[ui] a lost PBX connection says the call goes on; the call panel fits 380 px in one row",
+  "[ui] Answer on a hidden tab's notification; a lost PBX connection says the call goes on; 380 px",
   async () => {
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     await using kamailio = await startKamailio();
@@ -229,14 +240,50 @@ phoneTest(
       }
       await using browser = await launchChromium();
       const anna = await openPhone(h, browser, ANNA, lang, undefined, { width: 380, height: 700 });
-      const boss = await openPhone(h, browser, ADMIN, lang);
+      const boss = await openPhone(h, browser, ADMIN, lang, undefined, undefined, [
+        "notifications",
+      ]);
       await registered(anna);
       await registered(boss);
+      await boss.evaluate(() => {
+        Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      });
       await anna.keyboard.type("1001");
       await anna.keyboard.press("Enter");
       await boss.waitForSelector("[data-testid=call][data-state=incoming]");
-      await boss.keyboard.press("Enter");
+      // The hidden tab shows a notification with Answer and Decline (the service worker's).
+      const notification = await waitForValue(() =>
+        boss.evaluate(async () => {
+          const reg = await navigator.serviceWorker.getRegistration("/static/build/");
+          const [n] = (await reg?.getNotifications()) ?? [];
+          return n && {
+            title: n.title,
+            body: n.body,
+            actions: (n as unknown as { actions: { action: string; title: string }[] }).actions
+              .map(({ action, title }) => ({ action, title })),
+            data: n.data as { tabId: string; callId: string },
+          };
+        })
+      );
+      assertEquals(notification.body, "1002");
+      assertEquals(
+        notification.actions,
+        lang === "ru"
+          ? [{ action: "answer", title: "Ответить" }, { action: "decline", title: "Отклонить" }]
+          : [{ action: "answer", title: "Answer" }, { action: "decline", title: "Decline" }],
+      );
+      // A click on Answer, as the worker passes it on (a headless browser has no system UI).
+      await boss.evaluate((data) => {
+        new BroadcastChannel("phone-notification").postMessage({ action: "answer", ...data });
+      }, notification.data);
       await anna.waitForSelector("[data-testid=call][data-state=connected]");
+      await waitForValue(() =>
+        boss.evaluate(async () => {
+          const reg = await navigator.serviceWorker.getRegistration("/static/build/");
+          return (await reg!.getNotifications()).length === 0;
+        })
+      );
       await anna.locator("[data-testid=call]").scrollIntoViewIfNeeded();
       const tops = await anna.$$eval(
         "[data-testid=call] button.ctl",

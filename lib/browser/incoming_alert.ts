@@ -4,13 +4,20 @@
  * brings the tab forward when clicked. Both go away once the call is no longer ringing or the
  * tab is shown.
  *
- * Notification buttons (Answer / Decline) exist only for notifications shown by a service
- * worker; the app has none, so a click on the notification opens the phone, where Enter answers
- * and Esc declines.
+ * Buttons (Answer, Decline) exist only on notifications a service worker shows: the page shows
+ * it through `notify_sw.js`'s registration, and a click comes back over a BroadcastChannel to
+ * the page that showed it (see `notification_worker.ts`). Without a service worker a plain
+ * notification brings the phone forward, where Enter answers and Esc declines.
  *
  * @module
  */
 import type { CallInfo } from "./phone/types.ts";
+import {
+  type CallNotificationData,
+  type NotificationClick,
+  NOTIFY_CHANNEL,
+  NOTIFY_WORKER_URL,
+} from "./notification_worker.ts";
 
 /** The page's parts the alert touches (a test passes fakes). */
 export interface AlertHost {
@@ -20,7 +27,7 @@ export interface AlertHost {
   notify(
     title: string,
     body: string,
-    tag: string,
+    data: CallNotificationData,
     onClick: () => void,
   ): { close(): void } | undefined;
   focus(): void;
@@ -28,21 +35,55 @@ export interface AlertHost {
   clearInterval(id: number): void;
 }
 
-/** The browser's own host: `document`, `Notification`, `window.focus()`. */
-export function browserAlertHost(): AlertHost {
+/** The labels of the notification's buttons, in the page's language. */
+export interface AlertLabels {
+  answer: string;
+  decline: string;
+}
+
+/**
+ * The browser's own host: `document`, notifications through the service worker (with buttons)
+ * or plain ones, `window.focus()`.
+ */
+export function browserAlertHost(labels: AlertLabels): AlertHost {
+  let worker: Promise<ServiceWorkerRegistration | undefined> | undefined;
+  const registration = () => worker ??= activeRegistration();
   return {
     hidden: () => document.hidden,
     title: { get: () => document.title, set: (title) => document.title = title },
-    notify(title, body, tag, onClick) {
+    notify(title, body, data, onClick) {
       if (typeof Notification !== "function" || Notification.permission !== "granted") {
         return undefined;
       }
-      const n = new Notification(title, { body, tag, requireInteraction: true });
-      n.onclick = () => {
-        onClick();
-        n.close();
+      let closed = false;
+      let plain: Notification | undefined;
+      const options = { body, tag: data.callId, requireInteraction: true, data };
+      registration().then(async (reg) => {
+        if (closed) return;
+        if (reg) {
+          const actions = [
+            { action: "answer", title: labels.answer },
+            { action: "decline", title: labels.decline },
+          ];
+          await reg.showNotification(title, { ...options, actions } as NotificationOptions);
+          return;
+        }
+        plain = new Notification(title, options);
+        plain.onclick = () => {
+          onClick();
+          plain?.close();
+        };
+      }).catch(() => {});
+      return {
+        close() {
+          closed = true;
+          plain?.close();
+          registration()
+            .then((reg) => reg?.getNotifications({ tag: data.callId }))
+            .then((shown) => shown?.forEach((n) => n.close()))
+            .catch(() => {});
+        },
       };
-      return n;
     },
     focus: () => globalThis.focus(),
     setInterval: (fn, ms) => setInterval(fn, ms) as unknown as number,
@@ -50,17 +91,58 @@ export function browserAlertHost(): AlertHost {
   };
 }
 
+/**
+ * The notification worker's registration once it is active, or undefined where service workers
+ * are unavailable (a browser without them, a frame whose storage is blocked).
+ */
+async function activeRegistration(): Promise<ServiceWorkerRegistration | undefined> {
+  if (!("serviceWorker" in navigator)) return undefined;
+  try {
+    const reg = await navigator.serviceWorker.register(NOTIFY_WORKER_URL);
+    const pending = reg.installing ?? reg.waiting;
+    if (!reg.active && pending) {
+      await new Promise<void>((resolve, reject) => {
+        pending.addEventListener("statechange", () => {
+          if (pending.state === "activated") resolve();
+          if (pending.state === "redundant") reject(new Error("notification worker redundant"));
+        });
+      });
+    }
+    return reg;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `onClick` for clicks on the notifications this page (`tabId`) showed; returns the
+ * function that stops listening.
+ */
+export function listenNotificationClicks(
+  tabId: string,
+  onClick: (click: NotificationClick) => void,
+): () => void {
+  if (typeof BroadcastChannel !== "function") return () => {};
+  const channel = new BroadcastChannel(NOTIFY_CHANNEL);
+  channel.onmessage = (e: MessageEvent<NotificationClick>) => {
+    if (e.data?.tabId === tabId) onClick(e.data);
+  };
+  return () => channel.close();
+}
+
 /** Watches the calls (call {@link update} with every snapshot and on `visibilitychange`). */
 export class IncomingAlert {
   readonly #host: AlertHost;
+  readonly #tabId: string;
   readonly #text: (call: CallInfo) => string;
   readonly #shown = new Map<string, { close(): void }>();
   #blink?: number;
   #baseTitle = "";
 
-  /** `text` is "Call from …" for one call, in the page's language. */
-  constructor(host: AlertHost, text: (call: CallInfo) => string) {
+  /** `tabId` is this page's phone tab; `text` is "Call from …" for one call, in its language. */
+  constructor(host: AlertHost, tabId: string, text: (call: CallInfo) => string) {
     this.#host = host;
+    this.#tabId = tabId;
     this.#text = text;
   }
 
@@ -79,7 +161,7 @@ export class IncomingAlert {
         const n = this.#host.notify(
           this.#text(call),
           call.number,
-          call.id,
+          { tabId: this.#tabId, callId: call.id },
           () => this.#host.focus(),
         );
         if (n) this.#shown.set(call.id, n);

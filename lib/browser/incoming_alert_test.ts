@@ -7,7 +7,13 @@ function fakeHost(allowed = true) {
   const state = {
     hidden: true,
     title: "SIP Phone",
-    shown: [] as { title: string; body: string; open: boolean; click: () => void }[],
+    shown: [] as {
+      title: string;
+      body: string;
+      data: { tabId: string; callId: string };
+      open: boolean;
+      click: () => void;
+    }[],
     focused: 0,
     timers: new Map<number, () => void>(),
   };
@@ -15,9 +21,9 @@ function fakeHost(allowed = true) {
   const host: AlertHost = {
     hidden: () => state.hidden,
     title: { get: () => state.title, set: (t) => state.title = t },
-    notify(title, body, _tag, onClick) {
+    notify(title, body, data, onClick) {
       if (!allowed) return undefined;
-      const n = { title, body, open: true, click: onClick };
+      const n = { title, body, data, open: true, click: onClick };
       state.shown.push(n);
       return { close: () => n.open = false };
     },
@@ -36,10 +42,12 @@ const text = (c: CallInfo) => `Call from ${c.number}`;
 
 Deno.test("[incoming_alert] a hidden tab: the title blinks and one notification shows", () => {
   const { host, state, tick } = fakeHost();
-  const alert = new IncomingAlert(host, text);
+  const alert = new IncomingAlert(host, "tab-1", text);
   alert.update([ringing]);
   alert.update([ringing]);
-  assertEquals(state.shown.map((n) => [n.title, n.body]), [["Call from 1001", "1001"]]);
+  assertEquals(state.shown.map((n) => [n.title, n.body, n.data]), [
+    ["Call from 1001", "1001", { tabId: "tab-1", callId: "c1" }],
+  ]);
   assertEquals(state.title, "☎ Call from 1001");
   tick();
   assertEquals(state.title, "SIP Phone");
@@ -56,7 +64,7 @@ Deno.test("[incoming_alert] a hidden tab: the title blinks and one notification 
 
 Deno.test("[incoming_alert] a visible tab, or notifications not allowed", () => {
   const { host, state } = fakeHost(false);
-  const alert = new IncomingAlert(host, text);
+  const alert = new IncomingAlert(host, "tab-1", text);
   state.hidden = false;
   alert.update([ringing]);
   assertEquals(state.title, "SIP Phone");
