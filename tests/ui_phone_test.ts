@@ -82,6 +82,8 @@ phoneTest("[ui] the phone says why a call ended and works from the keyboard", as
     // Nobody is registered as 1999: Kamailio answers 404.
     await anna.waitForSelector("[data-testid=call-ended][data-outcome=not-found]");
     await shot(anna, "ended-not-found");
+    assertEquals(await anna.inputValue("input[name=number]"), "1999", "back in the field to fix");
+    await anna.fill("input[name=number]", "");
 
     // The callee's tab is hidden: its title says who calls. Esc there declines.
     await boss.evaluate(() => {

@@ -34,6 +34,8 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
   const mic = useSignal<PermissionState | "unknown">("unknown");
   const notify = useSignal(typeof Notification === "function" ? Notification.permission : "denied");
   const input = useRef<HTMLInputElement>(null);
+  // Ended calls already shown (the engine keeps them in snapshots a while after the panel).
+  const seenEnded = useRef(new Set<string>());
   const live = snapshot.calls.filter((c) => c.state !== "ended");
   const canCall = snapshot.registration.state === "registered";
 
@@ -66,16 +68,18 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
 
   // Calls that end stay on the panel with why, for a few seconds.
   useEffect(() => {
-    const known = new Set(ended.value.map((e) => e.call.id));
     const fresh = snapshot.calls
-      .filter((c) => c.state === "ended" && !known.has(c.id))
+      .filter((c) => c.state === "ended" && !seenEnded.current.has(c.id))
       .map((call) => ({ call, outcome: callOutcome(call, snapshot.connection) }));
     if (!fresh.length) return;
+    for (const e of fresh) seenEnded.current.add(e.call.id);
     // Only the latest calls are worth a word: one that began after an older end replaces it.
     const newest = Math.max(...fresh.map((e) => e.call.startedAt));
     ended.value = [...ended.value.filter((e) => (e.call.endedAt ?? 0) >= newest), ...fresh];
     for (const e of fresh) {
       if (e.outcome === "mic-blocked") mic.value = "denied";
+      // A wrong number goes back to the field, to be corrected rather than typed again.
+      if (e.outcome === "not-found" && !number.value) number.value = e.call.number;
       setTimeout(() => dismiss(e.call.id), isProblem(e.outcome) ? PROBLEM_SHOW_MS : ENDED_SHOW_MS);
     }
     // Back to dialling: the number field takes the keyboard again.
