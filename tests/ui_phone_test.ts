@@ -25,7 +25,12 @@ async function openPhone(
   viewport = { width: 1000, height: 760 },
   permissions: string[] = [],
 ): Promise<Page> {
-  const context = await browser.browser.newContext({ viewport, permissions });
+  // Playwright reports a permission it was not given as "denied" (the fake media flags still
+  // let getUserMedia through): the microphone is granted, as a user who allowed it once has.
+  const context = await browser.browser.newContext({
+    viewport,
+    permissions: ["microphone", ...permissions],
+  });
   const page = await context.newPage();
   if (init) await page.addInitScript(init);
   const errors: string[] = [];
@@ -73,6 +78,7 @@ phoneTest("[ui] the phone says why a call ended and works from the keyboard", as
     const shot = (page: Page, name: string) =>
       page.screenshot({ path: `${ARTIFACTS}/phone-${name}-${lang}.png` });
 
+    assertEquals(await anna.$("[data-testid=mic-blocked]"), null, "an allowed microphone is quiet");
     // Focused on load; digits typed anywhere go to the number field; Enter calls.
     assertEquals(await anna.evaluate(() => document.activeElement?.getAttribute("name")), "number");
     await anna.evaluate(() => (document.activeElement as HTMLElement).blur());

@@ -90,6 +90,8 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
 
   // A call that connects takes the keyboard from an empty number field: digits become tones.
   const talkingId = live.find((c) => c.state === "connected")?.id;
+  // A call with audio proves the microphone works, whatever the permission query said.
+  if (talkingId && mic.value === "denied") mic.value = "granted";
   useEffect(() => {
     if (talkingId && document.activeElement === input.current && !number.value) {
       document.querySelector<HTMLElement>(`[data-call-id="${talkingId}"]`)?.focus();
