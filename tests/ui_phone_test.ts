@@ -148,6 +148,11 @@ phoneTest("[ui] the phone says why a call ended and works from the keyboard", as
     const hangupBox = await anna.locator("[data-testid=hangup]").boundingBox();
     await anna.click("[data-testid=call] button.ctl >> nth=2"); // the keypad opens below
     assertEquals(await anna.locator("[data-testid=hangup]").boundingBox(), hangupBox);
+    await anna.waitForSelector("[data-testid=call] .keypad");
+    // Esc closes the keypad first; the next one hangs up.
+    await anna.keyboard.press("Escape");
+    await anna.waitForSelector("[data-testid=call] .keypad", { state: "detached" });
+    assert(await anna.$("[data-testid=call][data-state=connected]"), "still talking");
     await anna.keyboard.press("Escape");
     await anna.waitForSelector("[data-testid=call-ended][data-outcome=hung-up]");
     await boss.waitForSelector("[data-testid=call-ended][data-outcome=remote-hung-up]");

@@ -43,6 +43,18 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
   const incoming = call.state === "incoming";
   const talking = call.state === "connected" || call.state === "held";
   if (!talking && panel.value) panel.value = "";
+  // Esc closes an open keypad or transfer form first; only the next Esc hangs up. (Capture:
+  // this runs before the page's key handler, which skips a handled key.)
+  useEffect(() => {
+    if (!panel.value) return;
+    const close = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      e.preventDefault();
+      panel.value = "";
+    };
+    document.addEventListener("keydown", close, true);
+    return () => document.removeEventListener("keydown", close, true);
+  }, [panel.value]);
   const toggle = (which: "keypad" | "transfer") => panel.value = panel.value === which ? "" : which;
   return (
     <article
