@@ -175,6 +175,21 @@ phoneTest("[ui] the phone says why a call ended and works from the keyboard", as
       },
     );
     await shot(denied, "bad-password");
+    // Dialling anyway says why nothing happens; Retry registers again (and is refused again).
+    await denied.keyboard.type("1001");
+    await denied.keyboard.press("Enter");
+    const offline = lang === "ru"
+      ? "Телефон не подключён к АТС."
+      : "The phone is not connected to the PBX.";
+    await denied.waitForSelector(`p.banner.error[role=alert]:has-text("${offline}")`);
+    assertEquals(await denied.$("[data-testid=call-ended]"), null, "no INVITE went out");
+    await denied.click("[data-testid=connection-retry]");
+    await denied.waitForSelector(
+      "[data-notice=connBadCredentials] [data-testid=connection-retry]",
+      {
+        timeout: 15_000,
+      },
+    );
   }
 });
 

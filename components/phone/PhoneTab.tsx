@@ -4,6 +4,7 @@ import { type Lang, t } from "../../lib/shared/i18n.ts";
 import { normalizeNumber } from "../../lib/shared/dial.ts";
 import { accountOf, type Me } from "../../lib/browser/phone_session.ts";
 import type { CallInfo, PhoneClient, PhoneSnapshot } from "../../lib/browser/phone/client.ts";
+import { PhoneError } from "../../lib/browser/phone/types.ts";
 import { type CallOutcome, callOutcome, isProblem } from "../../lib/browser/call_outcome.ts";
 import { keyAction, type KeyTarget } from "../../lib/browser/phone_keys.ts";
 import { answerCall, CallCard, EndedCallCard, withKeys } from "./CallCard.tsx";
@@ -41,7 +42,11 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
 
   const dial = (to = number.value) => {
     const target = normalizeNumber(to);
-    if (target && canCall) run(phone.call(target).then(() => number.value = ""));
+    if (!target) return;
+    // Offline, say why no call starts (a PBX may even take an INVITE from an unregistered phone,
+    // and refuse it with a 403 that reads as a forbidden number).
+    if (!canCall) run(Promise.reject(new PhoneError("not-registered", "not registered")));
+    else run(phone.call(target).then(() => number.value = ""));
   };
   const sendDtmf = (callId: string, key: string) => {
     dtmf.value = { ...dtmf.value, [callId]: (dtmf.value[callId] ?? "") + key };

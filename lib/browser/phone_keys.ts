@@ -66,7 +66,9 @@ export function keyAction(
   if (key === "Enter") {
     if (target === "control") return none;
     if (incoming) return { kind: "answer", callId: incoming.id };
-    return target === "page" ? { kind: "dial" } : none; // in the field the form submits
+    // From the field too (instead of the form's submit): while offline the Call button is
+    // disabled, and a dial then still says why nothing happens.
+    return { kind: "dial" };
   }
   if (target === "number") return none; // the field takes its own typing
   if (talking && DTMF_KEY.test(key)) return { kind: "dtmf", callId: talking.id, key };

@@ -15,9 +15,9 @@ Deno.test("[phone_keys] idle: digits anywhere go to the number field, Enter dial
   assertEquals(keyAction(press("#", "control"), []), { kind: "append", key: "#" });
   assertEquals(keyAction(press("Backspace"), []), { kind: "backspace" });
   assertEquals(keyAction(press("Enter"), []), { kind: "dial" });
-  // The field types and submits itself; buttons keep Enter; other fields keep every key.
+  // The field types itself; buttons keep Enter; other fields keep every key.
   assertEquals(keyAction(press("5", "number"), []), { kind: "none" });
-  assertEquals(keyAction(press("Enter", "number"), []), { kind: "none" });
+  assertEquals(keyAction(press("Enter", "number"), []), { kind: "dial" });
   assertEquals(keyAction(press("Enter", "control"), []), { kind: "none" });
   assertEquals(keyAction(press("5", "field"), []), { kind: "none" });
   assertEquals(keyAction(press("Escape"), []), { kind: "none" });
