@@ -12,6 +12,13 @@ import { PhoneTab } from "../components/phone/PhoneTab.tsx";
 import { HistoryTab } from "../components/phone/HistoryTab.tsx";
 import { SettingsTab } from "../components/phone/SettingsTab.tsx";
 import type { RunCommand } from "../components/phone/types.ts";
+import { ConnectionBanner } from "../components/phone/ConnectionBanner.tsx";
+import {
+  browserAlertHost,
+  IncomingAlert,
+  listenNotificationClicks,
+} from "../lib/browser/incoming_alert.ts";
+import { answerCall } from "../components/phone/CallCard.tsx";
 
 /** Props of the phone island. */
 export interface PhoneProps {
@@ -38,17 +45,46 @@ export default function Phone({ lang, auth }: PhoneProps) {
   // One client for the island's life: a token it refreshed stays for every later call.
   const [api] = useState(() => new FrameApi(auth));
 
+  const wasRegistered = useRef(false);
+
+  const run: RunCommand = (work) => work.catch((e) => error.value = errorText(lang, e));
+
   useEffect(() => {
+    const stops: (() => void)[] = [];
     startPhoneSession(api).then(({ phone, me: who }) => {
       phoneRef.current = phone;
       me.value = who;
-      snapshot.value = phone.state;
-      phone.stateChange.addListener((s) => snapshot.value = s);
+      const alert = new IncomingAlert(
+        browserAlertHost({ answer: t(lang, "answer"), decline: t(lang, "decline") }),
+        phone.tabId,
+        (call) => t(lang, "titleIncoming").replace("{who}", call.displayName || call.number),
+      );
+      const show = (s: PhoneSnapshot) => {
+        if (s.registration.state === "registered") wasRegistered.current = true;
+        // A new incoming call brings the phone tab forward, where Enter answers it.
+        const before = snapshot.value?.calls ?? [];
+        if (s.calls.some((c) => c.state === "incoming" && !before.some((b) => b.id === c.id))) {
+          tab.value = "phone";
+        }
+        snapshot.value = s;
+        alert.update(s.calls);
+      };
+      show(phone.state);
+      phone.stateChange.addListener(show);
+      const onVisibility = () => alert.update(phone.state.calls);
+      document.addEventListener("visibilitychange", onVisibility);
+      stops.push(() => document.removeEventListener("visibilitychange", onVisibility));
+      // Answer and Decline on the notification of a hidden tab.
+      stops.push(listenNotificationClicks(phone.tabId, ({ action, callId }) => {
+        tab.value = "phone";
+        if (action === "answer") run(answerCall(phone, callId));
+        if (action === "decline") run(phone.reject(callId, 603));
+      }));
     }).catch((e) => error.value = errorText(lang, e));
+    return () => stops.forEach((stop) => stop());
   }, []);
 
   const phone = phoneRef.current;
-  const run: RunCommand = (work) => work.catch((e) => error.value = errorText(lang, e));
 
   return (
     <main class="phone-app" aria-busy={snapshot.value === null}>
@@ -64,6 +100,16 @@ export default function Phone({ lang, auth }: PhoneProps) {
             ×
           </button>
         </p>
+      )}
+      {phone && snapshot.value && me.value && (
+        <ConnectionBanner
+          lang={lang}
+          phone={phone}
+          snapshot={snapshot.value}
+          me={me.value}
+          wasRegistered={wasRegistered.current}
+          run={run}
+        />
       )}
       {snapshot.value?.canPlaySound === false && (
         <p class="banner warn" role="status" data-testid="sound-blocked">

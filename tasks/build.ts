@@ -15,6 +15,7 @@ const STANDALONE_ENTRIES: string[] = [
   "client/phone_tab.ts",
   "client/background_boot.ts",
   "client/background.ts",
+  "client/notify_sw.ts",
 ];
 
 async function bundle(args: string[]): Promise<void> {

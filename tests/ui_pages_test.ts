@@ -37,9 +37,12 @@ phoneTest("[ui] phone and admin pages in both languages, registered through Kama
     }
     await using browser = await launchChromium();
     for (const [userId, who] of [[ADMIN, "admin"], [ANNA, "employee"]] as const) {
-      const page =
-        await (await browser.browser.newContext({ viewport: { width: 1100, height: 900 } }))
-          .newPage();
+      const page = await (await browser.browser.newContext({
+        viewport: { width: 1100, height: 900 },
+        // Not given, Playwright reports it "denied" and the phone says the microphone is blocked.
+        permissions: ["microphone"],
+      }))
+        .newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(e.message));
       const load = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId });

@@ -1,6 +1,5 @@
 import { type Lang, t, type TextKey } from "../../lib/shared/i18n.ts";
 import { accountOf, type Me } from "../../lib/browser/phone_session.ts";
-import { PHONE_ERROR_TEXT } from "../../lib/browser/error_text.ts";
 import type { PhoneSnapshot } from "../../lib/browser/phone/client.ts";
 
 const REGISTRATION_TEXT: Record<string, TextKey> = {
@@ -10,7 +9,7 @@ const REGISTRATION_TEXT: Record<string, TextKey> = {
   failed: "regFailed",
 };
 
-/** The registration state in the phone's header, with why it failed. */
+/** The registration state in the phone's header (what to do about a failure is in its banner). */
 export function Status({ lang, snapshot, me }: {
   lang: Lang;
   snapshot: PhoneSnapshot | null;
@@ -19,13 +18,11 @@ export function Status({ lang, snapshot, me }: {
   if (!snapshot || !me) return <span class="pill">{t(lang, "loading")}</span>;
   if (!accountOf(me)) return <span class="pill off">{t(lang, "regNoAccount")}</span>;
   const reg = snapshot.registration;
-  const reason = reg.error ? PHONE_ERROR_TEXT[reg.error.code] : undefined;
   return (
     <span class="status" data-testid="registration" data-state={reg.state}>
       <span class={`pill ${reg.state}`}>
         {t(lang, REGISTRATION_TEXT[reg.state] ?? "regUnregistered")}
       </span>
-      {reason && <span class="status-reason">{t(lang, reason)}</span>}
     </span>
   );
 }

@@ -127,6 +127,18 @@ export function targetUri(
   return uri;
 }
 
+/**
+ * The party a `Referred-By` header names (`"Anna" <sip:1001@pbx>` → `Anna`, `<sip:1001@pbx>` →
+ * `1001`), or undefined without one.
+ */
+export function referrerOf(header: string | undefined): string | undefined {
+  if (!header?.trim()) return undefined;
+  const name = header.match(/^\s*"([^"]+)"/)?.[1] ?? header.match(/^\s*([^<"]+?)\s*</)?.[1];
+  if (name?.trim()) return name.trim();
+  const user = header.match(/sips?:([^@;>\s]+)/i)?.[1];
+  return user ? decodeURIComponent(user) : header.trim();
+}
+
 /** Throws `invalid-state` unless the call is connected or held. */
 export function assertLive(rec: CallRecord): void {
   if (!LIVE_STATES.includes(rec.fsm.state)) {
@@ -344,7 +356,10 @@ export class Calls {
       remote.uri.user ?? remote.uri.toString(),
       CallState.Incoming,
       replaced?.info.mediaTabId,
-      { displayName: remote.displayName || undefined },
+      {
+        displayName: remote.displayName || undefined,
+        transferredFrom: referrerOf(invitation.request.getHeader("Referred-By")),
+      },
     );
     if (replaced) {
       // Attended transfer towards us: the new dialog replaces a call we already have.

@@ -87,7 +87,7 @@ export class Transfer {
         number || uri.toString(),
         CallState.Dialing,
         rec.info.mediaTabId ?? this.#tabs.best(),
-        { referredBy: rec.info.id },
+        { referredBy: rec.info.id, transferredFrom: rec.info.displayName || rec.info.number },
       );
       this.#calls.sendInvite(next, inviter);
     }).catch((error) => this.#log("warn", "REFER handling failed", error?.message));

@@ -89,6 +89,11 @@ export interface CallInfo {
   mediaTabId?: string;
   /** For a call we placed because of a transfer: the id of the call that asked for it. */
   referredBy?: string;
+  /**
+   * Who passed this call on to us: the `Referred-By` of a transferred incoming call, or the far
+   * party of the call that asked us (the transferee) to place this one.
+   */
+  transferredFrom?: string;
   /** Bitrix24's `CALL_ID` of the call card this call was dialled for (click-to-call). */
   bitrixCallId?: string;
   /** Epoch ms. */
