@@ -216,6 +216,13 @@ export class TabMedia {
         pairId = s.selectedCandidatePairId;
       }
     }
+    // Firefox has no transport stats: its pair in use says `selected` (non-standard); a nominated
+    // pair left over from before an ICE restart may still read succeeded.
+    if (!pairId) {
+      for (const s of byId.values()) {
+        if (s.type === "candidate-pair" && s.selected === true) pairId = s.id;
+      }
+    }
     if (!pairId) {
       for (const s of byId.values()) {
         if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pairId = s.id;
