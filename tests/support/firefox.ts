@@ -34,6 +34,9 @@ export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   "permissions.default.microphone": 1,
   "media.peerconnection.ice.loopback": true,
   "media.peerconnection.ice.obfuscate_host_addresses": false,
+  // No sound server here: without a mock output device every AudioContext stays "suspended"
+  // (Chromium headless has a fake output of its own), so nothing analyses the microphone.
+  "media.cubeb.force_mock_context": true,
   "media.autoplay.default": 0,
   "media.autoplay.blocking_policy": 0,
   // Background tabs keep timers running like foreground ones in tests.
