@@ -5,12 +5,11 @@
  * page errors, the self-test passing, and the dial pad used from the keyboard.
  * Screenshots go to test-artifacts/ as `firefox-*.png`, beside Chromium's.
  */
-import { assert, assertEquals } from "./support/assert.ts";
+import { assertEquals } from "./support/assert.ts";
 import { startBitrixHarness } from "./support/bitrix.ts";
 import { launchFirefox } from "./support/firefox.ts";
 import { startKamailio } from "./kamailio/kamailio.ts";
 import { firefoxPhoneTest } from "./phone/gate.ts";
-import { waitFor } from "./support/wait.ts";
 import type { Page } from "puppeteer-core";
 
 const ADMIN = 1;
@@ -105,87 +104,6 @@ firefoxPhoneTest("[ui] Firefox: phone and admin pages in both languages", async 
         }
         assertEquals(errors, []);
         await context.close();
-      });
-    }
-  }
-});
-
-/** Firefox's privacy settings the app meets inside the portal's (cross-site) frame. */
-const FRAME_MODES = [
-  { name: "default privacy settings", prefs: {}, shared: true },
-  { name: "all third-party cookies blocked", prefs: { "network.cookie.cookieBehavior": 1 } },
-] as const;
-
-firefoxPhoneTest("[ui] Firefox: the app inside the portal's cross-site frame", async (t) => {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  await using kamailio = await startKamailio();
-  for (const lang of ["en", "ru"] as const) {
-    await using h = await startBitrixHarness({ portal: { hostname: "127.0.0.2", language: lang } });
-    assertEquals((await h.install()).status, 200);
-    await h.widget(ADMIN, {
-      event: "UPDATECREED",
-      clientId: h.portal.app.clientId,
-      secretId: h.portal.app.clientSecret,
-    });
-    const sip = lang === "en" ? "2012" : "2022";
-    assertEquals(
-      (await h.widget(ADMIN, {
-        event: "SAVEUSERDATA",
-        userId: ANNA,
-        url: kamailio.wsUrl,
-        user: sip,
-        password: "secret",
-        sipUri: `sip:${sip}@test.local`,
-      })).status,
-      200,
-    );
-    for (const mode of FRAME_MODES) {
-      const shared = "shared" in mode;
-      await t.step(`${mode.name}, ${lang}`, async () => {
-        await using firefox = await launchFirefox({ prefs: mode.prefs });
-        const context = await firefox.newContext();
-        const openApp = async () => {
-          const page = await context.newPage();
-          await page.setViewport({ width: 1100, height: 800 });
-          await page.goto(h.portal.pageUrl({ userId: ANNA, placement: "DEFAULT", lang }));
-          const frame = await waitFor(
-            "the app frame",
-            () =>
-              Promise.resolve(
-                page.frames().find((f) =>
-                  f.url().startsWith(h.app.url) && !f.url().includes("/placement/background")
-                ),
-              ),
-          );
-          await frame.waitForSelector("[data-testid=registration][data-state=registered]", {
-            timeout: 20_000,
-          });
-          return { page, frame };
-        };
-        const first = await openApp();
-        const second = await openApp();
-        for (const { frame } of [first, second]) {
-          const banner = await frame.$("[data-testid=tabs-not-shared]");
-          assertEquals(banner === null, shared);
-        }
-        // One registration for the portal's tabs; where Firefox keeps the frames apart, one per
-        // app frame: each portal tab holds two (the page and the hidden background worker).
-        const expected = shared ? 1 : 4;
-        await waitFor(
-          `${expected} contacts`,
-          async () => (await kamailio.contacts(sip)) === expected,
-          { timeoutMs: 15_000 },
-        ).catch(async (e) => {
-          throw new Error(`${e.message}: ${await kamailio.contacts(sip)}`);
-        });
-        if (!shared) {
-          await first.page.bringToFront();
-          await first.page.screenshot({ path: `${ARTIFACTS}/firefox-tabs-not-shared-${lang}.png` });
-        }
-        await context.close();
-        await waitFor("no contact", async () => (await kamailio.contacts(sip)) === 0, {
-          timeoutMs: 15_000,
-        });
       });
     }
   }
