@@ -5,10 +5,15 @@
  *   context (fresh SharedWorker) per run;
  * - call setup: `call()` → established and → first inbound audio packet, far end answering
  *   at once;
- * - media migration: the media tab crashes mid-call → first audio packet in the other tab.
+ * - media migration: the media tab dies mid-call → first audio packet in the other tab.
+ *
+ * Each is measured twice in the same run, side by side: with Chromium at both ends, and with
+ * Firefox ESR as the measured party (bob, the far end, stays Chromium). Chromium's dying tab
+ * crashes; Firefox's closes without `beforeunload` (WebDriver BiDi cannot crash a tab).
+ * Without Firefox installed only Chromium's rows are printed.
  *
  * Timings are taken inside the pages (`performance.now()` / `Date.now()`), not through
- * Playwright round trips. Needs root for the loopback-only namespace:
+ * driver round trips. Needs root for the loopback-only namespace:
  *
  * ```sh
  * deno run -A bench/phone_bench.ts            # re-runs itself under unshare -n
@@ -22,9 +27,18 @@
 // deno-lint-ignore-file no-explicit-any no-console
 import { startKamailio } from "../tests/kamailio/kamailio.ts";
 import { launchChromium } from "../tests/support/chromium.ts";
-import { account, FAST, phoneBundles, PhonePage, startPageServer } from "../tests/phone/harness.ts";
+import { firefoxAvailable, launchFirefox } from "../tests/support/firefox.ts";
+import {
+  account,
+  type BrowserPage,
+  FAST,
+  killTab,
+  phoneBundles,
+  PhonePage,
+  startPageServer,
+} from "../tests/phone/harness.ts";
 import { loopbackOnly } from "../tests/phone/gate.ts";
-import { sleep } from "../tests/support/wait.ts";
+import { sleep, waitFor } from "../tests/support/wait.ts";
 
 const RUNS = Number(Deno.env.get("PHONE_BENCH_RUNS") ?? 7);
 
@@ -83,16 +97,27 @@ await bob.run((p) => {
   });
 });
 
-// ---- registration
-{
+/** What the bench needs of a browser: isolated contexts (own SharedWorker) with tabs. */
+interface PartyContext {
+  newPage(): Promise<BrowserPage>;
+  close(): Promise<void>;
+}
+interface PartyBrowser {
+  newContext(): Promise<PartyContext>;
+}
+
+type Kind = "Chromium" | "Firefox";
+
+async function benchRegistration(kind: Kind, party: PartyBrowser) {
   const connect: number[] = [];
   const register: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    await page.goto(`${server.origin}/phone.html`);
-    await page.waitForFunction(() => (globalThis as any).T !== undefined);
-    const r = await page.evaluate(async (a) => {
+    const ctx = await party.newContext();
+    const tab = await ctx.newPage();
+    await tab.goto(`${server.origin}/phone.html`);
+    const page = new PhonePage(tab, "bench");
+    await waitFor("test page", () => page.evaluate(() => (globalThis as any).T !== undefined));
+    const r = await page.evaluate(async (a: any) => {
       const T = (globalThis as any).T;
       const m = await T.module;
       const t0 = performance.now();
@@ -103,19 +128,14 @@ await bob.run((p) => {
       await phone.unregister();
       phone.close();
       return { connect: t1 - t0, register: t2 - t1 };
-    }, { account: account(`bench${i}`, kam.wsUrl), options: FAST });
+    }, { account: account(`bench${kind}${i}`, kam.wsUrl), options: FAST });
     connect.push(r.connect);
     register.push(r.register);
     await ctx.close();
   }
-  record("engine start (connectPhone → worker welcome)", connect);
-  record("registration after engine start (REGISTER, 401, REGISTER → 200)", register, 250);
+  record(`[${kind}] engine start (connectPhone → worker welcome)`, connect);
+  record(`[${kind}] registration (REGISTER, 401, REGISTER → 200)`, register, 250);
 }
-
-// ---- call setup
-const ctxA = await browser.newContext();
-const tab1 = await PhonePage.open(await ctxA.newPage(), server.origin, "alice-1");
-await tab1.register("alice", kam.wsUrl);
 
 async function timedCall(phone: PhonePage) {
   return await phone.run(async (p) => {
@@ -156,7 +176,7 @@ async function hangupAll(phone: PhonePage) {
   await bob.waitFor((s) => s.calls.every((c) => c.state === "ended"), 10_000);
 }
 
-{
+async function benchCalls(kind: Kind, tab1: PhonePage) {
   const established: number[] = [];
   const audio: number[] = [];
   let cold: { established: number; firstAudio: number } | undefined;
@@ -170,9 +190,11 @@ async function hangupAll(phone: PhonePage) {
     established.push(r.established);
     audio.push(r.firstAudio);
   }
-  record("call setup: INVITE → established (first call, cold getUserMedia)", [cold!.established]);
-  record("call setup: INVITE → established", established, 600);
-  record("call setup: INVITE → first inbound audio packet", audio, 600);
+  record(`[${kind}] call setup: INVITE → established (first call, cold getUserMedia)`, [
+    cold!.established,
+  ]);
+  record(`[${kind}] call setup: INVITE → established`, established, 600);
+  record(`[${kind}] call setup: INVITE → first inbound audio packet`, audio, 600);
 }
 
 // ---- media migration
@@ -190,54 +212,74 @@ async function inboundCall(phone: PhonePage): Promise<string> {
   return incoming.id;
 }
 
-for (const direction of ["outbound", "inbound"] as const) {
-  const migrate: number[] = [];
-  const reinvite: number[] = [];
-  const detect: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const page2 = await ctxA.newPage();
-    const tab2 = await PhonePage.open(page2, server.origin, "alice-2");
-    const id = direction === "outbound" ? (await timedCall(tab2)).id : await inboundCall(tab2);
-    await sleep(300);
-    // tab 1 watches for the first packet of the moved call (wall clock shared with Deno).
-    const watch = tab1.run((p, callId) =>
-      new Promise<number>((resolve) => {
-        const logs: string[] = [];
-        const off = p.log.addListener((e: any) => {
-          logs.push(e.message);
-          if (/gone/.test(e.message)) (globalThis as any).goneAt = Date.now();
-        });
-        const poll = async () => {
-          const st = await p.mediaStats(callId);
-          if (st && st.packetsReceived > 0) {
-            off();
-            const moved = logs.map((l) => l.match(/moved in (\d+) ms/)?.[1]).find(Boolean);
-            (globalThis as any).lastReinvite = Number(moved ?? NaN);
-            resolve(Date.now());
-          } else setTimeout(poll, 5);
-        };
-        poll();
-      }), id);
-    const cdp = await ctxA.newCDPSession(page2);
-    const t0 = Date.now();
-    cdp.send("Page.crash").catch(() => {});
-    const t1 = await Promise.race([
-      watch,
-      new Promise<number>((r) => setTimeout(() => r(NaN), 20_000)),
-    ]);
-    migrate.push(t1 - t0);
-    detect.push(await tab1.run(() => (globalThis as any).goneAt) - t0);
-    reinvite.push(await tab1.run(() => (globalThis as any).lastReinvite));
-    await page2.close().catch(() => {});
-    await hangupAll(tab1);
+async function benchMigration(kind: Kind, ctxA: PartyContext, tab1: PhonePage) {
+  for (const direction of ["outbound", "inbound"] as const) {
+    const migrate: number[] = [];
+    const reinvite: number[] = [];
+    const detect: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const page2 = await ctxA.newPage();
+      const tab2 = await PhonePage.open(page2, server.origin, "alice-2");
+      const id = direction === "outbound" ? (await timedCall(tab2)).id : await inboundCall(tab2);
+      await sleep(300);
+      // tab 1 watches for the first packet of the moved call (wall clock shared with Deno).
+      const watch = tab1.run((p, callId) =>
+        new Promise<number>((resolve) => {
+          const logs: string[] = [];
+          const off = p.log.addListener((e: any) => {
+            logs.push(e.message);
+            if (/gone/.test(e.message)) (globalThis as any).goneAt = Date.now();
+          });
+          const poll = async () => {
+            const st = await p.mediaStats(callId);
+            if (st && st.packetsReceived > 0) {
+              off();
+              const moved = logs.map((l) => l.match(/moved in (\d+) ms/)?.[1]).find(Boolean);
+              (globalThis as any).lastReinvite = Number(moved ?? NaN);
+              resolve(Date.now());
+            } else setTimeout(poll, 5);
+          };
+          poll();
+        }), id);
+      const t0 = Date.now();
+      killTab(page2);
+      const t1 = await Promise.race([
+        watch,
+        new Promise<number>((r) => setTimeout(() => r(NaN), 20_000)),
+      ]);
+      migrate.push(t1 - t0);
+      detect.push(await tab1.run(() => (globalThis as any).goneAt) - t0);
+      reinvite.push(await tab1.run(() => (globalThis as any).lastReinvite));
+      await page2.close().catch(() => {});
+      await hangupAll(tab1);
+    }
+    const label = direction === "outbound"
+      ? "call placed by the dead tab"
+      : "call answered by the dead tab";
+    const death = kind === "Chromium" ? "tab crash" : "tab closed";
+    record(`[${kind}] media migration (${label}): ${death} → first audio packet`, migrate, 500);
+    record(`[${kind}] media migration (${label}): tab death detected`, detect);
+    record(`[${kind}] media migration (${label}): re-INVITE round trip`, reinvite);
   }
-  const label = direction === "outbound"
-    ? "call placed by the dead tab"
-    : "call answered by the dead tab";
-  record(`media migration (${label}): tab crash → first audio packet elsewhere`, migrate, 500);
-  record(`media migration (${label}): tab death detected (Web Lock)`, detect);
-  record(`media migration (${label}): re-INVITE round trip`, reinvite);
 }
+
+async function benchParty(kind: Kind, party: PartyBrowser) {
+  await benchRegistration(kind, party);
+  const ctxA = await party.newContext();
+  const tab1 = await PhonePage.open(await ctxA.newPage(), server.origin, `alice-${kind}`);
+  await tab1.register("alice", kam.wsUrl);
+  await benchCalls(kind, tab1);
+  await benchMigration(kind, ctxA, tab1);
+  await ctxA.close();
+  await waitFor("alice unregistered", async () => (await kam.contacts("alice")) === 0);
+  await bob.run(() => ((globalThis as any).autoAnswer = true));
+}
+
+await benchParty("Chromium", browser);
+if (firefoxAvailable()) {
+  await using firefox = await launchFirefox();
+  await benchParty("Firefox", firefox);
+} else console.log("firefox-esr is not installed: Chromium's rows only");
 
 console.log(`\nphone engine benchmarks — median of ${RUNS} runs, loopback, fake media (ms)\n`);
 console.log("| measurement | median | min | max | target |");

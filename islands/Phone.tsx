@@ -116,6 +116,11 @@ export default function Phone({ lang, auth }: PhoneProps) {
           {t(lang, "soundBlockedHere")}
         </p>
       )}
+      {snapshot.value?.tabsShared === false && (
+        <p class="banner warn" role="status" data-testid="tabs-not-shared">
+          {t(lang, "tabsNotShared")}
+        </p>
+      )}
       {snapshot.value === null && !error.value && <p class="muted">{t(lang, "loading")}</p>}
       {phone && snapshot.value && tab.value === "phone" && (
         <PhoneTab lang={lang} phone={phone} snapshot={snapshot.value} me={me.value} run={run} />

@@ -23,6 +23,7 @@ class FakePhone {
     calls: [],
     devices: {},
     canPlaySound: true,
+    tabsShared: true,
   };
   readonly stateChange = new EmitterImpl<PhoneSnapshot>();
   readonly commands: unknown[][] = [];

@@ -71,6 +71,8 @@ const en = {
   soundBlockedHere: "Click anywhere on this page so that calls can ring and be heard.",
   soundBlocked:
     "No sound: this Bitrix24 page does not let the phone play audio. Open the SIP phone app and click it once.",
+  tabsNotShared:
+    "This browser keeps the phone in each Bitrix24 tab apart (third-party cookies are blocked), so every open tab registers a phone of its own and calls ring in each. To share one phone between tabs, allow cookies for this app's site in the browser's privacy settings.",
   mobileClickToCall:
     "Not dialled: calls started in the Bitrix24 mobile app cannot reach the browser phone yet. Dial the number from the SIP phone page.",
   historyEmpty: "No calls yet.",
@@ -262,6 +264,8 @@ const ru: Record<TextKey, string> = {
   soundBlockedHere: "Щёлкните в любом месте этой страницы, чтобы звонки было слышно.",
   soundBlocked:
     "Нет звука: эта страница Битрикс24 не даёт телефону воспроизводить звук. Откройте приложение SIP-телефона и щёлкните в нём.",
+  tabsNotShared:
+    "Этот браузер разделяет телефон по вкладкам Битрикс24 (сторонние cookie заблокированы): каждая открытая вкладка регистрирует свой телефон, и звонок звучит в каждой. Чтобы вкладки делили один телефон, разрешите cookie для сайта этого приложения в настройках приватности браузера.",
   mobileClickToCall:
     "Не набран: звонки из мобильного приложения Битрикс24 пока не доходят до браузерного телефона. Наберите номер на странице SIP-телефона.",
   historyEmpty: "Звонков пока нет.",

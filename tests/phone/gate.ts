@@ -8,6 +8,7 @@
  */
 import { kamailioAvailable } from "../kamailio/kamailio.ts";
 import { chromiumAvailable } from "../support/chromium.ts";
+import { firefoxMissing } from "../support/firefox.ts";
 import { IN_CI, requireService } from "../support/services.ts";
 
 /** True when every network interface is loopback (inside `unshare -n` with `lo` up). */
@@ -58,3 +59,14 @@ export function phoneTest(name: string, fn: (t: Deno.TestContext) => Promise<voi
 }
 
 export { IN_CI };
+
+/** Registers a phone test that also needs Firefox ESR (skipped without it, failed in CI). */
+export function firefoxPhoneTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: phoneTestIgnored() || firefoxMissing(),
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}

@@ -2,14 +2,18 @@
 /**
  * Test harness for the phone engine: bundles (or reuses) the phone's browser entries, serves
  * them with tiny HTML pages from `Deno.serve` on 127.0.0.1, and drives `connectPhone()` in
- * Chromium pages through Playwright.
+ * browser pages: Chromium through Playwright, Firefox through puppeteer-core (WebDriver BiDi).
+ * Both drivers' pages and frames take `evaluate(fn, arg)` alike; the few calls that differ
+ * (init scripts) are in {@link BrowserPage} helpers here, so every test reads the same in
+ * either browser.
  *
  * The page exposes `window.T` (see {@link PAGE_SCRIPT}): the client, recorded journal and DTMF
  * events, and small helpers, so tests stay short `evaluate` calls.
  *
  * @module
  */
-import type { Frame, Page } from "playwright-core";
+import type { Frame as PlaywrightFrame, Page as PlaywrightPage } from "playwright-core";
+import type { Frame as PuppeteerFrame, Page as PuppeteerPage } from "puppeteer-core";
 import { SIP_DOMAIN, SIP_PASSWORD } from "../kamailio/kamailio.ts";
 import type { CallInfo, MediaStats, PhoneSnapshot } from "../../lib/browser/phone/client.ts";
 import { waitFor } from "../support/wait.ts";
@@ -178,7 +182,55 @@ export const FAST = {
   reconnectMaxDelayMs: 1000,
 };
 
-type Target = Page | Frame;
+/** A browser tab from either driver. */
+export type BrowserPage = PlaywrightPage | PuppeteerPage;
+/** A tab or a frame from either driver. */
+export type Target = BrowserPage | PlaywrightFrame | PuppeteerFrame;
+
+/** What the harness needs of a target: `evaluate(fn, arg)`, which both drivers share. */
+interface Evaluates {
+  evaluate(fn: (arg: any) => unknown, arg?: unknown): Promise<any>;
+}
+
+function evaluate<R, A>(target: Target, fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R> {
+  return (target as unknown as Evaluates).evaluate(fn, arg);
+}
+
+/** True for a Firefox tab (puppeteer-core), false for a Chromium one (Playwright). */
+export function isPuppeteer(page: BrowserPage): page is PuppeteerPage {
+  return "evaluateOnNewDocument" in page;
+}
+
+/** Runs `fn` in every document the tab loads from now on, before its scripts. */
+export async function addInitScript(page: BrowserPage, fn: () => void): Promise<void> {
+  if (isPuppeteer(page)) await page.evaluateOnNewDocument(fn);
+  else await page.addInitScript(fn);
+}
+
+function logPageErrors(page: BrowserPage, name: string): void {
+  (page as PlaywrightPage).on("pageerror", (e: Error) => {
+    console.error(`[${name}] page error: ${e.message}`);
+  });
+  if (Deno.env.get("PHONE_VERBOSE")) {
+    (page as PlaywrightPage).on("console", (m: { text(): string }) => {
+      console.log(`[${name}] ${m.text()}`);
+    });
+  }
+}
+
+/**
+ * Takes a tab away mid-call the hardest way its driver allows: Chromium's renderer crashes
+ * (no `pagehide`, as when a tab's process dies); Firefox's tab closes without `beforeunload`
+ * (WebDriver BiDi cannot crash a content process).
+ */
+export async function killTab(page: BrowserPage): Promise<void> {
+  if (isPuppeteer(page)) {
+    await page.close({ runBeforeUnload: false }).catch(() => {});
+    return;
+  }
+  const cdp = await page.context().newCDPSession(page);
+  cdp.send("Page.crash").catch(() => {});
+}
 
 /** One phone page (a tab or an iframe) driven from the test. */
 export class PhonePage {
@@ -192,15 +244,14 @@ export class PhonePage {
 
   /** Opens `/phone.html` in `page` and connects the phone. */
   static async open(
-    page: Page,
+    page: BrowserPage,
     origin: string,
     name: string,
     options: Record<string, unknown> & { query?: string } = {},
   ): Promise<PhonePage> {
-    page.on("pageerror", (e) => console.error(`[${name}] page error: ${e.message}`));
+    logPageErrors(page, name);
     if (Deno.env.get("PHONE_VERBOSE")) {
-      page.on("console", (m) => console.log(`[${name}] ${m.text()}`));
-      await page.addInitScript(() => {
+      await addInitScript(page, () => {
         addEventListener("DOMContentLoaded", () => ((globalThis as any).T.echo = true));
       });
     }
@@ -215,33 +266,40 @@ export class PhonePage {
    * `localhost` (another site), as Bitrix24 embeds apps.
    */
   static async openInCrossSiteFrame(
-    page: Page,
+    page: BrowserPage,
     port: number,
     name: string,
     options: Record<string, unknown> = {},
   ): Promise<PhonePage> {
-    page.on("pageerror", (e) => console.error(`[${name}] page error: ${e.message}`));
-    if (Deno.env.get("PHONE_VERBOSE")) {
-      page.on("console", (m) => console.log(`[${name}] ${m.text()}`));
-    }
+    logPageErrors(page, name);
     const src = encodeURIComponent(`http://localhost:${port}/phone.html`);
     await page.goto(`http://127.0.0.1:${port}/top.html?src=${src}`);
+    const frames = (): (PlaywrightFrame | PuppeteerFrame)[] => page.frames();
     const frame = await waitFor(
       "phone frame",
-      () => Promise.resolve(page.frames().find((f) => f.url().includes("/phone.html"))),
+      () => Promise.resolve(frames().find((f) => f.url().includes("/phone.html"))),
     );
-    await frame.waitForFunction(() => (globalThis as any).T !== undefined);
+    await waitFor(
+      "phone script",
+      () => evaluate(frame, () => (globalThis as any).T !== undefined),
+    );
     const p = new PhonePage(frame, name);
     await p.connect(options);
     return p;
   }
 
+  /** Evaluates `fn(arg)` in the page (either driver). */
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R> {
+    return evaluate(this.target, fn, arg);
+  }
+
   /** Connects the phone client in the page. */
   connect(options: Record<string, unknown> = {}): Promise<{ host: string; tabId: string }> {
-    return this.target.evaluate((o) => (globalThis as any).T.connect(o), options);
+    return evaluate(this.target, (o) => (globalThis as any).T.connect(o), options);
   }
   #run<R>(fn: (phone: any, arg: any) => R | Promise<R>, arg?: unknown): Promise<R> {
-    return this.target.evaluate(
+    return evaluate(
+      this.target,
       ([source, a]) =>
         new Function("phone", "arg", `return (${source})(phone, arg)`)(
           (globalThis as any).T.phone,
@@ -269,7 +327,8 @@ export class PhonePage {
 
   /** Waits in the page until `predicate(snapshot)` (source is sent as text). */
   waitFor(predicate: (s: PhoneSnapshot) => boolean, timeoutMs = 10_000): Promise<PhoneSnapshot> {
-    return this.target.evaluate(
+    return evaluate(
+      this.target,
       ([src, ms]) => (globalThis as any).T.waitFor(src, ms),
       [predicate.toString(), timeoutMs] as const,
     );
@@ -281,7 +340,8 @@ export class PhonePage {
     direction?: "inbound" | "outbound",
     timeoutMs = 10_000,
   ): Promise<CallInfo> {
-    const snap: PhoneSnapshot = await this.target.evaluate(
+    const snap: PhoneSnapshot = await evaluate(
+      this.target,
       ([st, dir, ms]) =>
         (globalThis as any).T.phone.waitFor(
           (s: any) => s.calls.some((c: any) => c.state === st && (!dir || c.direction === dir)),
@@ -300,10 +360,10 @@ export class PhonePage {
     return this.run((p, id) => p.mediaStats(id), callId);
   }
   journal(): Promise<any[]> {
-    return this.target.evaluate(() => (globalThis as any).T.journal);
+    return evaluate(this.target, () => (globalThis as any).T.journal);
   }
   dtmfReceived(): Promise<any[]> {
-    return this.target.evaluate(() => (globalThis as any).T.dtmf);
+    return evaluate(this.target, () => (globalThis as any).T.dtmf);
   }
 }
 

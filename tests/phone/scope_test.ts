@@ -26,7 +26,7 @@ phoneTest(
     );
     await bob.register("bob", kam.wsUrl);
     const journal = (p: PhonePage) =>
-      p.target.evaluate(() => (globalThis as { T?: { journal: unknown[] } }).T!.journal.length);
+      p.evaluate(() => (globalThis as { T?: { journal: unknown[] } }).T!.journal.length);
 
     for (const host of ["worker", "tab"] as const) {
       await t.step(`${host} host`, async () => {

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startKamailio } from "../kamailio/kamailio.ts";
-import { audioFlowing, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
+import { audioFlowing, killTab, phoneBundles, PhonePage, startPageServer } from "./harness.ts";
 import { phoneTest } from "./gate.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -57,8 +57,7 @@ phoneTest(
     await t.step("tab 2 crashes mid-call: the call moves to tab 1 with audio", async () => {
       const aCall = (await tab1.state()).calls.find((c) => c.state === "connected")!;
       const bCall = (await b.state()).calls.find((c) => c.state === "connected")!;
-      const cdp = await ctxA.newCDPSession(tab2Page);
-      cdp.send("Page.crash").catch(() => {});
+      await killTab(tab2Page);
       const tab1Id = await tab1.run((p) => p.tabId);
       await waitFor(
         "media owner = tab 1",
@@ -90,8 +89,7 @@ phoneTest(
         await b.run((p, id) => p.answer(id), incoming.id);
         await tab3.waitForCall("connected");
         await audioFlowing(tab3, placed.id, b, incoming.id);
-        const cdp = await ctxA.newCDPSession(page3);
-        cdp.send("Page.crash").catch(() => {});
+        await killTab(page3);
         const tab1Id = await tab1.run((p) => p.tabId);
         await waitFor(
           "media owner = tab 1",

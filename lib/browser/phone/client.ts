@@ -169,6 +169,7 @@ const EMPTY: PhoneSnapshot = {
   calls: [],
   devices: {},
   canPlaySound: true,
+  tabsShared: true,
 };
 
 /**

@@ -6,6 +6,9 @@
  * - {@link TabHostConnection}: the fallback where a SharedWorker cannot start. One tab is
  *   elected host (a Web Lock, or, where locks are denied too, a BroadcastChannel election with
  *   heartbeats) and runs the engine in-page; the others reach it over a BroadcastChannel.
+ *   Where even BroadcastChannel is refused (Firefox with every third-party cookie blocked, in
+ *   a cross-site frame: SharedWorker, BroadcastChannel and Web Locks all throw SecurityError),
+ *   the tab hosts an engine of its own and says so (`tabsShared: false` in its snapshots).
  *   When the host tab dies another one takes over and every tab says hello again (calls that
  *   lived in the dead host are lost; registration is restored by the clients).
  *
@@ -85,11 +88,23 @@ const HOST_SILENCE_MS = 3500;
 const ELECTION_QUIET_MS = 400;
 const CLAIM_WAIT_MS = 300;
 
+/** The tabs' channel, or undefined where the browser refuses it (SecurityError). */
+function openBus(name: string): BroadcastChannel | undefined {
+  try {
+    return new BroadcastChannel(name);
+  } catch (error) {
+    if ((error as DOMException)?.name === "SecurityError") return undefined;
+    throw error;
+  }
+}
+
 /** Connection to an engine hosted by one elected tab (possibly this one). */
 export class TabHostConnection implements HostConnection {
   readonly kind = "tab";
   readonly #options: TabHostOptions;
-  readonly #bus: BroadcastChannel;
+  readonly #bus: Pick<BroadcastChannel, "postMessage" | "close" | "onmessage">;
+  /** No channel to other tabs: this tab hosts an engine for itself alone. */
+  readonly alone: boolean;
   readonly #since = Date.now();
   #hello?: () => TabHello;
   #onMessage?: (message: HostMessage) => void;
@@ -105,7 +120,9 @@ export class TabHostConnection implements HostConnection {
 
   constructor(options: TabHostOptions) {
     this.#options = options;
-    this.#bus = new BroadcastChannel(options.names.bus);
+    const bus = openBus(options.names.bus);
+    this.alone = bus === undefined;
+    this.#bus = bus ?? { postMessage() {}, close() {}, onmessage: null };
     this.#bus.onmessage = (m: MessageEvent<BusMessage>) => this.#onBus(m.data);
   }
 
@@ -255,7 +272,11 @@ export class TabHostConnection implements HostConnection {
     if (this.#engine || this.#closed) return;
     this.#claiming = undefined;
     this.#epoch = this.#since;
-    const engine = new PhoneEngine({ host: "tab", scope: this.#options.scope ?? "" });
+    const engine = new PhoneEngine({
+      host: "tab",
+      scope: this.#options.scope ?? "",
+      alone: this.alone,
+    });
     this.#engine = engine;
     this.#heartbeats = new HeartbeatWatch((tabId) => engine.detachTab(tabId, "heartbeat lost"));
     this.#hostTabId = this.#options.tabId;

@@ -53,6 +53,8 @@ export type { TabHello, TabLink } from "./tabs.ts";
 export interface PhoneEngineOptions {
   /** Which host runs this engine (reported in snapshots). */
   host: "worker" | "tab";
+  /** This engine serves only its own tab (no channel to other tabs). @defaultValue false */
+  alone?: boolean;
   /** Diagnostic log sink. @defaultValue console */
   log?: Log;
   /** Time and timers. @defaultValue {@link realClock} */
@@ -73,6 +75,7 @@ export interface PhoneEngineOptions {
 /** The shared phone engine. */
 export class PhoneEngine {
   readonly #hostKind: "worker" | "tab";
+  readonly #alone: boolean;
   readonly #log: Log;
   readonly #clock: Clock;
   readonly #tabs: Tabs;
@@ -89,6 +92,7 @@ export class PhoneEngine {
 
   constructor(options: PhoneEngineOptions) {
     this.#hostKind = options.host;
+    this.#alone = options.alone ?? false;
     this.#scope = options.scope;
     const clock = this.#clock = options.clock ?? realClock;
     const random = options.random ?? Math.random;
@@ -255,6 +259,7 @@ export class PhoneEngine {
       calls: this.#calls.records.map((r) => ({ ...r.info })),
       devices: { ...this.#devices },
       canPlaySound: this.#tabs.canPlaySound,
+      tabsShared: !this.#alone,
     };
   }
 

@@ -8,7 +8,7 @@
  */
 import { Core, Web } from "sip.js";
 import type { MediaConfig, MediaOp } from "./protocol.ts";
-import { type SdpCandidate, splitSdpCandidates } from "./proxy_sdh.ts";
+import { remapExtmap, type SdpCandidate, splitSdpCandidates } from "./proxy_sdh.ts";
 import { type DeviceSettings, type MediaStats, PhoneError } from "./types.ts";
 
 interface Handler {
@@ -82,7 +82,15 @@ export class TabMedia {
         const h = this.#handler(sdhId, callId, config);
         const options = this.#withDevices(args.options as Record<string, unknown>);
         try {
-          const description = await h.sdh.getDescription(options);
+          // A fresh connection keeps the dialog's header extension ids (see proxy_sdh.ts).
+          const extmap = args.extmap as Record<string, number> | undefined;
+          const modifiers = extmap
+            ? [
+              (d: RTCSessionDescriptionInit) =>
+                Promise.resolve({ ...d, sdp: remapExtmap(d.sdp ?? "", extmap) }),
+            ]
+            : undefined;
+          const description = await h.sdh.getDescription(options, modifiers);
           this.#applyMute(h, config.muted);
           if (h.deferred && !h.deferred.timer) {
             h.deferred.timer = setTimeout(
@@ -214,6 +222,13 @@ export class TabMedia {
         out.packetsSent += s.packetsSent ?? 0;
       } else if (s.type === "transport" && s.selectedCandidatePairId) {
         pairId = s.selectedCandidatePairId;
+      }
+    }
+    // Firefox has no transport stats: its pair in use says `selected` (non-standard); a nominated
+    // pair left over from before an ICE restart may still read succeeded.
+    if (!pairId) {
+      for (const s of byId.values()) {
+        if (s.type === "candidate-pair" && s.selected === true) pairId = s.id;
       }
     }
     if (!pairId) {

@@ -43,6 +43,10 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
   #dtlsClient?: boolean;
   /** The last rebind's options, until the next remote description is applied. */
   #rebound?: { iceControlling?: boolean; deferRemoteCandidates?: boolean; at: number };
+  /** RTP header extension ids of this call's dialog (URI → id), from every SDP either way. */
+  readonly #extmap = new Map<string, number>();
+  /** A rebind happened and the fresh connection has not made a description yet. */
+  #freshConnection = false;
   readonly #channel: MediaChannel;
   readonly #clock: Pick<Clock, "now">;
 
@@ -92,6 +96,7 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
   rebind(options: { iceControlling?: boolean; deferRemoteCandidates?: boolean } = {}): void {
     this.#sdhId = ProxySessionDescriptionHandler.newId();
     this.#dtlsClient = undefined;
+    this.#freshConnection = true;
     const fresh = options.iceControlling || options.deferRemoteCandidates;
     this.#rebound = fresh ? { ...options, at: this.#clock.now() } : undefined;
   }
@@ -101,9 +106,19 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     _modifiers?: SessionDescriptionHandlerModifier[],
   ): Promise<BodyAndContentType> {
     this.#assertOpen();
+    // A fresh connection offers its browser's own header extension ids, which need not be the
+    // dialog's (Firefox: 1 audio level, 3 mid, 7 transport-cc; Chromium: 3 transport-cc, 4 mid);
+    // a far end that keeps its connection refuses an id that now names another extension
+    // (Chromium: "RTP extension ID reassignment not supported"), so the tab renumbers them.
+    const extmap = this.#freshConnection && this.#extmap.size
+      ? Object.fromEntries(this.#extmap)
+      : undefined;
+    this.#freshConnection = false;
     const value = await this.#channel.request("getDescription", this.#sdhId, {
       options: jsonSafe(options ?? {}),
+      ...(extmap ? { extmap } : {}),
     }) as BodyAndContentType;
+    this.#learnExtmap(value.body);
     const setup = sdpSetup(value.body);
     if (setup === "active") this.#dtlsClient = true;
     else if (setup === "passive") this.#dtlsClient = false;
@@ -122,6 +137,7 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     this.#assertOpen();
     const rebound = this.#rebound;
     this.#rebound = undefined;
+    this.#freshConnection = false;
     const fresh: Record<string, unknown> = {};
     if (rebound?.iceControlling) fresh.iceControlling = true;
     if (rebound?.deferRemoteCandidates) {
@@ -135,6 +151,7 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
       options: jsonSafe(options ?? {}),
       ...fresh,
     });
+    this.#learnExtmap(sdp);
     const setup = sdpSetup(sdp);
     if (setup === "active") this.#dtlsClient = false;
     else if (setup === "passive") this.#dtlsClient = true;
@@ -151,6 +168,10 @@ export class ProxySessionDescriptionHandler implements SessionDescriptionHandler
     if (this.#closed) return;
     this.#closed = true;
     this.#channel.notify("close", this.#sdhId, {});
+  }
+
+  #learnExtmap(sdp: string): void {
+    for (const [uri, id] of Object.entries(sdpExtmap(sdp))) this.#extmap.set(uri, id);
   }
 
   #assertOpen(): void {
@@ -203,4 +224,41 @@ export function splitSdpCandidates(sdp: string): { sdp: string; candidates: SdpC
     }).join(eol);
   });
   return { sdp: sections.join(eol), candidates };
+}
+
+const EXTMAP = /^a=extmap:(\d+)(\/\w+)?\s+(\S+)(.*)$/;
+
+/** The RTP header extensions of an SDP's audio sections: URI → id. */
+export function sdpExtmap(sdp: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of sdp.split(/\r?\n/)) {
+    const m = line.match(EXTMAP);
+    if (m) out[m[3]] = Number(m[1]);
+  }
+  return out;
+}
+
+/**
+ * Renumbers an SDP's `a=extmap` lines so that every extension the dialog already knows keeps
+ * its id and no other extension takes one of those ids (RFC 8285 allows ids 1–14 in the
+ * one-byte form, 1–255 in the two-byte one; new ones take the lowest free id). Other lines are
+ * unchanged.
+ */
+export function remapExtmap(sdp: string, known: Record<string, number>): string {
+  const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
+  const taken = new Set(Object.values(known));
+  const assigned = new Map<string, number>(Object.entries(known));
+  const idFor = (uri: string): number => {
+    const id = assigned.get(uri);
+    if (id !== undefined) return id;
+    let free = 1;
+    while (taken.has(free)) free++;
+    taken.add(free);
+    assigned.set(uri, free);
+    return free;
+  };
+  return sdp.split(/\r?\n/).map((line) => {
+    const m = line.match(EXTMAP);
+    return m ? `a=extmap:${idFor(m[3])}${m[2] ?? ""} ${m[3]}${m[4]}` : line;
+  }).join(eol);
 }

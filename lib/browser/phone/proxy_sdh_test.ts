@@ -4,7 +4,9 @@ import {
   DEFER_CANDIDATES_MIN_MS,
   type MediaChannel,
   ProxySessionDescriptionHandler,
+  remapExtmap,
   sdpAudioDirection,
+  sdpExtmap,
   sdpSetup,
   splitSdpCandidates,
 } from "./proxy_sdh.ts";
@@ -125,4 +127,43 @@ Deno.test("[phone] splitSdpCandidates", () => {
   assertEquals(splitSdpCandidates(lite), { sdp: lite, candidates: [] });
   // No candidates, LF line ends.
   assertEquals(splitSdpCandidates("v=0\nm=audio 9 RTP/AVP 0\na=mid:0\n").candidates, []);
+});
+
+// Header extensions as Chromium 150 and Firefox 153 ESR offer them for audio.
+const CHROMIUM_EXTMAP = "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n" +
+  "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n" +
+  "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n" +
+  "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n";
+const FIREFOX_EXTMAP = "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n" +
+  "a=extmap:2/recvonly urn:ietf:params:rtp-hdrext:csrc-audio-level\r\n" +
+  "a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid\r\n" +
+  "a=extmap:7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n";
+
+Deno.test("[phone] remapExtmap keeps the dialog's header extension ids", () => {
+  const known = sdpExtmap(OFFER + CHROMIUM_EXTMAP);
+  assertEquals(known["urn:ietf:params:rtp-hdrext:sdes:mid"], 4);
+  const remapped = remapExtmap(OFFER + FIREFOX_EXTMAP, known);
+  assertEquals(
+    remapped,
+    OFFER + "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n" +
+      // Unknown to the dialog: the lowest id no known extension uses.
+      "a=extmap:5/recvonly urn:ietf:params:rtp-hdrext:csrc-audio-level\r\n" +
+      "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n" +
+      "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n",
+  );
+  assertEquals(remapExtmap(OFFER + CHROMIUM_EXTMAP, known), OFFER + CHROMIUM_EXTMAP);
+  assertEquals(remapExtmap(OFFER, known), OFFER);
+});
+
+Deno.test("[phone] a fresh connection's offer is told the dialog's extension ids", async () => {
+  const { channel, calls } = fakeChannel();
+  const sdh = new ProxySessionDescriptionHandler(channel);
+  await sdh.setDescription(OFFER + CHROMIUM_EXTMAP);
+  await sdh.getDescription();
+  assertEquals(calls.at(-1)!.args.extmap, undefined); // the same connection keeps its own
+  sdh.rebind();
+  await sdh.getDescription();
+  assertEquals(calls.at(-1)!.args.extmap, sdpExtmap(CHROMIUM_EXTMAP));
+  await sdh.getDescription();
+  assertEquals(calls.at(-1)!.args.extmap, undefined);
 });

@@ -139,6 +139,12 @@ export interface PhoneSnapshot {
   devices: DeviceSettings;
   /** Some connected page may play sound (the ringtone, the far party); false: nothing can ring. */
   canPlaySound: boolean;
+  /**
+   * Other tabs can join this engine. False where the browser gives the page no way to reach
+   * its other tabs (Firefox with every third-party cookie blocked refuses SharedWorker,
+   * BroadcastChannel and Web Locks in a cross-site frame): each tab then registers on its own.
+   */
+  tabsShared: boolean;
 }
 
 /** One call-journal event, reported to `/api/calls` by exactly one page. */
