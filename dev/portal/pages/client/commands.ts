@@ -56,8 +56,10 @@ const base: Record<string, Handler> = {
     const r = f.layout.getBoundingClientRect();
     cb({ width: r.width, height: r.height });
   },
+  // The page's heading only, never the tab's title: applayout.js setTitle calls
+  // BX.ajax.UpdatePageTitle, which sets #pagetitle (UpdateWindowTitle is the one for
+  // document.title, and setTitle does not call it).
   setTitle(_f, p, cb) {
-    document.title = String(p.title);
     const h = byTestId("page-title");
     if (h) h.textContent = String(p.title);
     cb(p);
