@@ -28,6 +28,7 @@ import { Metrics } from "./metrics.ts";
 import { CachedReadiness } from "./readiness.ts";
 import { CallOutBudget, INSTALL_CHECK_BUDGET } from "./rate_limit.ts";
 import type { AppServices } from "./state.ts";
+import { PushHub, type PushHubOptions } from "./push/hub.ts";
 
 /** Default database of the embedded mode. */
 const DEFAULT_DATABASE_URL = "pglite:./data/pg";
@@ -95,6 +96,8 @@ export async function openServices(
       /** How long a frame user's admin flag and activity are trusted (default 5 minutes). */
       frameRecheckMs?: number;
     };
+    /** Push channel timings and limits (tests shorten them). */
+    push?: PushHubOptions;
   } = {},
 ): Promise<Services> {
   const metrics = new Metrics();
@@ -139,6 +142,14 @@ export async function openServices(
     leaseMs: opts.bitrix?.syncLeaseMs,
   });
   const retention = new CallRetention(database.db);
+  const push = new PushHub(database, opts.push);
+  // Streams of an uninstalled portal end on this instance (other instances hear of it when
+  // their own uninstall check or the stream's next ticket fails).
+  changes.onChange((change) => {
+    if (change.uninstalled) push.closeStreams(change.portalId);
+  });
+  // The stream's listener needs the tables: started once migrations are in place.
+  migrated.then(() => closed ? undefined : push.start());
   const uninstaller = new Uninstaller(
     { portals, clients, changes },
     opts.bitrix?.uninstallRetryMs,
@@ -167,6 +178,7 @@ export async function openServices(
     },
     changes,
     metrics,
+    push,
     migrated,
     retention,
     isMigrated: () => applied,
@@ -176,6 +188,7 @@ export async function openServices(
       await callSync.stop();
       await retention.stop();
       uninstaller.stop();
+      await push.stop();
       await database.close();
       await secrets.close();
     },

@@ -25,6 +25,7 @@ import type { CachedReadiness } from "./readiness.ts";
 import type { CallOutBudget } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { ClientInfo } from "./proxy.ts";
+import type { PushHub } from "./push/hub.ts";
 
 /**
  * What handlers reach as `c.var.services` (built by `services.ts`, the composition root). The
@@ -55,6 +56,8 @@ export interface AppServices {
   changes: PortalChanges;
   /** This app's counters (`/metrics`). */
   metrics: Metrics;
+  /** The push channel to users' phones (streams, tickets, presence). */
+  push: PushHub;
   /** Whether migrations have been applied. */
   isMigrated(): boolean;
   /** Readiness answers reused briefly for clients off this host (`/readyz`). */
