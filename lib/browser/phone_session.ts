@@ -1,7 +1,8 @@
 /**
  * Starts the employee's phone in a page: asks the app who the user is (`GETME`: their SIP
  * account with its password, the portal's ICE servers), joins the phone engine of this portal
- * and user, reports the call journal to the server, and registers.
+ * and user, reports the call journal to the server, gives the engine push stream tickets, and
+ * registers.
  *
  * Every portal's app frames share one browser partition wherever browsers see the portals as
  * one site (Bitrix24's cloud domains are not on the Public Suffix List: every `*.bitrix24.ru`
@@ -66,6 +67,8 @@ export async function startPhoneSession(
       if (!(err instanceof ApiError && [400, 403, 404, 413].includes(err.status))) throw err;
     })
   );
+  // The engine's host holds the app's push stream for every page; any page can get it a ticket.
+  phone.onPushTicket(async () => new URL((await api.pushTicket()).url, location.href).href);
   const account = accountOf(me);
   if (account) phone.register(account).catch((err) => options.onRegisterError?.(err));
   return { phone, me, scope };

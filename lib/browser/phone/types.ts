@@ -134,6 +134,8 @@ export interface PhoneSnapshot {
   devices: DeviceSettings;
   /** Some connected page may play sound (the ringtone, the far party); false: nothing can ring. */
   canPlaySound: boolean;
+  /** The app's push stream held by this engine, and the last message id it handed out. */
+  push?: { state: "off" | "ticketing" | "connecting" | "open" | "waiting"; lastEventId?: number };
 }
 
 /** One call-journal event, reported to `/api/calls` by exactly one page. */
