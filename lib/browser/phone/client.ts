@@ -234,6 +234,7 @@ class Client implements PhoneClient {
   readonly #dtmf = new EmitterImpl<DtmfReceived>();
   readonly #push = new EmitterImpl<PushEvent>();
   #pushProvider?: () => Promise<string>;
+  #pushLastEventId?: number;
   readonly #logs = new EmitterImpl<EngineLog>();
   readonly #journal = new EmitterImpl<JournalEntry>();
   readonly #journalCallbacks = new Set<(e: JournalEntry) => void | Promise<void>>();
@@ -351,6 +352,7 @@ class Client implements PhoneClient {
       journal: this.#journalCallbacks.size > 0,
       scope: this.#scope,
       push: this.#pushProvider !== undefined,
+      pushLastEventId: this.#pushLastEventId,
     };
   }
 
@@ -438,6 +440,7 @@ class Client implements PhoneClient {
         this.#dtmf.emit(message.event);
         return;
       case "push":
+        this.#pushLastEventId = message.event.id;
         this.#push.emit(message.event);
         return;
       case "push-ticket":

@@ -182,6 +182,7 @@ export class PhoneEngine {
     link.send({ t: "welcome", snapshot: this.snapshot() });
     this.#updateRinger();
     if (hello.journal) this.#outbox.flush();
+    this.#push.seen(hello.pushLastEventId);
     this.#push.update();
     return true;
   }

@@ -81,6 +81,11 @@ export type ClientMessage =
     scope?: string;
     /** The page can get push stream tickets (`onPushTicket`). */
     push?: boolean;
+    /**
+     * The last push message id the page got: a new engine (the fallback host taken over)
+     * resumes the stream after it.
+     */
+    pushLastEventId?: number;
   }
   | { t: "cmd"; id: number; command: Command }
   | { t: "media-result"; id: number; ok: boolean; value?: unknown; error?: string; code?: string }

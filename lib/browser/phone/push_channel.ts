@@ -72,11 +72,12 @@ export class PushChannel {
 
   constructor(options: PushChannelOptions) {
     this.#o = {
-      minDelayMs: 1000,
-      maxDelayMs: 30_000,
-      ticketTimeoutMs: 10_000,
-      openStream: (url) => new EventSource(url) as unknown as EventSourceLike,
       ...options,
+      minDelayMs: options.minDelayMs ?? 1000,
+      maxDelayMs: options.maxDelayMs ?? 30_000,
+      ticketTimeoutMs: options.ticketTimeoutMs ?? 10_000,
+      openStream: options.openStream ??
+        ((url) => new EventSource(url) as unknown as EventSourceLike),
     };
   }
 
@@ -88,6 +89,15 @@ export class PushChannel {
   /** The id of the last message handed to the tabs. */
   get lastEventId(): number | undefined {
     return this.#lastEventId;
+  }
+
+  /**
+   * A page says the last id it got (in its hello): an engine that has seen none (a new host
+   * after a takeover) resumes after it.
+   */
+  seen(lastEventId: number | undefined): void {
+    if (lastEventId === undefined || this.#lastEventId !== undefined) return;
+    if (Number.isSafeInteger(lastEventId) && lastEventId >= 0) this.#lastEventId = lastEventId;
   }
 
   /** Tabs or their subscriptions changed: connect when someone can get tickets, else stop. */
@@ -160,6 +170,7 @@ export class PushChannel {
       if (this.#lastEventId !== undefined && message.id <= this.#lastEventId) return;
       this.#lastEventId = message.id;
       this.#o.tabs.broadcast({ t: "push", event: message });
+      this.#o.onChange(); // the snapshot's last id
     };
     source.onerror = () => {
       if (this.#source !== source) return;

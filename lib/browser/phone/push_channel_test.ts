@@ -147,3 +147,15 @@ Deno.test("[phone] push: a page that does not answer is replaced; the last one l
   clock.tick(60_000);
   assertEquals(sources.length, 1, "nothing opened without a page");
 });
+
+Deno.test("[phone] push: a new engine resumes after the last id its pages got", () => {
+  // A host taken over: the new engine saw nothing, the pages say what they got.
+  const { engine, sources, attach, answer } = setup();
+  engine.attachTab(
+    { id: "t9", send: () => {} },
+    { t: "hello", tabId: "t9", visible: true, journal: false, pushLastEventId: 41 },
+  );
+  attach("t1", true);
+  answer("t1", "/s?ticket=T");
+  assertEquals(sources[0].url, "/s?ticket=T&lastEventId=41");
+});
