@@ -85,6 +85,14 @@ Deno.test({
     const next = await a.services.push.publish(portalId, ANNA, "note", { text: "second" });
     assertEquals(payload(await reader.nextEvent()).id, String(next));
 
+    // B's metrics count its stream and what it sent; A's what it published.
+    const metricsOf = async (app: TestApp) => await (await fetch(`${app.url}/metrics`)).text();
+    const onB = await metricsOf(b);
+    assert(onB.includes("\npush_streams 1\n"), onB);
+    assert(onB.includes("\npush_delivered_total 2\n"), onB);
+    assert(onB.includes("\npush_listening 1\n"), onB);
+    assert((await metricsOf(a)).includes("\npush_published_total 3\n"));
+
     await reader.cancel();
     await waitFor(
       "Anna offline on A",
