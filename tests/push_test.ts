@@ -12,6 +12,7 @@ import { readJson } from "./support/http.ts";
 import { noPostgres, startPostgres } from "./support/postgres.ts";
 import { SseReader } from "./support/sse.ts";
 import { waitFor } from "./support/wait.ts";
+import { t } from "../lib/shared/i18n.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 
 const ANNA = 2;
@@ -208,5 +209,66 @@ Deno.test({
     const res = await fetch(`${quick.url}/api/push/stream?ticket=${ticket}`);
     assertEquals(res.status, 401);
     await res.body?.cancel();
+  },
+});
+
+Deno.test({
+  name: "[push] a mobile click-to-call goes to the user's online browser phone as a dial; " +
+    "with no phone online it is finished at once with a reason",
+  ...options,
+  async fn() {
+    await using pg = await startPostgres();
+    await using h = await startBitrixHarness({ databaseUrl: pg.url });
+    const portalId = await installed(h);
+    await using b = await h.anotherInstance();
+    const finishes = () => h.portal.records.calls("telephony.externalcall.finish");
+
+    // Anna's phone holds its stream on B; the event reaches A.
+    const { reader } = await openStream(h, ANNA, b);
+    await waitFor("Anna online", () => h.app.services.push.isOnline(portalId, ANNA));
+    const { callId } = await h.portal.clickToCall({
+      userId: ANNA,
+      phoneNumber: "8 (495) 765-43-21",
+      isMobile: true,
+    });
+    const dial = payload(await reader.nextEvent());
+    assertEquals(dial.type, "dial");
+    assertEquals(dial.data, { callId, number: "+74957654321" });
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(finishes().length, 0, "waits for the phone's call");
+    // The phone dials it with the CALL_ID: the click-to-call's row is the one that is finished.
+    const sipCallId = "mobile-1@pbx";
+    const start = await h.calls(ANNA, {
+      body: {
+        phase: "start",
+        sipCallId,
+        direction: "outbound",
+        number: "+74957654321",
+        bitrixCallId: callId,
+      },
+    });
+    assertEquals(start.status, 200);
+    await start.body?.cancel();
+    for (
+      const body of [
+        { phase: "answer", sipCallId },
+        { phase: "end", sipCallId, sipStatus: 200, durationSec: 7 },
+      ]
+    ) (await h.calls(ANNA, { body })).body?.cancel();
+    await waitFor("the finish", () => finishes().length === 1 || undefined, { timeoutMs: 15_000 });
+    assertEquals(finishes()[0].params.CALL_ID, callId);
+    assertEquals(String(finishes()[0].params.STATUS_CODE), "200");
+    assertEquals(h.portal.records.calls("telephony.externalcall.register").length, 0);
+    await reader.cancel();
+
+    // John has no phone online: finished at once, not dialled, with a reason in words.
+    const john = await h.portal.clickToCall({ userId: JOHN, phoneNumber: "101", isMobile: true });
+    await waitFor("John's finish", () => finishes().length === 2 || undefined, {
+      timeoutMs: 15_000,
+    });
+    const finished = finishes()[1].params;
+    assertEquals([finished.CALL_ID, String(finished.STATUS_CODE)], [john.callId, "480"]);
+    // (in the portal's language: the emulator's portal is Russian)
+    assertEquals(finished.FAILED_REASON, t("ru", "mobileClickToCall"));
   },
 });

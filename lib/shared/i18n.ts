@@ -72,7 +72,7 @@ const en = {
   soundBlocked:
     "No sound: this Bitrix24 page does not let the phone play audio. Open the SIP phone app and click it once.",
   mobileClickToCall:
-    "Not dialled: calls started in the Bitrix24 mobile app cannot reach the browser phone yet. Dial the number from the SIP phone page.",
+    "Not dialled: the call was started in the Bitrix24 mobile app while no browser phone of this employee was online. Open Bitrix24 in a browser and dial again.",
   historyEmpty: "No calls yet.",
   historyIn: "Incoming",
   historyOut: "Outgoing",
@@ -216,7 +216,7 @@ const ru: Record<TextKey, string> = {
   soundBlocked:
     "Нет звука: эта страница Битрикс24 не даёт телефону воспроизводить звук. Откройте приложение SIP-телефона и щёлкните в нём.",
   mobileClickToCall:
-    "Не набран: звонки из мобильного приложения Битрикс24 пока не доходят до браузерного телефона. Наберите номер на странице SIP-телефона.",
+    "Не набран: звонок начат в мобильном приложении Битрикс24, когда браузерный телефон сотрудника не был в сети. Откройте Битрикс24 в браузере и наберите номер снова.",
   historyEmpty: "Звонков пока нет.",
   historyIn: "Входящий",
   historyOut: "Исходящий",

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { z } from "zod";
 
 /** What `POST /api/push/ticket` answers. */
 export interface PushTicketAnswer {
@@ -37,3 +38,18 @@ export function parsePushEvent(id: string, data: string): PushEvent | undefined 
     return undefined;
   }
 }
+
+/**
+ * `dial`: the user started a click-to-call where no call card appears (the Bitrix24 mobile
+ * app, `IS_MOBILE`): the browser phone dials `number` for Bitrix24's `callId`.
+ */
+export const PUSH_DIAL = "dial";
+
+/** The data of a `dial` message. */
+export const dialPushSchema = z.object({
+  callId: z.string().min(1).max(200),
+  number: z.string().min(1).max(64),
+});
+
+/** The data of a `dial` message. */
+export type DialPush = z.infer<typeof dialPushSchema>;
