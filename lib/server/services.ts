@@ -21,6 +21,7 @@ import { PortalClients } from "./bitrix/portal_clients.ts";
 import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
 import { EventAuthenticator } from "./bitrix/events.ts";
 import { CallSync } from "./bitrix/call_sync.ts";
+import { CallerLookup } from "./bitrix/caller_lookup.ts";
 import { Uninstaller } from "./bitrix/uninstall.ts";
 import { ConcurrencyLimit } from "./concurrency_limit.ts";
 import { PortalChanges } from "./portal_changes.ts";
@@ -173,6 +174,7 @@ export async function openServices(
         "too many installations are being checked; retry shortly",
       ),
       callSync,
+      callers: new CallerLookup({ clients }),
       uninstaller,
       installChecks: new CallOutBudget(INSTALL_CHECK_BUDGET),
     },
