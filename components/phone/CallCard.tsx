@@ -3,6 +3,7 @@ import { useEffect } from "preact/hooks";
 import { type Lang, t, type TextKey } from "../../lib/shared/i18n.ts";
 import { formatDuration, normalizeNumber } from "../../lib/shared/dial.ts";
 import type { CallInfo, PhoneClient } from "../../lib/browser/phone/client.ts";
+import type { CallerInfo } from "../../lib/shared/api/widget.ts";
 import { Keypad } from "./Keypad.tsx";
 import type { RunCommand } from "./types.ts";
 
@@ -17,27 +18,66 @@ const STATE_TEXT: Record<string, TextKey> = {
   ended: "stateEnded",
 };
 
+/** Who a caller is (the CRM), and where their responsible employee's phone is. */
+export interface CallerSource {
+  lookup(number: string): Promise<CallerInfo | null>;
+  /** The responsible employee's address for a transfer (their SIP account, else undefined). */
+  colleagueAddress(userId: number): Promise<string | undefined>;
+}
+
 /** One live call: its number, state and talk time, and what can be done with it. */
-export function CallCard({ lang, phone, call, run }: {
+export function CallCard({ lang, phone, call, run, callers }: {
   lang: Lang;
   phone: PhoneClient;
   call: CallInfo;
   run: RunCommand;
+  /** CRM look-ups of incoming callers (none: numbers only). */
+  callers?: CallerSource;
 }) {
   const panel = useSignal<"" | "keypad" | "transfer">("");
   const target = useSignal("");
   const now = useSignal(Date.now());
+  const caller = useSignal<CallerInfo | null>(null);
   useEffect(() => {
     const timer = setInterval(() => now.value = Date.now(), 1000);
     return () => clearInterval(timer);
   }, []);
+  useEffect(() => {
+    // Asked while it rings, never holding the ringing up; shown when the CRM answers.
+    if (call.direction !== "inbound" || !callers) return;
+    let current = true;
+    callers.lookup(call.number).then((found) => {
+      if (current) caller.value = found;
+    }, () => {});
+    return () => void (current = false);
+  }, [call.id]);
+  const who = caller.value;
+  const toResponsible = async (userId: number, inner: string | null) => {
+    const address = await callers?.colleagueAddress(userId).catch(() => undefined) ??
+      inner ?? undefined;
+    if (address) await phone.transfer(call.id, address);
+  };
   const incoming = call.state === "incoming";
   const talking = call.state === "connected" || call.state === "held";
   return (
     <article class={`card call ${call.state}`} data-testid="call" data-state={call.state}>
       <div class="call-head">
         <div>
-          <div class="call-number">{call.displayName || call.number}</div>
+          <div class="call-number" data-testid="call-title">
+            {who?.name || call.displayName || call.number}
+          </div>
+          {who && (
+            <div class="muted caller" data-testid="caller">
+              {[
+                call.number,
+                who.company,
+                who.responsibleId &&
+                `${t(lang, "crmResponsible")}: ${
+                  who.responsiblePhoneInner ?? `#${who.responsibleId}`
+                }`,
+              ].filter(Boolean).join(" · ")}
+            </div>
+          )}
           <div class="muted">
             {t(lang, STATE_TEXT[call.state] ?? "stateConnected")}
             {call.answeredAt &&
@@ -90,6 +130,16 @@ export function CallCard({ lang, phone, call, run }: {
             >
               {t(lang, "transfer")}
             </button>
+            {who?.responsibleId && (
+              <button
+                type="button"
+                class="secondary"
+                data-testid="transfer-responsible"
+                onClick={() => run(toResponsible(who.responsibleId!, who.responsiblePhoneInner))}
+              >
+                {t(lang, "transferToResponsible")}
+              </button>
+            )}
           </>
         )}
         {!incoming && (

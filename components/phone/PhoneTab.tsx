@@ -3,17 +3,18 @@ import { type Lang, t } from "../../lib/shared/i18n.ts";
 import { normalizeNumber } from "../../lib/shared/dial.ts";
 import { accountOf, type Me } from "../../lib/browser/phone_session.ts";
 import type { PhoneClient, PhoneSnapshot } from "../../lib/browser/phone/client.ts";
-import { CallCard } from "./CallCard.tsx";
+import { CallCard, type CallerSource } from "./CallCard.tsx";
 import { Keypad } from "./Keypad.tsx";
 import type { RunCommand } from "./types.ts";
 
 /** The dial pad and the live calls. */
-export function PhoneTab({ lang, phone, snapshot, me, run }: {
+export function PhoneTab({ lang, phone, snapshot, me, run, callers }: {
   lang: Lang;
   phone: PhoneClient;
   snapshot: PhoneSnapshot;
   me: Me | null;
   run: RunCommand;
+  callers?: CallerSource;
 }) {
   const number = useSignal("");
   const live = snapshot.calls.filter((c) => c.state !== "ended");
@@ -61,7 +62,14 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
           </div>
         )}
         {live.map((call) => (
-          <CallCard key={call.id} lang={lang} phone={phone} call={call} run={run} />
+          <CallCard
+            key={call.id}
+            lang={lang}
+            phone={phone}
+            call={call}
+            run={run}
+            callers={callers}
+          />
         ))}
       </section>
     </div>
