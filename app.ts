@@ -30,6 +30,8 @@ import * as bitrixCallback from "./routes/api/bitrix/callback.ts";
 import * as placementError from "./routes/api/bitrix/placement-error.ts";
 import * as widget from "./routes/api/bitrix/widget.ts";
 import * as calls from "./routes/api/calls.ts";
+import * as pushTicket from "./routes/api/push/ticket.ts";
+import * as pushStream from "./routes/api/push/stream.ts";
 import * as background from "./routes/placement/background.tsx";
 import * as metrics from "./routes/metrics.ts";
 
@@ -52,6 +54,8 @@ const ROUTES: [string, RouteModule][] = [
   ["/api/bitrix/placement-error", placementError],
   ["/api/bitrix/widget", widget],
   ["/api/calls", calls],
+  ["/api/push/ticket", pushTicket],
+  ["/api/push/stream", pushStream],
 ];
 
 /** Largest request body accepted (Bitrix24 forms and API bodies are small). */

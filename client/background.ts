@@ -22,6 +22,7 @@ if (auth) {
   });
   const { phone, scope } = await startPhoneSession(api, {
     onRegisterError: (error) => console.warn("SIP registration failed", error),
+    onDialError: (error) => console.warn("a call from the mobile app was not dialled", error),
   });
   const lang = pickLang(frame.getLang());
   if (!isSliderCopy(frame.placement.options)) {

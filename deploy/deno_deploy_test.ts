@@ -10,6 +10,42 @@ import { noPostgres, startPostgres } from "../tests/support/postgres.ts";
 import { freePort } from "../tests/support/ports.ts";
 import { waitUntilReady } from "../tests/support/http.ts";
 import { generateKey } from "../lib/server/secrets/crypto.ts";
+import { parseConfig } from "../lib/server/config.ts";
+import { openServices } from "../lib/server/services.ts";
+import { SseReader } from "../tests/support/sse.ts";
+
+/**
+ * The push stream of the deployed instance gets a message another instance (this process, on
+ * the same PostgreSQL) publishes: LISTEN/NOTIFY works in the Deploy shape.
+ */
+async function pushReachesDeployedInstance(url: string, env: Record<string, string>) {
+  const other = await openServices(parseConfig({ ...env, LOG_LEVEL: "error" }));
+  try {
+    const { portal } = await other.portals.upsertInstall({
+      memberId: "m-deploy",
+      domain: "acme.bitrix24.ru",
+      clientEndpoint: "https://acme.bitrix24.ru/rest/",
+      tokens: { accessToken: "a", refreshToken: "r", expiresAt: new Date(Date.now() + 3600e3) },
+      installedByUserId: 1,
+    });
+    const ticket = await other.push.issueTicket(portal.id, 7);
+    const res = await fetch(`${url}/api/push/stream?ticket=${ticket}`);
+    assertEquals(res.status, 200);
+    const reader = new SseReader(res.body!);
+    await reader.next(); // retry: the stream is open
+    const deadline = Date.now() + 10_000;
+    let delivered = false;
+    // The deployed instance listens once its hub has started: publish until it hears.
+    while (!delivered && Date.now() < deadline) {
+      await other.push.publish(portal.id, 7, "note", { from: "another instance" });
+      delivered = await reader.nextEvent(1000).then(() => true, () => false);
+    }
+    assertEquals(delivered, true, "the message reached the deployed instance's stream");
+    await reader.cancel();
+  } finally {
+    await other.close();
+  }
+}
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -50,6 +86,7 @@ Deno.test({
       await app.stdout.cancel();
       try {
         await waitUntilReady(`http://127.0.0.1:${port}`, { timeoutMs: 20_000, intervalMs: 100 });
+        await pushReachesDeployedInstance(`http://127.0.0.1:${port}`, env);
       } finally {
         app.kill("SIGTERM");
         await app.status;

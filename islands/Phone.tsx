@@ -9,6 +9,7 @@ import type { PhoneClient, PhoneSnapshot } from "../lib/browser/phone/client.ts"
 import { Tabs } from "../components/Tabs.tsx";
 import { Status } from "../components/phone/Status.tsx";
 import { PhoneTab } from "../components/phone/PhoneTab.tsx";
+import type { CallerSource } from "../components/phone/CallCard.tsx";
 import { HistoryTab } from "../components/phone/HistoryTab.tsx";
 import { SettingsTab } from "../components/phone/SettingsTab.tsx";
 import type { RunCommand } from "../components/phone/types.ts";
@@ -44,6 +45,11 @@ export default function Phone({ lang, auth }: PhoneProps) {
   const phoneRef = useRef<PhoneClient | null>(null);
   // One client for the island's life: a token it refreshed stays for every later call.
   const [api] = useState(() => new FrameApi(auth));
+  const [callers] = useState<CallerSource>(() => ({
+    lookup: async (number) => (await api.widget("GETCALLER", { number })).caller,
+    colleagueAddress: async (userId) =>
+      (await api.widget("GETTRANSFERTARGET", { userId })).sipUri ?? undefined,
+  }));
 
   const wasRegistered = useRef(false);
 
@@ -123,7 +129,14 @@ export default function Phone({ lang, auth }: PhoneProps) {
       )}
       {snapshot.value === null && !error.value && <p class="muted">{t(lang, "loading")}</p>}
       {phone && snapshot.value && tab.value === "phone" && (
-        <PhoneTab lang={lang} phone={phone} snapshot={snapshot.value} me={me.value} run={run} />
+        <PhoneTab
+          lang={lang}
+          phone={phone}
+          snapshot={snapshot.value}
+          me={me.value}
+          run={run}
+          callers={callers}
+        />
       )}
       {tab.value === "history" && <HistoryTab lang={lang} api={api} />}
       {phone && me.value && tab.value === "settings" && (

@@ -17,7 +17,7 @@ export const handler = define.handlers({
       throw new ForbiddenError("metrics are served to this host only; set METRICS_TOKEN");
     }
     c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    const { metrics, calls } = c.var.services;
-    return c.body(await metrics.render({ calls }));
+    const { metrics, calls, push } = c.var.services;
+    return c.body(await metrics.render({ calls, push }));
   },
 });

@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { startTestApp } from "./support/app.ts";
+import { SseReader } from "./support/sse.ts";
 import { findBinary, requireService } from "./support/services.ts";
 import { freePort, waitForPort } from "./support/ports.ts";
 import { run, stopProcess } from "./support/process.ts";
@@ -250,5 +251,52 @@ Deno.test({
 
     const accessLog = await Deno.readTextFile(`${setup.dir}/access.log`);
     assert(!accessLog.includes("DOMAIN="), "no query strings in the access log");
+  },
+});
+
+Deno.test({
+  name: "[nginx] push streams pass every event and heartbeat at once; no ticket in the access log",
+  ignore: noNginx,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using app = await startTestApp({ TRUST_PROXY: "true" }, { push: { heartbeatMs: 500 } });
+    const { portal } = await app.services.portals.upsertInstall({
+      memberId: "m-nginx",
+      domain: "acme.bitrix24.ru",
+      clientEndpoint: "https://acme.bitrix24.ru/rest/",
+      tokens: { accessToken: "a", refreshToken: "r", expiresAt: new Date(Date.now() + 3600_000) },
+      installedByUserId: 1,
+    });
+    const port = Number(new URL(app.url).port);
+    await using setup = await setUpNginx(port);
+    await using _nginx = await startNginx(setup);
+    using client = Deno.createHttpClient({ caCerts: [setup.caCert] });
+    const ticket = await app.services.push.issueTicket(portal.id, 7);
+    const res = await fetch(
+      `https://127.0.0.1:${setup.httpsPort}/api/push/stream?ticket=${ticket}`,
+      {
+        client,
+      },
+    );
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    const reader = new SseReader(res.body!);
+    assertEquals(await reader.next(), { kind: "retry", ms: 3000 });
+    // One small event, not a buffer's worth: it arrives at once through the proxy.
+    const started = performance.now();
+    await app.services.push.publish(portal.id, 7, "note", { n: 1 });
+    const event = await reader.nextEvent(2000);
+    assertEquals(JSON.parse(event.data), { type: "note", data: { n: 1 } });
+    assert(performance.now() - started < 1000, "not held in a proxy buffer");
+    // Heartbeats pass too (they keep nginx's read timeout and idle clients' proxies open).
+    let beat = await reader.next(2000);
+    while (beat.kind !== "comment" || beat.text !== "hb") beat = await reader.next(2000);
+    await reader.cancel();
+    // The ticket's query string is not in the access log.
+    await new Promise((r) => setTimeout(r, 200));
+    const accessLog = await Deno.readTextFile(`${setup.dir}/access.log`);
+    assertStringIncludes(accessLog, "GET /api/push/stream ");
+    assert(!accessLog.includes(ticket), "no ticket in the access log");
   },
 });

@@ -5,6 +5,7 @@ import { type Lang, t, type TextKey } from "../../lib/shared/i18n.ts";
 import { formatDuration, normalizeNumber } from "../../lib/shared/dial.ts";
 import type { CallInfo, PhoneClient } from "../../lib/browser/phone/client.ts";
 import { type CallOutcome, isProblem, outcomeText } from "../../lib/browser/call_outcome.ts";
+import type { CallerInfo } from "../../lib/shared/api/widget.ts";
 import { Icon, type IconName } from "./Icon.tsx";
 import { Keypad } from "./Keypad.tsx";
 import type { RunCommand } from "./types.ts";
@@ -20,11 +21,18 @@ const STATE_TEXT: Record<string, TextKey> = {
   ended: "stateEnded",
 };
 
+/** Who a caller is (the CRM), and where their responsible employee's phone is. */
+export interface CallerSource {
+  lookup(number: string): Promise<CallerInfo | null>;
+  /** The responsible employee's address for a transfer (their SIP account, else undefined). */
+  colleagueAddress(userId: number): Promise<string | undefined>;
+}
+
 /**
  * One live call. The layout never moves: who and the state on top, one row of controls, then
  * the large red hang-up (or Answer and Decline), then the keypad or transfer form when open.
  */
-export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
+export function CallCard({ lang, phone, call, run, dtmf, onDtmf, callers }: {
   lang: Lang;
   phone: PhoneClient;
   call: CallInfo;
@@ -32,14 +40,32 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
   /** Tones sent during this call. */
   dtmf: string;
   onDtmf: (key: string) => void;
+  /** CRM look-ups of incoming callers (none: numbers only). */
+  callers?: CallerSource;
 }) {
   const panel = useSignal<"" | "keypad" | "transfer">("");
   const target = useSignal("");
   const now = useSignal(Date.now());
+  const caller = useSignal<CallerInfo | null>(null);
   useEffect(() => {
     const timer = setInterval(() => now.value = Date.now(), 1000);
     return () => clearInterval(timer);
   }, []);
+  useEffect(() => {
+    // Asked while it rings, never holding the ringing up; shown when the CRM answers.
+    if (call.direction !== "inbound" || !callers) return;
+    let current = true;
+    callers.lookup(call.number).then((found) => {
+      if (current) caller.value = found;
+    }, () => {});
+    return () => void (current = false);
+  }, [call.id]);
+  const who = caller.value;
+  const toResponsible = async (userId: number, inner: string | null) => {
+    const address = await callers?.colleagueAddress(userId).catch(() => undefined) ??
+      inner ?? undefined;
+    if (address) await phone.transfer(call.id, address);
+  };
   const incoming = call.state === "incoming";
   const talking = call.state === "connected" || call.state === "held";
   if (!talking && panel.value) panel.value = "";
@@ -61,9 +87,9 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
       class={`card call ${call.state}`}
       data-testid="call"
       data-state={call.state}
-      aria-label={call.displayName || call.number}
+      aria-label={who?.name || call.displayName || call.number}
     >
-      <CallHead lang={lang} call={call}>
+      <CallHead lang={lang} call={call} who={who}>
         <div class="call-state" aria-live="polite">
           {t(lang, STATE_TEXT[call.state] ?? "stateConnected")}
           {call.answeredAt && (
@@ -76,6 +102,16 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf }: {
           <div class="dtmf-sent">
             {t(lang, "dtmfSent")}: <span data-testid="dtmf-sent">{dtmf}</span>
           </div>
+        )}
+        {talking && who?.responsibleId && (
+          <button
+            type="button"
+            class="secondary small"
+            data-testid="transfer-responsible"
+            onClick={() => run(toResponsible(who.responsibleId!, who.responsiblePhoneInner))}
+          >
+            {t(lang, "transferToResponsible")}
+          </button>
         )}
       </CallHead>
       {incoming && <p class="call-controls-space">{withKeys(t(lang, "incomingKeys"))}</p>}
@@ -224,18 +260,32 @@ export function EndedCallCard({ lang, call, outcome, canRedial, onRedial, onClos
   );
 }
 
-function CallHead({ lang, call, children }: {
+function CallHead({ lang, call, who, children }: {
   lang: Lang;
   call: CallInfo;
+  /** The caller as the CRM knows the number. */
+  who?: CallerInfo | null;
   children?: ComponentChildren;
 }) {
+  const name = who?.name || call.displayName;
   return (
     <div class="call-head">
       <div class="call-who">
-        <div class="call-number">{call.displayName || call.number}</div>
-        {call.displayName && call.displayName !== call.number && (
-          <div class="muted">{call.number}</div>
-        )}
+        <div class="call-number" data-testid="call-title">{name || call.number}</div>
+        {who
+          ? (
+            <div class="muted caller" data-testid="caller">
+              {[
+                call.number,
+                who.company,
+                who.responsibleId &&
+                `${t(lang, "crmResponsible")}: ${
+                  who.responsiblePhoneInner ?? `#${who.responsibleId}`
+                }`,
+              ].filter(Boolean).join(" · ")}
+            </div>
+          )
+          : name && name !== call.number && <div class="muted">{call.number}</div>}
         {call.transferredFrom && (
           <div class="call-note" data-testid="transferred-from">
             {t(lang, "transferredFrom").replace("{who}", call.transferredFrom)}

@@ -7,7 +7,7 @@ import type { CallInfo, PhoneClient, PhoneSnapshot } from "../../lib/browser/pho
 import { PhoneError } from "../../lib/browser/phone/types.ts";
 import { type CallOutcome, callOutcome, isProblem } from "../../lib/browser/call_outcome.ts";
 import { keyAction, type KeyTarget } from "../../lib/browser/phone_keys.ts";
-import { answerCall, CallCard, EndedCallCard, withKeys } from "./CallCard.tsx";
+import { answerCall, CallCard, type CallerSource, EndedCallCard, withKeys } from "./CallCard.tsx";
 import { Icon } from "./Icon.tsx";
 import { Keypad } from "./Keypad.tsx";
 import type { RunCommand } from "./types.ts";
@@ -22,12 +22,14 @@ interface Ended {
 }
 
 /** The dial pad and the live calls; the whole page's keyboard while it is shown. */
-export function PhoneTab({ lang, phone, snapshot, me, run }: {
+export function PhoneTab({ lang, phone, snapshot, me, run, callers }: {
   lang: Lang;
   phone: PhoneClient;
   snapshot: PhoneSnapshot;
   me: Me | null;
   run: RunCommand;
+  /** CRM look-ups of incoming callers. */
+  callers?: CallerSource;
 }) {
   const number = useSignal("");
   const ended = useSignal<Ended[]>([]);
@@ -219,6 +221,7 @@ export function PhoneTab({ lang, phone, snapshot, me, run }: {
                 phone={phone}
                 call={call}
                 run={run}
+                callers={callers}
                 dtmf={dtmf.value[call.id] ?? ""}
                 onDtmf={(k) =>
                   sendDtmf(call.id, k)}

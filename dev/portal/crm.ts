@@ -55,6 +55,13 @@ export class Crm {
     return this.#entities.find((e) => e.type === type && e.id === id);
   }
 
+  /** Adds a record (tests: a caller the CRM knows). */
+  add(entity: CrmEntity): CrmEntity {
+    const record = { ...entity, phones: [...entity.phones] };
+    this.#entities.push(record);
+    return record;
+  }
+
   /** Creates a lead for an unknown number, as CRM_CREATE=1 does. */
   createLead(phone: string, assignedById: number): CrmEntity {
     const id = Math.max(0, ...this.#entities.filter((e) => e.type === "LEAD").map((e) => e.id)) + 1;

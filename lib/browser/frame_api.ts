@@ -1,5 +1,6 @@
 /**
- * Browser-side client of the app's frame APIs (`/api/bitrix/widget`, `/api/calls`), typed by
+ * Browser-side client of the app's frame APIs (`/api/bitrix/widget`, `/api/calls`,
+ * `/api/push/ticket`), typed by
  * the contract (`lib/shared/api/`): widget actions are called by name with their request's
  * fields and resolve to their answer as JSON gives it (dates as ISO strings). It adds the frame
  * credentials, turns error bodies into `ApiError`, and on a 401 asks Bitrix24 for a fresh token
@@ -16,6 +17,7 @@ import type {
   CallReportInput,
   HistoryQuery,
 } from "../shared/api/calls.ts";
+import type { PushTicketAnswer } from "../shared/api/push.ts";
 
 /** Frame credentials: the user's access token and the portal's member id. */
 export interface FrameAuth {
@@ -113,6 +115,11 @@ export class FrameApi {
       if (value !== undefined) search.set(name, String(value));
     }
     return this.request("GET", search.size ? `/api/calls?${search}` : "/api/calls");
+  }
+
+  /** A single-use ticket for the user's push stream (`EventSource` cannot send headers). */
+  pushTicket(): Promise<PushTicketAnswer> {
+    return this.request("POST", "/api/push/ticket");
   }
 
   private async request<T>(

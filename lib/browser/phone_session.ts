@@ -1,7 +1,8 @@
 /**
  * Starts the employee's phone in a page: asks the app who the user is (`GETME`: their SIP
  * account with its password, the portal's ICE servers), joins the phone engine of this portal
- * and user, reports the call journal to the server, and registers.
+ * and user, reports the call journal to the server, gives the engine push stream tickets, and
+ * registers.
  *
  * Every portal's app frames share one browser partition wherever browsers see the portals as
  * one site (Bitrix24's cloud domains are not on the Public Suffix List: every `*.bitrix24.ru`
@@ -12,9 +13,11 @@
  * @module
  */
 import { ApiError, type FrameApi, type WidgetResult } from "./frame_api.ts";
-import type { JournalEntry, PhoneAccount, PhoneClient } from "./phone/client.ts";
+import type { CallInfo, JournalEntry, PhoneAccount, PhoneClient } from "./phone/client.ts";
 import type { CallReportInput } from "../shared/api/calls.ts";
 import { scopeKey } from "./phone/names.ts";
+import { claim as claimInBrowser, type Release } from "./claim.ts";
+import { dialPushSchema, PUSH_DIAL, type PushEvent } from "../shared/api/push.ts";
 
 /** Where the phone's page module is served (built by tasks/build.ts). */
 const PHONE_MODULE_URL = "/static/build/phone_tab.js";
@@ -53,7 +56,11 @@ export function phoneScope(memberId: string, userId: number): Promise<string> {
  */
 export async function startPhoneSession(
   api: FrameApi,
-  options: { onRegisterError?: (error: unknown) => void } = {},
+  options: {
+    onRegisterError?: (error: unknown) => void;
+    /** A pushed dial (a mobile click-to-call) could not be placed. */
+    onDialError?: (error: unknown) => void;
+  } = {},
 ): Promise<{ phone: PhoneClient; me: Me; scope: string }> {
   const me = await api.widget("GETME");
   const scope = await phoneScope(api.memberId, me.userId);
@@ -67,9 +74,55 @@ export async function startPhoneSession(
       if (!(err instanceof ApiError && [400, 403, 404, 413].includes(err.status))) throw err;
     })
   );
+  // The engine's host holds the app's push stream for every page; any page can get it a ticket.
+  phone.onPushTicket(async () => new URL((await api.pushTicket()).url, location.href).href);
+  phone.push.addListener((event) =>
+    dialPushed(phone, event, (key) => claimInBrowser(scope, key)).catch((err) =>
+      options.onDialError?.(err)
+    )
+  );
   const account = accountOf(me);
   if (account) phone.register(account).catch((err) => options.onRegisterError?.(err));
   return { phone, me, scope };
+}
+
+/**
+ * Dials a pushed `dial` (a click-to-call from the Bitrix24 mobile app, which raises no card)
+ * from exactly one page of the browser: the claim is the call card's own (`dial:<CALL_ID>`),
+ * held until the call ends, and a live call already dialled for that `CALL_ID` is left alone.
+ * Resolves to the call placed, or undefined when this page does not dial.
+ */
+export async function dialPushed(
+  phone: Pick<PhoneClient, "call" | "state" | "stateChange">,
+  event: PushEvent,
+  claim: (key: string) => Promise<Release | undefined>,
+): Promise<CallInfo | undefined> {
+  if (event.type !== PUSH_DIAL) return undefined;
+  const dial = dialPushSchema.safeParse(event.data);
+  if (!dial.success) return undefined;
+  const { callId, number } = dial.data;
+  const live = (c: CallInfo) => c.bitrixCallId === callId && c.state !== "ended";
+  if (phone.state.calls.some(live)) return undefined;
+  const release = await claim(`dial:${callId}`);
+  if (!release) return undefined; // another page dials it
+  try {
+    if (phone.state.calls.some(live)) {
+      release();
+      return undefined;
+    }
+    const call = await phone.call(number, { bitrixCallId: callId });
+    const ended = (snapshot: { calls: CallInfo[] }) => {
+      const now = snapshot.calls.find((c) => c.id === call.id);
+      if (now && now.state !== "ended") return;
+      phone.stateChange.removeListener(ended);
+      release();
+    };
+    phone.stateChange.addListener(ended);
+    return call;
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { phoneScope, toCallReport } from "./phone_session.ts";
-import type { JournalEntry } from "./phone/client.ts";
+import { dialPushed, phoneScope, toCallReport } from "./phone_session.ts";
+import type { CallInfo, JournalEntry, PhoneSnapshot } from "./phone/client.ts";
+import { EmitterImpl } from "./phone/emitter.ts";
 import { callReportSchema } from "../shared/api/calls.ts";
 
 const entry = (phase: JournalEntry["phase"], extra: Partial<JournalEntry> = {}): JournalEntry => ({
@@ -61,4 +62,43 @@ Deno.test("[phone_session] each portal and user has a phone scope of their own, 
   assertEquals(new Set(scopes).size, 3);
   assertEquals(scopes[0], await phoneScope(memberA, 2), "every page of the user finds it");
   for (const scope of scopes) assert(!scope.includes(memberA) && !scope.includes(memberB));
+});
+
+Deno.test("[phone_session] a pushed dial is placed once per browser, with its CALL_ID, and its claim held until it ends", async () => {
+  const stateChange = new EmitterImpl<PhoneSnapshot>();
+  const state = { calls: [] as CallInfo[] } as unknown as PhoneSnapshot;
+  const placed: [string, string | undefined][] = [];
+  const phone = {
+    state,
+    stateChange,
+    call: (number: string, options?: { bitrixCallId?: string }) => {
+      placed.push([number, options?.bitrixCallId]);
+      const call = {
+        id: "c1",
+        bitrixCallId: options?.bitrixCallId,
+        state: "calling",
+      } as unknown as CallInfo;
+      state.calls = [call];
+      return Promise.resolve(call);
+    },
+  };
+  const held = new Set<string>();
+  const claim = (key: string) => {
+    if (held.has(key)) return Promise.resolve(undefined);
+    held.add(key);
+    return Promise.resolve(() => void held.delete(key));
+  };
+  const dial = { id: 3, type: "dial", data: { callId: "CALL-9", number: "+74957654321" } };
+  assertEquals((await dialPushed(phone, dial, claim))?.id, "c1");
+  assertEquals(placed, [["+74957654321", "CALL-9"]]);
+  assertEquals([...held], ["dial:CALL-9"]);
+  // The same message again (another page, a replay): the live call is left alone.
+  assertEquals(await dialPushed(phone, dial, claim), undefined);
+  // Other messages and malformed dials are not dials.
+  assertEquals(await dialPushed(phone, { id: 4, type: "note", data: {} }, claim), undefined);
+  assertEquals(await dialPushed(phone, { ...dial, data: { callId: "" } }, claim), undefined);
+  assertEquals(placed.length, 1);
+  state.calls = [{ ...state.calls[0], state: "ended" } as CallInfo];
+  stateChange.emit(state);
+  assertEquals(held.size, 0, "released when the call ended");
 });

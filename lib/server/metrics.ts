@@ -124,7 +124,15 @@ export class Metrics {
   readonly vault = { logins: 0, renewals: 0, renewalFailures: 0 };
 
   /** The whole exposition; the sync backlog is asked of the database now. */
-  async render(live: { calls: { countPending(): Promise<number> } }): Promise<string> {
+  async render(live: {
+    calls: { countPending(): Promise<number> };
+    /** The push channel: open streams on this instance, its counters, whether it listens. */
+    push?: {
+      streamCount: number;
+      listening: boolean;
+      counters: { published: number; delivered: number; relistens: number };
+    };
+  }): Promise<string> {
     const backlog = await live.calls.countPending().catch(() => -1);
     const memory = Deno.memoryUsage();
     const counter = (name: string, help: string, value: number) =>
@@ -163,6 +171,31 @@ export class Metrics {
         "OAuth token refreshes that failed.",
         this.oauth.refreshFailures,
       ),
+      ...(live.push
+        ? [
+          ...gauge("push_streams", "Push streams open on this instance.", live.push.streamCount),
+          ...gauge(
+            "push_listening",
+            "1 while this instance listens for push notifications.",
+            live.push.listening ? 1 : 0,
+          ),
+          ...counter(
+            "push_published_total",
+            "Push messages published by this instance.",
+            live.push.counters.published,
+          ),
+          ...counter(
+            "push_delivered_total",
+            "Push messages sent on this instance's streams.",
+            live.push.counters.delivered,
+          ),
+          ...counter(
+            "push_relistens_total",
+            "Times this instance had to listen again (a lost notification connection).",
+            live.push.counters.relistens,
+          ),
+        ]
+        : []),
       ...counter("vault_logins_total", "Vault AppRole logins.", this.vault.logins),
       ...counter("vault_renewals_total", "Vault token renewals.", this.vault.renewals),
       ...counter(

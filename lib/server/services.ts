@@ -22,6 +22,7 @@ import { FrameAuthenticator } from "./bitrix/frame_auth.ts";
 import { EventAuthenticator } from "./bitrix/events.ts";
 import { PortalBudget } from "./bitrix/portal_budget.ts";
 import { CallSync } from "./bitrix/call_sync.ts";
+import { CallerLookup } from "./bitrix/caller_lookup.ts";
 import { Uninstaller } from "./bitrix/uninstall.ts";
 import { ConcurrencyLimit } from "./concurrency_limit.ts";
 import { PortalChanges } from "./portal_changes.ts";
@@ -29,6 +30,7 @@ import { Metrics } from "./metrics.ts";
 import { CachedReadiness } from "./readiness.ts";
 import { CallOutBudget, INSTALL_CHECK_BUDGET } from "./rate_limit.ts";
 import type { AppServices } from "./state.ts";
+import { PushHub, type PushHubOptions } from "./push/hub.ts";
 
 /** Default database of the embedded mode. */
 const DEFAULT_DATABASE_URL = "pglite:./data/pg";
@@ -98,6 +100,8 @@ export async function openServices(
       /** How long a frame user's admin flag and activity are trusted (default 5 minutes). */
       frameRecheckMs?: number;
     };
+    /** Push channel timings and limits (tests shorten them). */
+    push?: PushHubOptions;
   } = {},
 ): Promise<Services> {
   const metrics = new Metrics();
@@ -144,6 +148,14 @@ export async function openServices(
     budget: new PortalBudget(opts.bitrix?.syncRate, config.PORTAL_CLIENT_CACHE_SIZE),
   });
   const retention = new CallRetention(database.db);
+  const push = new PushHub(database, opts.push);
+  // Streams of an uninstalled portal end on this instance (other instances hear of it when
+  // their own uninstall check or the stream's next ticket fails).
+  changes.onChange((change) => {
+    if (change.uninstalled) push.closeStreams(change.portalId);
+  });
+  // The stream's listener needs the tables: started once migrations are in place.
+  migrated.then(() => closed ? undefined : push.start());
   const uninstaller = new Uninstaller(
     { portals, clients, changes },
     opts.bitrix?.uninstallRetryMs,
@@ -167,11 +179,13 @@ export async function openServices(
         "too many installations are being checked; retry shortly",
       ),
       callSync,
+      callers: new CallerLookup({ clients }),
       uninstaller,
       installChecks: new CallOutBudget(INSTALL_CHECK_BUDGET),
     },
     changes,
     metrics,
+    push,
     migrated,
     retention,
     isMigrated: () => applied,
@@ -181,6 +195,7 @@ export async function openServices(
       await callSync.stop();
       await retention.stop();
       uninstaller.stop();
+      await push.stop();
       await database.close();
       await secrets.close();
     },

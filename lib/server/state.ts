@@ -17,6 +17,7 @@ import type { PortalClients } from "./bitrix/portal_clients.ts";
 import type { FrameAuthenticator } from "./bitrix/frame_auth.ts";
 import type { EventAuthenticator } from "./bitrix/events.ts";
 import type { CallSync } from "./bitrix/call_sync.ts";
+import type { CallerLookup } from "./bitrix/caller_lookup.ts";
 import type { Uninstaller } from "./bitrix/uninstall.ts";
 import type { PortalChanges } from "./portal_changes.ts";
 import type { ConcurrencyLimit } from "./concurrency_limit.ts";
@@ -25,6 +26,7 @@ import type { CachedReadiness } from "./readiness.ts";
 import type { CallOutBudget } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { ClientInfo } from "./proxy.ts";
+import type { PushHub } from "./push/hub.ts";
 
 /**
  * What handlers reach as `c.var.services` (built by `services.ts`, the composition root). The
@@ -44,6 +46,8 @@ export interface AppServices {
     frameAuth: FrameAuthenticator;
     eventAuth: EventAuthenticator;
     callSync: CallSync;
+    /** Who is calling, from the portal's CRM (cached briefly per portal and number). */
+    callers: CallerLookup;
     /** ONAPPUNINSTALL confirmed with the portal; unconfirmed ones kept pending. */
     uninstaller: Uninstaller;
     /** Caps the first-install checks with Bitrix24 running at once. */
@@ -55,6 +59,8 @@ export interface AppServices {
   changes: PortalChanges;
   /** This app's counters (`/metrics`). */
   metrics: Metrics;
+  /** The push channel to users' phones (streams, tickets, presence). */
+  push: PushHub;
   /** Whether migrations have been applied. */
   isMigrated(): boolean;
   /** Readiness answers reused briefly for clients off this host (`/readyz`). */

@@ -11,6 +11,7 @@
 import type { Config } from "./config.ts";
 import type { FrameUser } from "./bitrix/frame_auth.ts";
 import type { PortalClients } from "./bitrix/portal_clients.ts";
+import type { CallerLookup } from "./bitrix/caller_lookup.ts";
 import type { PortalRepo } from "./db/portals.ts";
 import type { SipAccountRepo } from "./db/sip_accounts.ts";
 import type { PortalChanges } from "./portal_changes.ts";
@@ -39,7 +40,7 @@ export interface WidgetDeps {
   config: Pick<Config, "TURN_URLS" | "TURN_SHARED_SECRET" | "TURN_CREDENTIAL_TTL_SECONDS">;
   portals: PortalRepo;
   sipAccounts: SipAccountRepo;
-  bitrix: { clients: Pick<PortalClients, "forPortal"> };
+  bitrix: { clients: Pick<PortalClients, "forPortal">; callers: Pick<CallerLookup, "lookup"> };
   changes: Pick<PortalChanges, "changed">;
 }
 
@@ -198,6 +199,13 @@ export const widgetActions: { readonly [E in WidgetEvent]: WidgetAction<E> } = {
     access: "employee",
     async run({ sipAccounts }, { portal }, req) {
       return { sipUri: (await sipAccounts.get(portal.id, req.userId))?.sipUri ?? null };
+    },
+  },
+  GETCALLER: {
+    // Who is calling an employee's phone: what the portal's CRM shows any employee.
+    access: "employee",
+    async run({ bitrix }, { portal }, req) {
+      return { caller: await bitrix.callers.lookup(portal, req.number) };
     },
   },
 };

@@ -52,6 +52,7 @@ function fakeServices() {
     },
     bitrix: {
       clients: { forPortal: fake("clients.forPortal", client) },
+      callers: { lookup: fake("callers.lookup", null) },
     },
     changes: { changed: (..._args: unknown[]) => void touched.push("changes.changed") },
   };
@@ -91,6 +92,7 @@ function requestOf(event: WidgetEvent, target: number): ParsedWidgetRequest {
     SAVESETTINGS: { event: "SAVESETTINGS", settings: {} },
     GETPLACEMENTERRORS: { event: "GETPLACEMENTERRORS" },
     GETTRANSFERTARGET: { event: "GETTRANSFERTARGET", userId: target },
+    GETCALLER: { event: "GETCALLER", number: "+74951234567" },
   };
   return widgetRequestSchema(false).parse(bodies[event]);
 }
@@ -121,6 +123,7 @@ Deno.test("[widget] each action's access rule", () => {
     SAVESETTINGS: "admin",
     GETPLACEMENTERRORS: "admin",
     GETTRANSFERTARGET: "employee",
+    GETCALLER: "employee",
   };
   assertEquals(Object.fromEntries(EVENTS.map((e) => [e, widgetActions[e].access])), expected);
 });

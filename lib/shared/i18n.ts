@@ -57,6 +57,8 @@ const en = {
   keypad: "Keypad",
   transfer: "Transfer",
   transferTo: "Transfer to number",
+  crmResponsible: "Responsible",
+  transferToResponsible: "To the responsible",
   transferDo: "Transfer",
   incoming: "Incoming call",
   noCalls: "No active calls",
@@ -74,7 +76,7 @@ const en = {
   tabsNotShared:
     "This browser keeps the phone in each Bitrix24 tab apart (third-party cookies are blocked), so every open tab registers a phone of its own and calls ring in each. To share one phone between tabs, allow cookies for this app's site in the browser's privacy settings.",
   mobileClickToCall:
-    "Not dialled: calls started in the Bitrix24 mobile app cannot reach the browser phone yet. Dial the number from the SIP phone page.",
+    "Not dialled: the call was started in the Bitrix24 mobile app while no browser phone of this employee was online. Open Bitrix24 in a browser and dial again.",
   historyEmpty: "No calls yet.",
   historyIn: "Incoming",
   historyOut: "Outgoing",
@@ -250,6 +252,8 @@ const ru: Record<TextKey, string> = {
   keypad: "Клавиши",
   transfer: "Перевести",
   transferTo: "Перевести на номер",
+  crmResponsible: "Ответственный",
+  transferToResponsible: "Ответственному",
   transferDo: "Перевести",
   incoming: "Входящий звонок",
   noCalls: "Нет активных звонков",
@@ -267,7 +271,7 @@ const ru: Record<TextKey, string> = {
   tabsNotShared:
     "Этот браузер разделяет телефон по вкладкам Битрикс24 (сторонние cookie заблокированы): каждая открытая вкладка регистрирует свой телефон, и звонок звучит в каждой. Чтобы вкладки делили один телефон, разрешите cookie для сайта этого приложения в настройках приватности браузера.",
   mobileClickToCall:
-    "Не набран: звонки из мобильного приложения Битрикс24 пока не доходят до браузерного телефона. Наберите номер на странице SIP-телефона.",
+    "Не набран: звонок начат в мобильном приложении Битрикс24, когда браузерный телефон сотрудника не был в сети. Откройте Битрикс24 в браузере и наберите номер снова.",
   historyEmpty: "Звонков пока нет.",
   historyIn: "Входящий",
   historyOut: "Исходящий",

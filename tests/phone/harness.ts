@@ -87,7 +87,7 @@ export async function phoneBundles(): Promise<string> {
 
 /** Script of the test page: loads the phone module and exposes helpers as `window.T`. */
 export const PAGE_SCRIPT = `
-const T = window.T = { journal: [], dtmf: [], logs: [], errors: [], snapshots: 0, phone: null, echo: false };
+const T = window.T = { journal: [], dtmf: [], pushes: [], logs: [], errors: [], snapshots: 0, phone: null, echo: false };
 T.module = import("/build/phone_tab.js");
 T.connect = async (opts = {}) => {
   const m = await T.module;
@@ -95,6 +95,7 @@ T.connect = async (opts = {}) => {
   T.phone = phone;
   phone.stateChange.addListener(() => T.snapshots++);
   phone.dtmfReceived.addListener((e) => T.dtmf.push(e));
+  phone.push.addListener((e) => T.pushes.push(e));
   phone.log.addListener((e) => { T.logs.push(e.level + " " + e.message); if (T.echo) console.log("[engine] " + e.level + " " + e.message); });
   if (opts.journal !== false) phone.onJournal((e) => { T.journal.push(e); });
   return { host: phone.host, tabId: phone.tabId };
@@ -120,10 +121,18 @@ export interface PageServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Serves the harness pages and the bundles in `bundleDir` on 127.0.0.1:0. */
-export function startPageServer(bundleDir: string): PageServer {
+/**
+ * Serves the harness pages and the bundles in `bundleDir` on 127.0.0.1:0; `routes` answer
+ * paths of their own first (an app's API on the pages' origin, for `EventSource`).
+ */
+export function startPageServer(
+  bundleDir: string,
+  routes: Record<string, (req: Request) => Response | Promise<Response>> = {},
+): PageServer {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const url = new URL(req.url);
+    const route = routes[url.pathname];
+    if (route) return await route(req);
     if (url.pathname === "/phone.html") {
       const response = html(`<body><script type="module">${PAGE_SCRIPT}</script></body>`);
       // ?nomic: the page may not use the microphone (as in an iframe without allow="microphone").

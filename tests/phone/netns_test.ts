@@ -39,7 +39,7 @@ Deno.test({
         "-n",
         "bash",
         "-c",
-        'ip link set lo up && exec "$0" test -A tests/phone/ tests/ui_pages_test.ts tests/ui_pages_firefox_test.ts tests/bitrix_phone_e2e_test.ts tests/reliability/browser_tenants_attack_test.ts',
+        'ip link set lo up && exec "$0" test -A tests/phone/ tests/ui_pages_test.ts tests/ui_pages_firefox_test.ts tests/bitrix_phone_e2e_test.ts tests/caller_e2e_test.ts tests/reliability/browser_tenants_attack_test.ts',
         Deno.execPath(),
       ],
       cwd: root,

@@ -15,6 +15,8 @@
  * | `/api/bitrix/widget`             | POST       | 400, 401, 413, 429 (forged frames 401, or 429 past the portal's sign-in budget; an admin's frame with a broken body 400) |
  * | `/api/calls`                     | POST       | 400, 401, 413, 429                             |
  * | `/api/calls`                     | GET        | 200 (a read with a real frame), 400, 401, 429  |
+ * | `/api/push/ticket`               | POST       | 401, 429 (forged frames only: a real one would store a ticket) |
+ * | `/api/push/stream`               | GET        | 401 (no valid ticket: nothing else is read first) |
  * | `/placement/background`          | GET, POST  | 200 (the static worker page), 413              |
  * | any route, another method        | PUT, …     | 404, 413                                       |
  *
@@ -787,6 +789,49 @@ function backgroundRoute(rng: Random, ctx: Ctx): Hostile {
   return formRoute("/placement/background", [200], pageFields, pageQuery)(rng, ctx);
 }
 
+/** `/api/push/ticket` with forged frames (a real frame's ticket is a row, and tables must stay). */
+function pushTicketRoute(rng: Random, ctx: Ctx): Hostile {
+  if (rng.chance(0.05)) {
+    return {
+      method: rng.pick(OTHER_METHODS),
+      path: "/api/push/ticket",
+      headers: {},
+      allowed: [404],
+      kind: "method",
+    };
+  }
+  const { headers, kind } = forgedFrame(rng, ctx);
+  return {
+    method: "POST",
+    path: "/api/push/ticket",
+    headers: { ...headers, "content-type": "application/json" },
+    body: rng.chance(0.5) ? JSON.stringify(randomJson(rng)) : undefined,
+    allowed: [401, 429],
+    kind: `forged frame: ${kind}`,
+  };
+}
+
+/** `/api/push/stream` with made-up, malformed or missing tickets and resume ids. */
+function pushStreamRoute(rng: Random, _ctx: Ctx): Hostile {
+  const q = new URLSearchParams();
+  if (rng.chance(0.9)) {
+    q.set(
+      "ticket",
+      rng.pick(["", rng.hex(43), "A".repeat(43), "A".repeat(44), "__proto__", weird(rng)]),
+    );
+  }
+  if (rng.chance(0.3)) q.set("lastEventId", rng.pick(["-1", "x", "99999999999", weird(rng)]));
+  return {
+    method: "GET",
+    path: `/api/push/stream?${q}`,
+    headers: rng.chance(0.3)
+      ? { "last-event-id": rng.pick(["0", "-1", "abc", "9".repeat(20)]) }
+      : {},
+    allowed: [401],
+    kind: "no valid ticket",
+  };
+}
+
 const ROUTES: Record<string, (rng: Random, ctx: Ctx) => Hostile> = {
   "/": indexRoute,
   "/install": installRoute,
@@ -819,6 +864,8 @@ const ROUTES: Record<string, (rng: Random, ctx: Ctx) => Hostile> = {
   "/api/bitrix/placement-error": placementErrorRoute,
   "/api/bitrix/widget": widgetRoute,
   "/api/calls": callsRoute,
+  "/api/push/ticket": pushTicketRoute,
+  "/api/push/stream": pushStreamRoute,
   "/placement/background": backgroundRoute,
 };
 

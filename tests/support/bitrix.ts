@@ -30,6 +30,8 @@ export interface FrameClient {
     userId: number,
     init?: { method?: string; body?: unknown; query?: string },
   ): Promise<Response>;
+  /** Asks for a push stream ticket as `userId`'s phone host would (`POST /api/push/ticket`). */
+  pushTicket(userId: number, appUrl?: string): Promise<Response>;
   /** Installs the app as the portal admin and finishes the installation (ONAPPINSTALL). */
   install(): Promise<Response>;
 }
@@ -60,6 +62,8 @@ export function frameClient(portal: Portal, appUrl: string): FrameClient {
         headers: frameHeaders(userId),
         body: init.body ? JSON.stringify(init.body) : undefined,
       }),
+    pushTicket: (userId, url = appUrl) =>
+      fetch(`${url}/api/push/ticket`, { method: "POST", headers: frameHeaders(userId) }),
     async install() {
       const { page } = await portal.installApp({ handlerUrl: `${appUrl}/install` });
       const response = await page!.post();

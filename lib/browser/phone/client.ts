@@ -25,6 +25,7 @@ import { holdTabLock } from "./liveness.ts";
 import { phoneNames } from "./names.ts";
 import { TabMedia } from "./media.ts";
 import type { Command, HostMessage } from "./protocol.ts";
+import type { PushEvent } from "../../shared/api/push.ts";
 import { RegistrationState } from "./registration_state.ts";
 import { Ringtone } from "./ringtone.ts";
 import { soundAllowed } from "./sound_probe.ts";
@@ -148,6 +149,14 @@ export interface PhoneClient {
    * page and counts as delivered when the callback's promise resolves (a rejection re-queues it).
    */
   onJournal(callback: (entry: JournalEntry) => void | Promise<void>): () => void;
+  /**
+   * Makes this page a source of push stream tickets: the engine's host holds one stream of the
+   * app's push channel for every tab and asks such a page for a stream URL with a fresh ticket
+   * (`POST /api/push/ticket`) whenever it (re)connects. Returns the unsubscribe.
+   */
+  onPushTicket(provider: () => Promise<string>): () => void;
+  /** Messages of the app's push stream (every tab gets each once, in order). */
+  readonly push: Emitter<PushEvent>;
   /** Audio statistics of a call whose media this tab owns, else null. */
   mediaStats(callId: string): Promise<MediaStats | null>;
   /** Resolves with the first snapshot that satisfies `predicate`. */
@@ -224,6 +233,9 @@ class Client implements PhoneClient {
   readonly #scope?: string;
   readonly #stateChange = new EmitterImpl<PhoneSnapshot>();
   readonly #dtmf = new EmitterImpl<DtmfReceived>();
+  readonly #push = new EmitterImpl<PushEvent>();
+  #pushProvider?: () => Promise<string>;
+  #pushLastEventId?: number;
   readonly #logs = new EmitterImpl<EngineLog>();
   readonly #journal = new EmitterImpl<JournalEntry>();
   readonly #journalCallbacks = new Set<(e: JournalEntry) => void | Promise<void>>();
@@ -324,6 +336,10 @@ class Client implements PhoneClient {
     return this.#logs;
   }
 
+  get push(): Emitter<PushEvent> {
+    return this.#push;
+  }
+
   get ringing(): boolean {
     return this.#ringing !== undefined;
   }
@@ -336,6 +352,8 @@ class Client implements PhoneClient {
       visible: globalThis.document?.visibilityState !== "hidden",
       journal: this.#journalCallbacks.size > 0,
       scope: this.#scope,
+      push: this.#pushProvider !== undefined,
+      pushLastEventId: this.#pushLastEventId,
     };
   }
 
@@ -421,6 +439,13 @@ class Client implements PhoneClient {
         return;
       case "dtmf":
         this.#dtmf.emit(message.event);
+        return;
+      case "push":
+        this.#pushLastEventId = message.event.id;
+        this.#push.emit(message.event);
+        return;
+      case "push-ticket":
+        this.#answerPushTicket(message.id);
         return;
       case "log":
         this.#logs.emit({ level: message.level, message: message.message });
@@ -602,6 +627,28 @@ class Client implements PhoneClient {
         this.#connection?.send({ t: "journal-sub", on: false });
       }
     };
+  }
+
+  onPushTicket(provider: () => Promise<string>): () => void {
+    this.#pushProvider = provider;
+    this.#connection?.send({ t: "push-sub", on: true });
+    return () => {
+      if (this.#pushProvider !== provider) return;
+      this.#pushProvider = undefined;
+      this.#connection?.send({ t: "push-sub", on: false });
+    };
+  }
+
+  async #answerPushTicket(id: number): Promise<void> {
+    const provider = this.#pushProvider;
+    try {
+      if (!provider) throw new Error("this page gives no push tickets");
+      const url = await provider();
+      this.#connection?.send({ t: "push-ticket-result", id, ok: true, url });
+    } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
+      this.#connection?.send({ t: "push-ticket-result", id, ok: false, error: message });
+    }
   }
 
   mediaStats(callId: string): Promise<MediaStats | null> {

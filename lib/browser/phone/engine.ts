@@ -26,6 +26,7 @@ import { newId } from "./ids.ts";
 import { journalEntry, JournalOutbox } from "./journal_outbox.ts";
 import { MediaRouter } from "./media_routing.ts";
 import type { ClientMessage, Command, HostMessage } from "./protocol.ts";
+import { PushChannel, type StreamFactory } from "./push_channel.ts";
 import { Ringer } from "./ringer.ts";
 import {
   type RegistererFactory,
@@ -70,6 +71,8 @@ export interface PhoneEngineOptions {
    * refused. @defaultValue the scope of the first page that says hello
    */
   scope?: string;
+  /** Opens the app's push stream. @defaultValue `url => new EventSource(url)` */
+  openPushStream?: StreamFactory;
 }
 
 /** The shared phone engine. */
@@ -85,6 +88,7 @@ export class PhoneEngine {
   readonly #media: MediaRouter;
   readonly #calls: Calls;
   readonly #transfer: Transfer;
+  readonly #push: PushChannel;
   readonly #engineId: string;
   #scope?: string;
   #devices: DeviceSettings = {};
@@ -153,6 +157,14 @@ export class PhoneEngine {
       onChange,
     });
     this.#transfer = new Transfer({ log, calls: this.#calls, tabs });
+    this.#push = new PushChannel({
+      clock,
+      random,
+      log,
+      tabs,
+      openStream: options.openPushStream,
+      onChange: () => this.#queueSnapshot(),
+    });
   }
 
   // ---------------------------------------------------------------- tabs
@@ -174,6 +186,8 @@ export class PhoneEngine {
     link.send({ t: "welcome", snapshot: this.snapshot() });
     this.#updateRinger();
     if (hello.journal) this.#outbox.flush();
+    this.#push.seen(hello.pushLastEventId);
+    this.#push.update();
     return true;
   }
 
@@ -189,6 +203,7 @@ export class PhoneEngine {
     }
     this.#updateRinger();
     this.#outbox.flush();
+    this.#push.update();
     if (this.#tabs.size === 0 && this.#sip.account) {
       // The last page is leaving and the worker dies with it: take the contact off the
       // registrar now rather than leave a dead one until it expires.
@@ -235,6 +250,12 @@ export class PhoneEngine {
       case "journal-ack":
         this.#outbox.ack(message.entryId, message.ok);
         return;
+      case "push-sub":
+        if (this.#tabs.setPush(tabId, message.on)) this.#push.update();
+        return;
+      case "push-ticket-result":
+        this.#push.ticketResult(message.id, message.ok, message.url, message.error);
+        return;
       case "bye":
         this.detachTab(tabId, "pagehide");
         return;
@@ -260,6 +281,7 @@ export class PhoneEngine {
       devices: { ...this.#devices },
       canPlaySound: this.#tabs.canPlaySound,
       tabsShared: !this.#alone,
+      push: { state: this.#push.state, lastEventId: this.#push.lastEventId },
     };
   }
 
@@ -354,6 +376,7 @@ export class PhoneEngine {
 
   /** Stops everything (the host is going away). */
   async shutdown(): Promise<void> {
+    this.#push.close();
     await this.#sip.teardown();
   }
 

@@ -15,11 +15,16 @@
  *  │ media-result {id, ok|error} ───────▶  │
  *  │ ◀──────── ring / journal / dtmf       │
  *  │ journal-ack {entryId, ok} ─────────▶  │
+ *  │ push-sub {on} ─────────────────────▶  │  the page can get push stream tickets
+ *  │ ◀──────── push-ticket {id}            │  asked of one subscribed page
+ *  │ push-ticket-result {id, url} ──────▶  │
+ *  │ ◀──────── push {event}                │  every message of the stream, to every page
  *  │ bye (pagehide) ────────────────────▶  │
  * ```
  *
  * @module
  */
+import type { PushEvent } from "../../shared/api/push.ts";
 import type {
   DeviceSettings,
   DtmfMode,
@@ -74,6 +79,13 @@ export type ClientMessage =
     journal: boolean;
     /** Whose phone the page wants (`names.ts`); an engine serves one scope. Absent: none. */
     scope?: string;
+    /** The page can get push stream tickets (`onPushTicket`). */
+    push?: boolean;
+    /**
+     * The last push message id the page got: a new engine (the fallback host taken over)
+     * resumes the stream after it.
+     */
+    pushLastEventId?: number;
   }
   | { t: "cmd"; id: number; command: Command }
   | { t: "media-result"; id: number; ok: boolean; value?: unknown; error?: string; code?: string }
@@ -87,6 +99,9 @@ export type ClientMessage =
   | { t: "ice"; callId: string; sdhId: string; state: RTCIceConnectionState }
   | { t: "journal-sub"; on: boolean }
   | { t: "journal-ack"; entryId: string; ok: boolean }
+  | { t: "push-sub"; on: boolean }
+  /** A stream URL with a fresh ticket (`POST /api/push/ticket`), or why there is none. */
+  | { t: "push-ticket-result"; id: number; ok: boolean; url?: string; error?: string }
   | { t: "heartbeat"; hidden: boolean }
   | { t: "bye" };
 
@@ -114,6 +129,10 @@ export type HostMessage =
   }
   | { t: "ring"; on: boolean; waiting?: boolean }
   | { t: "journal"; entry: JournalEntry }
+  /** The engine needs a push stream URL with a fresh ticket from this page. */
+  | { t: "push-ticket"; id: number }
+  /** A message of the app's push stream (every page gets each once). */
+  | { t: "push"; event: PushEvent }
   | { t: "dtmf"; event: DtmfReceived }
   /** Engine diagnostics (info and above), for a page's console or a debug panel. */
   | { t: "log"; level: "info" | "warn" | "error"; message: string }

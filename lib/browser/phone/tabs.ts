@@ -27,6 +27,8 @@ export interface TabEntry {
   journal: boolean;
   /** The page may play sound (it said so, or said nothing). */
   sound: boolean;
+  /** It can get push stream tickets (`onPushTicket` subscribed). */
+  push: boolean;
 }
 
 /** Options of {@link Tabs}. */
@@ -52,6 +54,7 @@ export class Tabs {
       activeAt: this.#clock.now(),
       journal: hello.journal,
       sound: this.#tabs.get(link.id)?.sound ?? true,
+      push: hello.push ?? false,
     });
   }
 
@@ -108,6 +111,20 @@ export class Tabs {
     if (!tab) return false;
     tab.journal = on;
     return true;
+  }
+
+  /** Records whether a tab can get push tickets; returns false when it is gone. */
+  setPush(tabId: string, on: boolean): boolean {
+    const tab = this.#tabs.get(tabId);
+    if (!tab) return false;
+    tab.push = on;
+    return true;
+  }
+
+  /** The tab asked for push stream tickets: the subscribed one connected first. */
+  pushProvider(): string | undefined {
+    for (const [id, tab] of this.#tabs) if (tab.push) return id;
+    return undefined;
   }
 
   /**

@@ -145,6 +145,8 @@ export interface PhoneSnapshot {
    * BroadcastChannel and Web Locks in a cross-site frame): each tab then registers on its own.
    */
   tabsShared: boolean;
+  /** The app's push stream held by this engine, and the last message id it handed out. */
+  push?: { state: "off" | "ticketing" | "connecting" | "open" | "waiting"; lastEventId?: number };
 }
 
 /** One call-journal event, reported to `/api/calls` by exactly one page. */

@@ -24,6 +24,14 @@ import type { PortalClients } from "./portal_clients.ts";
 import type { CallSync } from "./call_sync.ts";
 import type { Uninstaller, UninstallOutcome } from "./uninstall.ts";
 import type { CallOutBudget } from "../rate_limit.ts";
+import type { PushHub } from "../push/hub.ts";
+import { type DialPush, PUSH_DIAL } from "../../shared/api/push.ts";
+
+/**
+ * How long a mobile click-to-call's dial request stays good for a phone that reconnects: the
+ * user is waiting with the mobile app in hand.
+ */
+const MOBILE_DIAL_TTL_MS = 60_000;
 
 const eventAuthSchema = z.object({
   member_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -157,6 +165,8 @@ export interface EventDeps extends AppIdentityDeps, BindDeps {
   config: AppIdentityDeps["config"] & BindDeps["config"];
   portals: PortalRepo;
   calls: Pick<CallRepo, "recordClickToCall" | "endUndialledClickToCall" | "findByBitrixCallId">;
+  /** Mobile click-to-calls go to the user's browser phone when it is online. */
+  push: Pick<PushHub, "isOnline" | "publish">;
   changes: Pick<PortalChanges, "changed">;
   bitrix: BindDeps["bitrix"] & {
     clients: Pick<PortalClients, "noteServerEndpoint">;
@@ -274,8 +284,23 @@ export async function handleEvent(
         startedAt: new Date(),
       });
       if (outcome === "recorded" && data.IS_MOBILE === "1") {
-        // The mobile app raises no call card, so no browser phone learns of this call: say so
-        // in Bitrix24's history now instead of a cancelled call ten minutes later.
+        // The mobile app raises no call card: the user's browser phone, when one is online,
+        // dials it through the push channel (linked by CALL_ID like any click-to-call) …
+        const number = data.PHONE_NUMBER_INTERNATIONAL || data.PHONE_NUMBER;
+        if (await deps.push.isOnline(portal.id, data.USER_ID)) {
+          await deps.push.publish(
+            portal.id,
+            data.USER_ID,
+            PUSH_DIAL,
+            {
+              callId: data.CALL_ID,
+              number,
+            } satisfies DialPush,
+            { ttlMs: MOBILE_DIAL_TTL_MS },
+          );
+          return {};
+        }
+        // … else nobody can: say so in Bitrix24's history now, not as a cancelled call later.
         const ended = await deps.calls.endUndialledClickToCall(portal.id, data.CALL_ID, {
           sipStatus: 480,
           failedReason: t(pickLang(portal.lang), "mobileClickToCall"),

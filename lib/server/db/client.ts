@@ -26,6 +26,19 @@ export interface Database {
    * (a PostgreSQL session advisory lock; in-process for PGlite, which has one process).
    */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * `LISTEN channel`: `onPayload` gets every `NOTIFY` payload (from any process sharing the
+   * database; `pg_notify` in a transaction is delivered at commit). PostgreSQL: one dedicated
+   * connection of postgres.js, re-established after a loss; `onListen` runs each time the
+   * listen is in place (first and after every reconnect: notifications sent in between are
+   * lost, the caller catches up). PGlite: in this process, `onListen` once. Resolves to the
+   * unlisten.
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -68,6 +81,10 @@ function openPostgres(url: string, poolSize: number): Database {
       } finally {
         conn.release();
       }
+    },
+    async listen(channel, onPayload, onListen) {
+      const { unlisten } = await client.listen(channel, onPayload, onListen);
+      return unlisten;
     },
     close: () => client.end({ timeout: 5 }),
   };
@@ -126,6 +143,11 @@ async function openPglite(location: string): Promise<Database> {
       } finally {
         if (locks.get(key) === run) locks.delete(key);
       }
+    },
+    async listen(channel, onPayload, onListen) {
+      const unlisten = await client.listen(channel, onPayload);
+      onListen?.();
+      return () => unlisten();
     },
     close: () => client.close(),
   };

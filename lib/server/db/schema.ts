@@ -13,6 +13,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -161,4 +162,58 @@ export const calls = pgTable("calls", {
   index("calls_open_idx").on(t.startedAt).where(sql`${t.endedAt} is null`),
   // A Bitrix24 CALL_ID's rows (click-to-call events, a start naming one, the card's look-up).
   index("calls_bitrix_call_idx").on(t.portalId, t.bitrixCallId),
+]);
+
+/**
+ * Single-use tickets that open a push stream (`EventSource` cannot send the frame's headers):
+ * issued to a verified frame user, redeemed once by whichever instance the stream reaches,
+ * ~60 s. Only a SHA-256 of the ticket is kept.
+ */
+export const pushTickets = pgTable("push_tickets", {
+  tokenHash: text("token_hash").primaryKey(),
+  portalId: uuid("portal_id").notNull().references(() => portals.id, { onDelete: "cascade" }),
+  userId: integer("user_id").notNull(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+}, (t) => [index("push_tickets_expires_idx").on(t.expiresAt)]);
+
+/**
+ * A user's push message counter: a publish bumps it under the row's lock, so one user's
+ * messages commit (and are notified) in the order of their ids.
+ */
+export const pushUsers = pgTable("push_users", {
+  portalId: uuid("portal_id").notNull().references(() => portals.id, { onDelete: "cascade" }),
+  userId: integer("user_id").notNull(),
+  lastSeq: integer("last_seq").notNull().default(0),
+}, (t) => [primaryKey({ columns: [t.portalId, t.userId] })]);
+
+/** Recent push messages per user, replayed to a stream that resumes (`Last-Event-ID`). */
+export const pushMessages = pgTable("push_messages", {
+  portalId: uuid("portal_id").notNull().references(() => portals.id, { onDelete: "cascade" }),
+  userId: integer("user_id").notNull(),
+  /** The message id: the user's counter at publish. */
+  seq: integer("seq").notNull(),
+  type: text("type").notNull(),
+  data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+  createdAt: createdAt(),
+  /** Not replayed after this (a dial request is stale after a few minutes); deleted then. */
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.portalId, t.userId, t.seq] }),
+  index("push_messages_expires_idx").on(t.expiresAt),
+]);
+
+/**
+ * Which users have a phone online: one row per app instance and user with open streams,
+ * refreshed by the instance while they stay open; rows of a vanished instance go stale.
+ */
+export const pushPresence = pgTable("push_presence", {
+  instanceId: text("instance_id").notNull(),
+  portalId: uuid("portal_id").notNull().references(() => portals.id, { onDelete: "cascade" }),
+  userId: integer("user_id").notNull(),
+  streams: integer("streams").notNull(),
+  seenAt: timestamp("seen_at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  primaryKey({ columns: [t.instanceId, t.portalId, t.userId] }),
+  index("push_presence_user_idx").on(t.portalId, t.userId, t.seenAt),
+  index("push_presence_seen_idx").on(t.seenAt),
 ]);

@@ -101,6 +101,9 @@ function buildRequestSchemas(allowInsecureLoopback: boolean) {
     SAVESETTINGS: action("SAVESETTINGS", { settings: portalSettingsSchema }),
     GETPLACEMENTERRORS: action("GETPLACEMENTERRORS", {}),
     GETTRANSFERTARGET: action("GETTRANSFERTARGET", { userId }),
+    GETCALLER: action("GETCALLER", {
+      number: z.string().trim().min(1).max(64).regex(/^[0-9A-Za-z+*#()\-. @_:]+$/),
+    }),
   };
 }
 
@@ -209,6 +212,23 @@ export interface WidgetAnswers {
   GETPLACEMENTERRORS: { errors: PlacementErrorReport[]; settings: PortalSettings };
   /** A colleague's SIP address (never their credentials), or null without an account. */
   GETTRANSFERTARGET: { sipUri: string | null };
+  /** Who is calling, as the portal's CRM knows the number; null when it does not. */
+  GETCALLER: { caller: CallerInfo | null };
+}
+
+/**
+ * A caller as the CRM knows them (`telephony.externalCall.searchCrmEntities`, its first
+ * record): the name, the company when a company has the number too, the responsible employee.
+ */
+export interface CallerInfo {
+  name: string;
+  entityType: "CONTACT" | "COMPANY" | "LEAD";
+  entityId: number;
+  /** A company record with the same number (when the first record is not that company). */
+  company: string | null;
+  /** The responsible employee's Bitrix24 user id, and their internal number. */
+  responsibleId: number | null;
+  responsiblePhoneInner: string | null;
 }
 
 /** The answer of `E`, as the server builds it. */
