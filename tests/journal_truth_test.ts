@@ -19,6 +19,7 @@ import { readJson } from "./support/http.ts";
 import { sleep } from "./support/wait.ts";
 import { eq } from "drizzle-orm";
 import { calls as callsTable } from "../lib/server/db/schema.ts";
+import { undialledReport } from "../lib/browser/phone_session.ts";
 
 const ANNA = 2;
 const options = { sanitizeResources: false, sanitizeOps: false };
@@ -132,3 +133,22 @@ journalTest("a claim nobody renews is taken over once it lapses", async (h) => {
   await calls.markFailed(orphan, "late write of a dead instance");
   assertEquals((await h.synced(ANNA, sipCallId))?.syncState, "synced");
 });
+
+journalTest(
+  "a pushed dial the phone could not place finishes Bitrix24's call at once",
+  async (h) => {
+    const { callId } = await h.portal.clickToCall({ userId: ANNA, phoneNumber: "+74951112233" });
+    const report = undialledReport(
+      { id: 1, type: "dial", data: { callId, number: "+74951112233" } },
+      { code: "not-registered" },
+    );
+    assertEquals((await h.calls(ANNA, { body: report })).status, 200);
+    const row = await h.synced(ANNA, `undialled.${callId}`);
+    assertEquals([row?.bitrixCallId, row?.syncState, row?.sipStatus], [callId, "synced", 480]);
+    const finishes = h.portal.records.calls("telephony.externalcall.finish");
+    assertEquals(finishes.map((c) => [c.params.CALL_ID, String(c.params.STATUS_CODE)]), [
+      [callId, "480"],
+    ]);
+    assertEquals(h.portal.records.calls("telephony.externalcall.register").length, 0);
+  },
+);

@@ -77,9 +77,12 @@ export async function startPhoneSession(
   // The engine's host holds the app's push stream for every page; any page can get it a ticket.
   phone.onPushTicket(async () => new URL((await api.pushTicket()).url, location.href).href);
   phone.push.addListener((event) =>
-    dialPushed(phone, event, (key) => claimInBrowser(scope, key)).catch((err) =>
-      options.onDialError?.(err)
-    )
+    dialPushed(phone, event, (key) => claimInBrowser(scope, key)).catch((err) => {
+      options.onDialError?.(err);
+      // Bitrix24's call is finished now, with why, rather than by the undialled sweep later.
+      const report = undialledReport(event, err);
+      if (report) api.reportCall(report).catch(() => {});
+    })
   );
   const account = accountOf(me);
   if (account) phone.register(account).catch((err) => options.onRegisterError?.(err));
@@ -123,6 +126,30 @@ export async function dialPushed(
     release();
     throw err;
   }
+}
+
+/**
+ * The journal's report of a pushed dial this page failed to place (the phone is not
+ * registered, the microphone is blocked…): the call ended before it began, with the failure's
+ * SIP status (480 when it had none), so the server finishes Bitrix24's call with it.
+ */
+export function undialledReport(event: PushEvent, error: unknown): CallReportInput | undefined {
+  if (event.type !== PUSH_DIAL) return undefined;
+  const dial = dialPushSchema.safeParse(event.data);
+  if (!dial.success) return undefined;
+  const status = (error as { sipStatus?: unknown })?.sipStatus;
+  return {
+    phase: "end",
+    sipCallId: `undialled.${dial.data.callId}`,
+    sipStatus: typeof status === "number" && status >= 300 && status <= 699 ? status : 480,
+    durationSec: 0,
+    call: {
+      direction: "outbound",
+      number: dial.data.number,
+      bitrixCallId: dial.data.callId,
+      startedAgoMs: 0,
+    },
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { dialPushed, phoneScope, toCallReport } from "./phone_session.ts";
+import { dialPushed, phoneScope, toCallReport, undialledReport } from "./phone_session.ts";
 import type { CallInfo, JournalEntry, PhoneSnapshot } from "./phone/client.ts";
 import { EmitterImpl } from "./phone/emitter.ts";
 import { callReportSchema } from "../shared/api/calls.ts";
@@ -101,4 +101,28 @@ Deno.test("[phone_session] a pushed dial is placed once per browser, with its CA
   state.calls = [{ ...state.calls[0], state: "ended" } as CallInfo];
   stateChange.emit(state);
   assertEquals(held.size, 0, "released when the call ended");
+});
+
+Deno.test("[phone_session] a pushed dial that could not be placed is reported as ended, for its card", () => {
+  const dial = { id: 7, type: "dial", data: { callId: "externalCall.9", number: "+74951112233" } };
+  const report = undialledReport(dial, { code: "not-registered" });
+  assertEquals(report, {
+    phase: "end",
+    sipCallId: "undialled.externalCall.9",
+    sipStatus: 480,
+    durationSec: 0,
+    call: {
+      direction: "outbound",
+      number: "+74951112233",
+      bitrixCallId: "externalCall.9",
+      startedAgoMs: 0,
+    },
+  });
+  assertEquals(callReportSchema.safeParse(report).success, true);
+  assertEquals(undialledReport(dial, { sipStatus: 403 })?.phase, "end");
+  assertEquals(
+    (undialledReport(dial, { sipStatus: 403 }) as { sipStatus: number }).sipStatus,
+    403,
+  );
+  assertEquals(undialledReport({ ...dial, type: "other" }, new Error("x")), undefined);
 });
