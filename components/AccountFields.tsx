@@ -1,6 +1,6 @@
-import { type Lang, t } from "../lib/shared/i18n.ts";
+import { fieldFixes, type Lang, t } from "../lib/shared/i18n.ts";
 import type { SipAccountView } from "../lib/shared/api/widget.ts";
-import type { WidgetParams } from "../lib/browser/frame_api.ts";
+import { ApiError, type WidgetParams } from "../lib/browser/frame_api.ts";
 
 /** A SIP account as the editors show it (never its password). */
 export type AccountView = Pick<
@@ -23,8 +23,33 @@ export function readAccountFields(form: HTMLFormElement): AccountFieldValues {
   };
 }
 
-/** The inputs of a SIP account form (the employee's own editor and the admin panel). */
-export function AccountFields({ lang, account }: { lang: Lang; account: AccountView | null }) {
+/** What is wrong with a field, by the field's name (`url`, `user`, …), in the page's language. */
+export type FieldErrors = Record<string, string>;
+
+/** The fields a failed save refused (a `bad_request`'s details), with what to enter in each. */
+export function accountFieldErrors(lang: Lang, error: unknown): FieldErrors {
+  return error instanceof ApiError && error.code === "bad_request"
+    ? fieldFixes(lang, error.details)
+    : {};
+}
+
+/**
+ * The inputs of a SIP account form (the employee's own editor and the admin panel); a field
+ * named in `errors` is marked invalid and says what to enter, in red, right under it.
+ */
+export function AccountFields({ lang, account, errors = {} }: {
+  lang: Lang;
+  account: AccountView | null;
+  errors?: FieldErrors;
+}) {
+  const invalid = (name: string) =>
+    errors[name] ? { "aria-invalid": true as const, "aria-describedby": `${name}-error` } : {};
+  const problem = (name: string) =>
+    errors[name] && (
+      <span class="field-error" id={`${name}-error`} data-testid={`${name}-error`}>
+        {errors[name]}
+      </span>
+    );
   return (
     <>
       <label class="field">
@@ -35,11 +60,20 @@ export function AccountFields({ lang, account }: { lang: Lang; account: AccountV
           required
           placeholder="wss://pbx.example.com:8089/ws"
           defaultValue={account?.wsUrl ?? ""}
+          {...invalid("url")}
         />
+        {problem("url")}
       </label>
       <label class="field">
         <span>{t(lang, "sipLogin")}</span>
-        <input name="user" required autocomplete="off" defaultValue={account?.authUser ?? ""} />
+        <input
+          name="user"
+          required
+          autocomplete="off"
+          defaultValue={account?.authUser ?? ""}
+          {...invalid("user")}
+        />
+        {problem("user")}
       </label>
       <label class="field">
         <span>{t(lang, "sipPassword")}</span>
@@ -49,7 +83,9 @@ export function AccountFields({ lang, account }: { lang: Lang; account: AccountV
           autocomplete="new-password"
           required={!account?.hasPassword}
           placeholder={account?.hasPassword ? t(lang, "passwordUnchanged") : ""}
+          {...invalid("password")}
         />
+        {problem("password")}
       </label>
       <label class="field">
         <span>{t(lang, "sipUri")}</span>
@@ -57,11 +93,18 @@ export function AccountFields({ lang, account }: { lang: Lang; account: AccountV
           name="sipUri"
           placeholder="sip:101@pbx.example.com"
           defaultValue={account?.sipUri ?? ""}
+          {...invalid("sipUri")}
         />
+        {problem("sipUri")}
       </label>
       <label class="field">
         <span>{t(lang, "displayName")}</span>
-        <input name="displayName" defaultValue={account?.displayName ?? ""} />
+        <input
+          name="displayName"
+          defaultValue={account?.displayName ?? ""}
+          {...invalid("displayName")}
+        />
+        {problem("displayName")}
       </label>
     </>
   );

@@ -113,6 +113,17 @@ phoneTest(
     await page.goto(`${h.app.url}/?${new URLSearchParams({ ...load.fields, LANG: "en" })}`);
     const editor = `[data-testid=employee-${ANNA}] form.editor`;
     await page.click(`[data-testid=employee-${ANNA}] >> role=button`);
+    // A field the server refuses says what to enter, in red, right under it.
+    await page.fill(`${editor} input[name=url]`, "https://pbx.example.com/ws");
+    await page.fill(`${editor} input[name=user]`, "10 02");
+    await page.fill(`${editor} input[name=password]`, "secret");
+    await page.click(`${editor} button[type=submit]`);
+    await page.waitForSelector(`${editor} [data-testid=url-error]:has-text("wss://")`);
+    await page.waitForSelector(`${editor} [data-testid=user-error]`);
+    assertEquals(await page.getAttribute(`${editor} input[name=url]`, "aria-invalid"), "true");
+    assertEquals(await page.$(`${editor} [data-testid=password-error]`), null);
+    await page.screenshot({ path: `${ARTIFACTS}/admin-field-errors-en.png` });
+    await page.fill(`${editor} input[name=password]`, "");
     await page.fill(`${editor} input[name=url]`, "wss://pbx.example.com:8089/ws");
     await page.fill(`${editor} input[name=user]`, "1002");
     await page.click(`${editor} button.secondary`);
@@ -134,6 +145,17 @@ phoneTest(
     await page.click(`${editor} [role=alertdialog] button.danger`);
     await page.waitForSelector(`[data-testid=employees-notice]:has-text("Removed")`);
     await page.waitForSelector(`[data-testid=employee-${ANNA}] .pill.off`);
+    // The same in Russian.
+    const ru = h.portal.pageLoad({ handlerUrl: `${h.app.url}/`, userId: ADMIN });
+    await page.goto(`${h.app.url}/?${new URLSearchParams({ ...ru.fields, LANG: "ru" })}`);
+    await page.click(`[data-testid=employee-${ANNA}] >> role=button`);
+    await page.fill(`${editor} input[name=url]`, "https://pbx.example.com/ws");
+    await page.fill(`${editor} input[name=user]`, "1002");
+    await page.fill(`${editor} input[name=password]`, "secret");
+    await page.click(`${editor} button[type=submit]`);
+    await page.waitForSelector(`${editor} [data-testid=url-error]:has-text("Укажите")`);
+    await page.screenshot({ path: `${ARTIFACTS}/admin-field-errors-ru.png` });
+    await page.click(`${editor} button.secondary >> nth=1`);
     await page.context().close();
   },
 );

@@ -3,7 +3,13 @@ import { type Lang, t } from "../../lib/shared/i18n.ts";
 import type { Employee, FrameApi } from "../../lib/browser/frame_api.ts";
 import { loadPhoneModule } from "../../lib/browser/phone_session.ts";
 import { errorText, phoneErrorText } from "../../lib/browser/error_text.ts";
-import { AccountFields, type AccountFieldValues, readAccountFields } from "../AccountFields.tsx";
+import {
+  accountFieldErrors,
+  AccountFields,
+  type AccountFieldValues,
+  type FieldErrors,
+  readAccountFields,
+} from "../AccountFields.tsx";
 
 /**
  * An employee's SIP account: save, test the registration, cancel, remove (after a confirmation).
@@ -20,15 +26,18 @@ export function AccountEditor({ lang, api, user, onDone, onCancel }: {
   const failed = useSignal(false);
   const busy = useSignal(false);
   const confirmingRemove = useSignal(false);
+  const fieldErrors = useSignal<FieldErrors>({});
   const act = async (work: () => Promise<string>) => {
     busy.value = true;
     failed.value = false;
+    fieldErrors.value = {};
     status.value = t(lang, "saving");
     try {
       status.value = await work();
     } catch (e) {
       failed.value = true;
       status.value = errorText(lang, e);
+      fieldErrors.value = accountFieldErrors(lang, e);
     } finally {
       busy.value = false;
     }
@@ -46,7 +55,7 @@ export function AccountEditor({ lang, api, user, onDone, onCancel }: {
         });
       }}
     >
-      <AccountFields lang={lang} account={user.account} />
+      <AccountFields lang={lang} account={user.account} errors={fieldErrors.value} />
       <div class="form-actions">
         <button type="submit" disabled={busy.value}>{t(lang, "save")}</button>
         <button

@@ -5,7 +5,12 @@ import type { FrameApi } from "../../lib/browser/frame_api.ts";
 import { accountOf, type Me } from "../../lib/browser/phone_session.ts";
 import { errorText } from "../../lib/browser/error_text.ts";
 import type { PhoneClient } from "../../lib/browser/phone/client.ts";
-import { AccountFields, readAccountFields } from "../AccountFields.tsx";
+import {
+  accountFieldErrors,
+  AccountFields,
+  type FieldErrors,
+  readAccountFields,
+} from "../AccountFields.tsx";
 import type { RunCommand } from "./types.ts";
 
 /** The user's own SIP account editor (when the portal allows it); registers what was saved. */
@@ -18,8 +23,10 @@ export function OwnAccount({ lang, api, me, phone, run }: {
 }) {
   const account = me.value?.account;
   const status = useSignal("");
+  const fieldErrors = useSignal<FieldErrors>({});
   const save = async (form: HTMLFormElement) => {
     status.value = t(lang, "saving");
+    fieldErrors.value = {};
     try {
       await api.widget("SAVEUSERDATA", { userId: me.value!.userId, ...readAccountFields(form) });
       me.value = await api.widget("GETME");
@@ -28,6 +35,7 @@ export function OwnAccount({ lang, api, me, phone, run }: {
       status.value = t(lang, "saved");
     } catch (e) {
       status.value = errorText(lang, e);
+      fieldErrors.value = accountFieldErrors(lang, e);
     }
   };
   return (
@@ -39,7 +47,7 @@ export function OwnAccount({ lang, api, me, phone, run }: {
           save(e.currentTarget as HTMLFormElement);
         }}
       >
-        <AccountFields lang={lang} account={account ?? null} />
+        <AccountFields lang={lang} account={account ?? null} errors={fieldErrors.value} />
         <SaveRow lang={lang} status={status} />
       </form>
     </section>

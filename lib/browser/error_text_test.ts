@@ -1,7 +1,8 @@
-import { assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { errorText, phoneErrorText } from "./error_text.ts";
 import { ApiError } from "./frame_api.ts";
 import { PhoneError } from "./phone/types.ts";
+import { fieldFixes } from "../shared/i18n.ts";
 
 const forbidden = new ApiError(403, "forbidden", "only a portal administrator can do this");
 
@@ -42,4 +43,17 @@ Deno.test("[error_text] a phone error reads by its code", () => {
   assertEquals(phoneErrorText("ru", "bad-credentials"), "АТС отклонила логин или пароль.");
   assertEquals(phoneErrorText("en", "invalid-state"), "Something went wrong. Try again.");
   assertEquals(phoneErrorText("en", undefined), "Something went wrong. Try again.");
+});
+
+Deno.test("[error_text] a refused SIP account field says what to enter, in the page's language", () => {
+  const details = [
+    { path: "url", message: "must be a wss:// URL" },
+    { path: "user", message: "SIP login" },
+    { path: "settings.crmCreate", message: "x" },
+  ];
+  const en = fieldFixes("en", details);
+  assertEquals(Object.keys(en).sort(), ["url", "user"]);
+  assert(en.url.includes("wss://"));
+  assert(fieldFixes("ru", details).url.startsWith("Укажите"));
+  assertEquals(fieldFixes("en", "nonsense"), {});
 });

@@ -144,6 +144,12 @@ const en = {
   errorGeneric: "Something went wrong. Try again.",
   apiBadRequest: "Check the entered data.",
   apiBadFields: "Check these fields: {fields}.",
+  fixUrl:
+    "Enter the PBX's WebSocket address, starting with wss:// (e.g. wss://pbx.example.com:8089/ws).",
+  fixUser: "Letters, digits and . _ ~ + - only.",
+  fixPassword: "Enter the password (up to 128 characters).",
+  fixSipUri: "An address like sip:101@pbx.example.com.",
+  fixDisplayName: "Up to 100 characters.",
   apiUnauthorized: "Your Bitrix24 session has expired. Reload the page.",
   apiForbidden: "Only a Bitrix24 administrator can do this.",
   apiNotFound: "Not found: it may have been removed already.",
@@ -339,6 +345,12 @@ const ru: Record<TextKey, string> = {
   errorGeneric: "Что-то пошло не так. Повторите попытку.",
   apiBadRequest: "Проверьте введённые данные.",
   apiBadFields: "Проверьте поля: {fields}.",
+  fixUrl:
+    "Укажите WebSocket-адрес АТС, начиная с wss:// (например, wss://pbx.example.com:8089/ws).",
+  fixUser: "Только буквы, цифры и . _ ~ + -.",
+  fixPassword: "Введите пароль (до 128 символов).",
+  fixSipUri: "Адрес вида sip:101@pbx.example.com.",
+  fixDisplayName: "До 100 символов.",
   apiUnauthorized: "Сеанс Битрикс24 истёк. Обновите страницу.",
   apiForbidden: "Это может сделать только администратор Битрикс24.",
   apiNotFound: "Не найдено: возможно, это уже удалено.",
@@ -449,6 +461,31 @@ export function apiErrorText(lang: Lang, code: string, details?: unknown): strin
     lang,
     Object.hasOwn(API_ERROR_TEXT, code) ? API_ERROR_TEXT[code as ApiErrorCode] : "errorGeneric",
   );
+}
+
+/** What to enter in each SIP account field, said next to it when the server refused it. */
+const FIELD_FIX: Record<string, TextKey> = {
+  url: "fixUrl",
+  user: "fixUser",
+  password: "fixPassword",
+  sipUri: "fixSipUri",
+  displayName: "fixDisplayName",
+};
+
+/**
+ * The SIP account fields a `bad_request`'s `details` names, each with what to enter there in
+ * `lang` (fields without such a text are left to {@link apiErrorText}).
+ */
+export function fieldFixes(lang: Lang, details: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(details)) return out;
+  for (const issue of details as Partial<FieldIssue>[]) {
+    const field = String(issue?.path ?? "").split(".").find((part) =>
+      Object.hasOwn(FIELD_FIX, part)
+    );
+    if (field) out[field] = t(lang, FIELD_FIX[field]);
+  }
+  return out;
 }
 
 function fieldLabels(lang: Lang, details: unknown): string[] {
