@@ -89,7 +89,17 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf, callers }: {
       data-state={call.state}
       aria-label={who?.name || call.displayName || call.number}
     >
-      <CallHead lang={lang} call={call} who={who}>
+      <CallHead
+        lang={lang}
+        call={call}
+        who={who}
+        toResponsible={who?.responsibleId
+          ? {
+            disabled: !talking,
+            run: () => run(toResponsible(who.responsibleId!, who.responsiblePhoneInner)),
+          }
+          : undefined}
+      >
         <div class="call-state" aria-live="polite">
           {t(lang, STATE_TEXT[call.state] ?? "stateConnected")}
           {call.answeredAt && (
@@ -102,16 +112,6 @@ export function CallCard({ lang, phone, call, run, dtmf, onDtmf, callers }: {
           <div class="dtmf-sent">
             {t(lang, "dtmfSent")}: <span data-testid="dtmf-sent">{dtmf}</span>
           </div>
-        )}
-        {talking && who?.responsibleId && (
-          <button
-            type="button"
-            class="secondary small"
-            data-testid="transfer-responsible"
-            onClick={() => run(toResponsible(who.responsibleId!, who.responsiblePhoneInner))}
-          >
-            {t(lang, "transferToResponsible")}
-          </button>
         )}
       </CallHead>
       {incoming && <p class="call-controls-space">{withKeys(t(lang, "incomingKeys"))}</p>}
@@ -260,32 +260,50 @@ export function EndedCallCard({ lang, call, outcome, canRedial, onRedial, onClos
   );
 }
 
-function CallHead({ lang, call, who, children }: {
+function CallHead({ lang, call, who, toResponsible, children }: {
   lang: Lang;
   call: CallInfo;
   /** The caller as the CRM knows the number. */
   who?: CallerInfo | null;
+  /** The one-click transfer to the caller's responsible employee (enabled once talking). */
+  toResponsible?: { disabled: boolean; run: () => void };
   children?: ComponentChildren;
 }) {
   const name = who?.name || call.displayName;
+  // An incoming call keeps a line for what the CRM says, so its answer moves nothing.
+  const secondLine = who
+    ? (
+      <div class="muted caller" data-testid="caller">
+        {[
+          call.number,
+          who.company,
+          who.responsibleId &&
+          `${t(lang, "crmResponsible")}: ${who.responsiblePhoneInner ?? `#${who.responsibleId}`}`,
+        ].filter(Boolean).join(" · ")}
+        {toResponsible && (
+          <>
+            {" · "}
+            <button
+              type="button"
+              class="link"
+              data-testid="transfer-responsible"
+              disabled={toResponsible.disabled}
+              onClick={toResponsible.run}
+            >
+              {t(lang, "transferToResponsible")}
+            </button>
+          </>
+        )}
+      </div>
+    )
+    : name && name !== call.number
+    ? <div class="muted">{call.number}</div>
+    : call.direction === "inbound" && <div class="muted caller" aria-hidden="true">{"\u00a0"}</div>;
   return (
     <div class="call-head">
       <div class="call-who">
         <div class="call-number" data-testid="call-title">{name || call.number}</div>
-        {who
-          ? (
-            <div class="muted caller" data-testid="caller">
-              {[
-                call.number,
-                who.company,
-                who.responsibleId &&
-                `${t(lang, "crmResponsible")}: ${
-                  who.responsiblePhoneInner ?? `#${who.responsibleId}`
-                }`,
-              ].filter(Boolean).join(" · ")}
-            </div>
-          )
-          : name && name !== call.number && <div class="muted">{call.number}</div>}
+        {secondLine}
         {call.transferredFrom && (
           <div class="call-note" data-testid="transferred-from">
             {t(lang, "transferredFrom").replace("{who}", call.transferredFrom)}

@@ -17,7 +17,7 @@ import type { CallInfo, JournalEntry, PhoneAccount, PhoneClient } from "./phone/
 import type { CallReportInput } from "../shared/api/calls.ts";
 import { scopeKey } from "./phone/names.ts";
 import { claim as claimInBrowser, type Release } from "./claim.ts";
-import { dialPushSchema, PUSH_DIAL, type PushEvent } from "../shared/api/push.ts";
+import { PUSH_DIAL, type PushEvent, readDialPush } from "../shared/api/push.ts";
 
 /** Where the phone's page module is served (built by tasks/build.ts). */
 const PHONE_MODULE_URL = "/static/build/phone_tab.js";
@@ -101,9 +101,9 @@ export async function dialPushed(
   claim: (key: string) => Promise<Release | undefined>,
 ): Promise<CallInfo | undefined> {
   if (event.type !== PUSH_DIAL) return undefined;
-  const dial = dialPushSchema.safeParse(event.data);
-  if (!dial.success) return undefined;
-  const { callId, number } = dial.data;
+  const dial = readDialPush(event.data);
+  if (!dial) return undefined;
+  const { callId, number } = dial;
   const live = (c: CallInfo) => c.bitrixCallId === callId && c.state !== "ended";
   if (phone.state.calls.some(live)) return undefined;
   const release = await claim(`dial:${callId}`);
@@ -135,18 +135,18 @@ export async function dialPushed(
  */
 export function undialledReport(event: PushEvent, error: unknown): CallReportInput | undefined {
   if (event.type !== PUSH_DIAL) return undefined;
-  const dial = dialPushSchema.safeParse(event.data);
-  if (!dial.success) return undefined;
+  const dial = readDialPush(event.data);
+  if (!dial) return undefined;
   const status = (error as { sipStatus?: unknown })?.sipStatus;
   return {
     phase: "end",
-    sipCallId: `undialled.${dial.data.callId}`,
+    sipCallId: `undialled.${dial.callId}`,
     sipStatus: typeof status === "number" && status >= 300 && status <= 699 ? status : 480,
     durationSec: 0,
     call: {
       direction: "outbound",
-      number: dial.data.number,
-      bitrixCallId: dial.data.callId,
+      number: dial.number,
+      bitrixCallId: dial.callId,
       startedAgoMs: 0,
     },
   };

@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { z } from "zod";
-
 /** What `POST /api/push/ticket` answers. */
 export interface PushTicketAnswer {
   /** The stream's URL with the single-use ticket (relative to the app's origin). */
@@ -46,10 +44,20 @@ export function parsePushEvent(id: string, data: string): PushEvent | undefined 
 export const PUSH_DIAL = "dial";
 
 /** The data of a `dial` message. */
-export const dialPushSchema = z.object({
-  callId: z.string().min(1).max(200),
-  number: z.string().min(1).max(64),
-});
+export interface DialPush {
+  /** Bitrix24's CALL_ID. */
+  callId: string;
+  number: string;
+}
 
-/** The data of a `dial` message. */
-export type DialPush = z.infer<typeof dialPushSchema>;
+/**
+ * The `dial` data of a message, or undefined when it is not well formed. (A plain check, not a
+ * zod schema: it runs in the phone's bundles, which zod would more than double, and whose CSP
+ * forbids the `new Function` zod probes with.)
+ */
+export function readDialPush(data: Record<string, unknown>): DialPush | undefined {
+  const { callId, number } = data;
+  const ok = (v: unknown, max: number): v is string =>
+    typeof v === "string" && v.length >= 1 && v.length <= max;
+  return ok(callId, 200) && ok(number, 64) ? { callId, number } : undefined;
+}
