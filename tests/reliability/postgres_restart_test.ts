@@ -178,7 +178,10 @@ Deno.test({
             (await h.app.services.database.db.select().from(callsTable)).every((r) =>
               r.bitrixCallId && finished.has(r.bitrixCallId)
             );
-        }, { timeoutMs: 30_000, intervalMs: 200 });
+          // Known (issue 20 note): with these test timings (1 s claims, one SDK retry) the
+          // drain after the restart has taken up to a minute since claims were introduced;
+          // bench:chaos, with the production timings, drains in ~2 s after a restart.
+        }, { timeoutMs: 150_000, intervalMs: 200 });
         const finishes = ok("telephony.externalcall.finish").map((c) => String(c.params.CALL_ID));
         assertEquals(finishes.length, reported.length, "one successful finish per call");
         assertEquals(new Set(finishes).size, reported.length);

@@ -237,6 +237,15 @@ export class CallSync {
 
   private hold(row: ClaimedRow): void {
     this.held.set(row.id, { id: row.id, claimId: row.claimId });
+    // Claims are renewed while any is held (by the loop, a report's attempt, or a test's pass).
+    this.renewTimer ??= setInterval(() => {
+      if (this.held.size === 0) {
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
+        return;
+      }
+      this.renew().catch((err) => log.warn("call sync could not renew its claims", { error: err }));
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
     if (row.claimTakenOver) {
       log.warn("call sync took over a lapsed claim (its owner died or stalled)", {
         callId: row.id,
@@ -264,9 +273,6 @@ export class CallSync {
    */
   start(intervalMs = 2000): void {
     this.stopped = false;
-    this.renewTimer = setInterval(() => {
-      this.renew().catch((err) => log.warn("call sync could not renew its claims", { error: err }));
-    }, Math.max(100, Math.floor(this.leaseMs / 3)));
     const tick = async () => {
       if (this.stopped) return;
       let full = false;
@@ -285,8 +291,9 @@ export class CallSync {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearInterval(this.renewTimer);
     await this.settled();
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
   }
 
   /** Resolves once no attempt is in progress (those started meanwhile included). */
