@@ -298,7 +298,7 @@ function CallHead({ lang, call, who, toResponsible, children }: {
     )
     : name && name !== call.number
     ? <div class="muted">{call.number}</div>
-    : call.direction === "inbound" && <div class="muted caller" aria-hidden="true">{"\u00a0"}</div>;
+    : call.direction === "inbound" && <div class="muted caller" aria-hidden="true">&nbsp;</div>;
   return (
     <div class="call-head">
       <div class="call-who">
