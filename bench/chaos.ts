@@ -12,18 +12,13 @@
  *
  * @module
  */
-import { startPortal } from "../dev/portal/mod.ts";
 import type { Portal } from "../dev/portal/mod.ts";
 import { openDatabase } from "../lib/server/db/client.ts";
 import { calls as callsTable } from "../lib/server/db/schema.ts";
-import { generateKey } from "../lib/server/secrets/crypto.ts";
-import { frameClient } from "../tests/support/bitrix.ts";
-import { waitUntilReady } from "../tests/support/http.ts";
 import { startPostgres } from "../tests/support/postgres.ts";
-import { freePort } from "../tests/support/ports.ts";
 import { sleep, waitFor } from "../tests/support/wait.ts";
-import { startChaosLoad } from "../tests/reliability/journal_load.ts";
-import { type AppProcess, Random, spawnApp } from "../tests/reliability/support.ts";
+import { startChaosLoad, startChaosWorld } from "../tests/reliability/journal_load.ts";
+import { Random } from "../tests/reliability/support.ts";
 
 const PORTALS = 4;
 
@@ -55,49 +50,19 @@ const SCENARIOS: Record<string, { label: string; fault(w: World): Promise<void> 
 
 async function run(name: string, loadMs: number) {
   await using pg = await startPostgres();
-  const port = freePort();
-  const appUrl = `http://127.0.0.1:${port}`;
-  const portals: Portal[] = [];
-  for (let i = 0; i < PORTALS; i++) {
-    portals.push(
-      await startPortal({
-        app: { type: "local" },
-        appUrl: `${appUrl}/`,
-        installUrl: `${appUrl}/install`,
-      }),
-    );
-  }
-  const env = {
-    DATABASE_URL: pg.url,
-    ENCRYPTION_KEY: generateKey(),
-    APP_BASE_URL: appUrl,
-    BITRIX_OAUTH_URL: portals[0].tokenUrl,
-    BITRIX_ALLOW_INSECURE_PORTALS: "true",
-    LOG_LEVEL: "error",
-  };
-  const spawn = async () => {
-    const started = await spawnApp(env, port);
-    await waitUntilReady(appUrl, { timeoutMs: 60_000, intervalMs: 100 });
-    return started;
-  };
-  let app: AppProcess = await spawn();
+  await using chaos = await startChaosWorld(pg.url, PORTALS, "error");
+  const { portals, appUrl } = chaos;
   const world: World = {
     portals,
-    async restartApp() {
-      Deno.kill(app.pid, "SIGKILL");
-      await app.status;
-      app = await spawn();
-    },
+    restartApp: () => chaos.kill(),
     async restartPostgres() {
       await pg.stop();
       await sleep(2000);
       await pg.start();
     },
   };
-  try {
-    for (const portal of portals) {
-      await (await frameClient(portal, appUrl).install()).body?.cancel();
-    }
+  await chaos.install();
+  {
     const load = startChaosLoad({ portals, appUrl, rng: new Random(14) });
     await sleep(loadMs / 3);
     await SCENARIOS[name].fault(world);
@@ -128,9 +93,6 @@ async function run(name: string, loadMs: number) {
     } finally {
       await database.close();
     }
-  } finally {
-    await app.stop();
-    for (const portal of portals) await portal.close();
   }
 }
 

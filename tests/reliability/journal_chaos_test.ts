@@ -14,17 +14,13 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { noPostgres, startPostgres } from "../support/postgres.ts";
-import { freePort } from "../support/ports.ts";
-import { frameClient } from "../support/bitrix.ts";
 import { withCapturedLogs } from "../support/logs.ts";
-import { waitUntilReady } from "../support/http.ts";
 import { sleep, waitFor } from "../support/wait.ts";
-import { type Portal, startPortal } from "../../dev/portal/mod.ts";
-import { generateKey } from "../../lib/server/secrets/crypto.ts";
+import type { Portal } from "../../dev/portal/mod.ts";
 import { openDatabase } from "../../lib/server/db/client.ts";
 import { calls as callsTable, portals as portalsTable } from "../../lib/server/db/schema.ts";
-import { Random, seedFromEnv, spawnApp } from "./support.ts";
-import { startChaosLoad } from "./journal_load.ts";
+import { Random, seedFromEnv } from "./support.ts";
+import { startChaosLoad, startChaosWorld } from "./journal_load.ts";
 
 const PORTALS = 4;
 const LOAD_MS = 24_000;
@@ -38,48 +34,14 @@ Deno.test({
     withCapturedLogs(async () => {
       const rng = new Random(seedFromEnv(20));
       await using pg = await startPostgres();
-      const port = freePort();
-      const appUrl = `http://127.0.0.1:${port}`;
-      const portals: Portal[] = [];
-      for (let i = 0; i < PORTALS; i++) {
-        portals.push(
-          await startPortal({
-            app: { type: "local" },
-            appUrl: `${appUrl}/`,
-            installUrl: `${appUrl}/install`,
-          }),
-        );
-      }
-      const env = {
-        DATABASE_URL: pg.url,
-        ENCRYPTION_KEY: generateKey(),
-        APP_BASE_URL: appUrl,
-        // Refreshes are not needed within the test (tokens live an hour); installs check the
-        // portal itself.
-        BITRIX_OAUTH_URL: portals[0].tokenUrl,
-        BITRIX_ALLOW_INSECURE_PORTALS: "true",
-        LOG_LEVEL: "warn",
-      };
-      const spawn = async () => {
-        const started = await spawnApp(env, port);
-        await waitUntilReady(appUrl, { timeoutMs: 60_000, intervalMs: 100 });
-        return started;
-      };
-      let app = await spawn();
+      const world = await startChaosWorld(pg.url, PORTALS);
+      const { portals, appUrl } = world;
       try {
-        for (const portal of portals) {
-          const installed = await frameClient(portal, appUrl).install();
-          assertEquals(installed.status, 200, `${await installed.text()}\n${app.output()}`);
-        }
+        await world.install();
         const load = startChaosLoad({ portals, appUrl, rng });
 
         // The faults, at spread-out moments of the load.
-        const kill = async () => {
-          Deno.kill(app.pid, "SIGKILL");
-          await app.status;
-          await sleep(rng.int(200, 1000));
-          app = await spawn();
-        };
+        const kill = () => world.kill(rng.int(200, 1000));
         const faults: [string, () => Promise<void>][] = [
           ["kill -9", kill],
           ["PostgreSQL restart", async () => {
@@ -179,8 +141,7 @@ Deno.test({
           await database.close();
         }
       } finally {
-        await app.stop();
-        for (const portal of portals) await portal.close();
+        await world.close();
       }
     }),
 });

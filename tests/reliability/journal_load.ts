@@ -6,11 +6,14 @@
  *
  * @module
  */
-import type { Portal } from "../../dev/portal/mod.ts";
+import { type Portal, startPortal } from "../../dev/portal/mod.ts";
+import { generateKey } from "../../lib/server/secrets/crypto.ts";
+import { waitUntilReady } from "../support/http.ts";
+import { freePort } from "../support/ports.ts";
 import type { CallReportInput } from "../../lib/shared/api/calls.ts";
 import { frameClient } from "../support/bitrix.ts";
 import { sleep, waitFor } from "../support/wait.ts";
-import type { Random } from "./support.ts";
+import { type AppProcess, type Random, spawnApp } from "./support.ts";
 
 /** The portal users with a phone on every emulated portal. */
 const PHONE_USERS = [2, 3];
@@ -146,5 +149,80 @@ export function startChaosLoad(
       if (refused.length) throw new Error(`reports refused:\n${refused.join("\n")}`);
       return made;
     },
+  };
+}
+
+/** Emulated portals and `main.ts` on one PostgreSQL, the app restartable (see {@link startChaosWorld}). */
+export interface ChaosWorld extends AsyncDisposable {
+  portals: Portal[];
+  appUrl: string;
+  /** The app process now running. */
+  app(): AppProcess;
+  /** SIGKILL, then (after `pauseMs`) a new process on the same port, ready. */
+  kill(pauseMs?: number): Promise<void>;
+  /** Installs the app on every portal; throws with the app's output on a refusal. */
+  install(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `portalCount` emulated portals and `main.ts` on `databaseUrl` (a fresh key, loopback
+ * portals allowed), and waits until the app is ready. Refreshes are not needed within a run
+ * (tokens live an hour), so the first portal's OAuth server stands for all.
+ */
+export async function startChaosWorld(
+  databaseUrl: string,
+  portalCount: number,
+  logLevel = "warn",
+): Promise<ChaosWorld> {
+  const port = freePort();
+  const appUrl = `http://127.0.0.1:${port}`;
+  const portals: Portal[] = [];
+  for (let i = 0; i < portalCount; i++) {
+    portals.push(
+      await startPortal({
+        app: { type: "local" },
+        appUrl: `${appUrl}/`,
+        installUrl: `${appUrl}/install`,
+      }),
+    );
+  }
+  const env = {
+    DATABASE_URL: databaseUrl,
+    ENCRYPTION_KEY: generateKey(),
+    APP_BASE_URL: appUrl,
+    BITRIX_OAUTH_URL: portals[0].tokenUrl,
+    BITRIX_ALLOW_INSECURE_PORTALS: "true",
+    LOG_LEVEL: logLevel,
+  };
+  const spawn = async () => {
+    const started = await spawnApp(env, port);
+    await waitUntilReady(appUrl, { timeoutMs: 60_000, intervalMs: 100 });
+    return started;
+  };
+  let app = await spawn();
+  const close = async () => {
+    await app.stop();
+    for (const portal of portals) await portal.close();
+  };
+  return {
+    portals,
+    appUrl,
+    app: () => app,
+    async kill(pauseMs = 0) {
+      Deno.kill(app.pid, "SIGKILL");
+      await app.status;
+      await sleep(pauseMs);
+      app = await spawn();
+    },
+    async install() {
+      for (const portal of portals) {
+        const res = await frameClient(portal, appUrl).install();
+        const body = await res.text();
+        if (res.status !== 200) throw new Error(`install: ${res.status} ${body}\n${app.output()}`);
+      }
+    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
